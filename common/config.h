@@ -1,0 +1,72 @@
+/*
+ * config.h - one configuration for a process, kcat-style.
+ *
+ * Keys come from a table (name, default, description). Runtime keys
+ * (topic.prefix, processing.guarantee, ...) and each stage's own keys
+ * (registry.dir, aas.base.url, ...) are declared in such tables; any other
+ * key given with -X / -F / QG_KAFKA_* is a librdkafka property and is passed
+ * to rd_kafka_conf_set, which validates it.
+ *
+ * Precedence, lowest first: table default, environment, then the command line
+ * in order (a -F file applies where it appears).
+ * Environment: QG_<KEY> with dots as underscores, upper case
+ * (QG_TOPIC_PREFIX, QG_AAS_BASE_URL); librdkafka properties as
+ * QG_KAFKA_<PROPERTY> (QG_KAFKA_SECURITY_PROTOCOL=SASL_SSL).
+ */
+#ifndef QG_CONFIG_H
+#define QG_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct qg_option_s {
+    const char *name;        /* "registry.dir"; --registry-dir on the command line */
+    const char *default_val; /* NULL: unset */
+    const char *description;
+    int is_secret;           /* never printed by dump */
+} qg_option_t;
+
+typedef struct qg_config_s qg_config_t;
+
+qg_config_t *qg_config_new(void);
+void qg_config_destroy(qg_config_t *cfg);
+
+/** Register a table of known options (terminated by a {NULL} entry). */
+int qg_config_add_options(qg_config_t *cfg, const qg_option_t *opts);
+
+/** Set a key. Known keys are ours; unknown ones are kept as librdkafka properties. */
+int qg_config_set(qg_config_t *cfg, const char *key, const char *value, char *errstr,
+                  size_t errstr_size);
+/** "key=value" form. */
+int qg_config_set_kv(qg_config_t *cfg, const char *kv, char *errstr, size_t errstr_size);
+/** Read a file of key=value lines (# comments). Errors name path:line. */
+int qg_config_load_file(qg_config_t *cfg, const char *path, char *errstr, size_t errstr_size);
+/** Apply QG_* environment variables. */
+int qg_config_load_env(qg_config_t *cfg, char *errstr, size_t errstr_size);
+
+/** Value of a key (ours or librdkafka's), falling back to the table default, or NULL. */
+const char *qg_config_get(const qg_config_t *cfg, const char *key);
+long long qg_config_get_int(const qg_config_t *cfg, const char *key, long long dflt);
+double qg_config_get_double(const qg_config_t *cfg, const char *key, double dflt);
+int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt);
+
+/** Iterate librdkafka properties (keys not in any table). */
+size_t qg_config_kafka_count(const qg_config_t *cfg);
+void qg_config_kafka_at(const qg_config_t *cfg, size_t i, const char **key, const char **value);
+
+/** Print the effective configuration (secrets masked) as key=value lines. */
+void qg_config_dump(const qg_config_t *cfg, void *file /* FILE* */);
+/** Print the table of known options (for --help). */
+void qg_config_print_help(const qg_config_t *cfg, void *file /* FILE* */);
+
+/**
+ * Parse the common command line:
+ *   -b/--bootstrap-servers LIST, -X key=value, -F file, --<key-with-dashes> VALUE
+ *   (or --key=VALUE) for every known key, -v/--verbose, -q/--quiet, --dump-config.
+ * Positional arguments are left in *rest / *nrest (pointers into argv).
+ * Returns 0 on success, -1 with errstr on a bad argument.
+ * Skips -h/--help, -V/--version and --dump-config: callers check those first.
+ */
+int qg_config_parse_args(qg_config_t *cfg, int argc, char **argv, char ***rest, int *nrest,
+                         char *errstr, size_t errstr_size);
+
+#endif
