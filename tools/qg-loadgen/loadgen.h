@@ -1,0 +1,110 @@
+/*
+ * loadgen.h - qg-loadgen: produce test QueryGoals, verify what came out of the
+ * pipeline, and benchmark it (throughput, end-to-end and per-hop latency).
+ *
+ * Goal `seq` of a run has goalId "<run>-g<seq>" and the pipeline
+ * pipelines[seq % npipelines]; malformed message `j` carries the marker
+ * "<run>-m<j>" in its value and is of kind j % LG_BAD_KINDS. produce and verify
+ * derive the same expectations from the same options, so nothing is shared
+ * between the two but the command line.
+ */
+#ifndef QG_LOADGEN_H
+#define QG_LOADGEN_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "error.h"
+#include "json.h"
+
+#define LG_MAX_PIPELINES 64
+#define LG_MAX_STAGES    16
+#define LG_MAX_PROPS     64
+#define LG_BAD_KINDS     6
+
+typedef struct lg_pipeline_s {
+    int n;
+    const char *stage[LG_MAX_STAGES];
+} lg_pipeline_t;
+
+typedef struct lg_opts_s {
+    const char *brokers;
+    const char *prefix;
+    const char *run_id;
+    const char *stages_spec;
+    long count;
+    long malformed;
+    size_t size;      /* approximate value size of a good goal */
+    size_t max_bytes; /* the workers' size limit: oversize malformed values exceed it */
+    int partitions;
+    double timeout_s;
+    double settle_s;
+    double rate; /* goals/s, 0 = as fast as possible */
+    int at_least_once;
+    int json;
+    int create_topics;
+    int nprops;
+    const char *props[LG_MAX_PROPS]; /* "key=value" librdkafka properties */
+    int npipelines;
+    lg_pipeline_t pipelines[LG_MAX_PIPELINES];
+    char *spec_buf; /* owned copy of stages_spec the pipelines point into */
+} lg_opts_t;
+
+/* Malformed kinds, in the order messages cycle through them. */
+const char *lg_bad_kind_name(int kind);
+
+/* opts.c */
+qg_error_t *lg_opts_parse(lg_opts_t *o, int argc, char **argv);
+void lg_opts_free(lg_opts_t *o);
+void lg_usage(void *file /* FILE* */);
+
+/* kafka.c */
+const char *lg_topic(char *buf, size_t sz, const char *prefix, const char *name);
+rd_kafka_conf_t *lg_kafka_conf(const lg_opts_t *o, char *errstr, size_t errstr_size);
+/** Create every stage, retry, completed and dlq topic (existing ones are fine). */
+qg_error_t *lg_create_topics(const lg_opts_t *o);
+/**
+ * Assign all partitions of the given topics from the beginning. Waits for the
+ * required ones to exist; the others are assigned only if they exist already.
+ */
+qg_error_t *lg_assign_all(rd_kafka_t *rk, const char *const *topics, const int *required,
+                          int ntopics, double timeout_s);
+
+/* gen.c */
+double lg_now_ms(void);
+/** Serialized good goal `seq` (caller frees). */
+char *lg_goal_value(const lg_opts_t *o, long seq, double produced_ms, size_t *lenp);
+/** Serialized malformed message `j` (caller frees); key written to keybuf. */
+char *lg_bad_value(const lg_opts_t *o, long j, size_t *lenp, char *keybuf, size_t keysz);
+/** Parse an ISO-8601 UTC time "YYYY-MM-DDTHH:MM:SS[.fff]Z" (or a number of ms). -1 if not. */
+double lg_time_ms(const qg_json_t *v);
+
+/* produce.c */
+/** Produce all goals and malformed messages; *progress counts good goals handed over. */
+qg_error_t *lg_produce(const lg_opts_t *o, volatile long *progress);
+int lg_cmd_produce(lg_opts_t *o);
+
+/* stats.c */
+typedef struct lg_stats_s {
+    double *v;
+    size_t n, cap;
+} lg_stats_t;
+int lg_stats_add(lg_stats_t *s, double x);
+/** p in [0,100]; sorts in place. NAN when empty. */
+double lg_stats_pct(lg_stats_t *s, double p);
+void lg_stats_free(lg_stats_t *s);
+
+/* verify.c */
+typedef struct lg_report_s lg_report_t;
+/** live: started together with the producer (bench); also measures receive latency. */
+lg_report_t *lg_verify_run(const lg_opts_t *o, int live, qg_error_t **errp);
+/** Print the report (text, or one JSON line with --json); returns 0 if it passed. */
+int lg_report_print(lg_report_t *r, const lg_opts_t *o, const char *mode);
+void lg_report_destroy(lg_report_t *r);
+int lg_cmd_verify(lg_opts_t *o);
+
+/* bench.c */
+int lg_cmd_bench(lg_opts_t *o);
+
+#endif

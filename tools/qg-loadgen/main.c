@@ -1,0 +1,58 @@
+/*
+ * qg-loadgen - load generator and verifier for the QueryGoal pipeline.
+ * See loadgen.h and `qg-loadgen --help`.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "loadgen.h"
+
+static int cmd_topics(lg_opts_t *o)
+{
+    qg_error_t *err = lg_create_topics(o);
+    if (!err)
+        return 0;
+    fprintf(stderr, "qg-loadgen: %s\n", qg_error_message(err));
+    qg_error_destroy(err);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            lg_usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("qg-loadgen %s (librdkafka %s)\n", QG_VERSION, rd_kafka_version_str());
+            return 0;
+        }
+    }
+    if (argc < 2) {
+        lg_usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    lg_opts_t o;
+    qg_error_t *err = lg_opts_parse(&o, argc - 1, argv + 1);
+    if (err) {
+        fprintf(stderr, "qg-loadgen: %s\n", qg_error_message(err));
+        qg_error_destroy(err);
+        lg_opts_free(&o);
+        return 2;
+    }
+    int rc = 2;
+    if (strcmp(cmd, "produce") == 0)
+        rc = lg_cmd_produce(&o);
+    else if (strcmp(cmd, "verify") == 0)
+        rc = lg_cmd_verify(&o);
+    else if (strcmp(cmd, "bench") == 0)
+        rc = lg_cmd_bench(&o);
+    else if (strcmp(cmd, "topics") == 0)
+        rc = cmd_topics(&o);
+    else
+        fprintf(stderr, "qg-loadgen: unknown command \"%s\" (see --help)\n", cmd);
+    lg_opts_free(&o);
+    return rc;
+}
