@@ -48,6 +48,7 @@ typedef struct qg_stage_ops_s {
     const char *program;        /* binary name: "qg-selection" */
     const char *summary;        /* one line for --help */
     const qg_option_t *options; /* stage configuration keys, {NULL}-terminated; may be NULL */
+    int long_running;           /* runs may take minutes: run off the poll thread */
     qg_error_t *(*init)(void **state, const qg_config_t *cfg);
     qg_error_t *(*run)(void *state, qg_stage_ctx_t *ctx);
     int (*gate)(void *state, const qg_stage_ctx_t *ctx, char *reason, size_t reason_size);

@@ -1,0 +1,152 @@
+/*
+ * kafka.c - librdkafka configuration, clients and headers.
+ */
+#include "kafka.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "goal.h"
+#include "log.h"
+
+const qg_option_t qg_kafka_options[] = {
+    {"topic.prefix", "querygoal", "prefix of every topic and consumer group", 0},
+    {"processing.guarantee", "at_least_once", "at_least_once or exactly_once", 0},
+    {"worker.id", NULL, "worker identity in logs, DLQ records and the execution log "
+                        "(default program/host/pid)", 0},
+    {"log.level", "info", "error, warn, info or debug", 0},
+    {"goal.max.bytes", "1048576", "larger input values go to the DLQ as bad_input", 0},
+    {"pipeline.extra.stages", "", "comma-separated stage names accepted besides the built-in ones",
+     0},
+    {"retry.backoff.ms", "1000,5000,30000,120000",
+     "delays before each retry of a transient failure; attempts = entries + 1", 0},
+    {"commit.interval.ms", "200", "at_least_once: how often acknowledged offsets are committed",
+     0},
+    {"transaction.max.messages", "500", "exactly_once: records per transaction at most", 0},
+    {"transaction.max.ms", "100", "exactly_once: milliseconds per transaction at most", 0},
+    {"max.inflight.goals", "5000", "goals produced but not yet acknowledged, at most", 0},
+    {"health.file", "", "touched every loop iteration; liveness = recent mtime", 0},
+    {"events.connect", "", "ZeroMQ endpoint of the progress forwarder's XSUB socket", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    int ours = level <= 3 ? QG_LOG_ERROR : level == 4 ? QG_LOG_WARN
+                                       : level <= 6   ? QG_LOG_INFO
+                                                      : QG_LOG_DEBUG;
+    qg_log(ours, "librdkafka", "%s: %s", fac, buf);
+}
+
+rd_kafka_conf_t *qg_kafka_conf_new(const qg_config_t *cfg, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!conf) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < qg_config_kafka_count(cfg); i++) {
+        const char *k, *v;
+        char msg[512];
+        qg_config_kafka_at(cfg, i, &k, &v);
+        if (rd_kafka_conf_set(conf, k, v, msg, sizeof(msg)) != RD_KAFKA_CONF_OK) {
+            snprintf(errstr, errstr_size, "%s: %s", k, msg);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    return conf;
+}
+
+int qg_kafka_conf_default(rd_kafka_conf_t *conf, const qg_config_t *cfg, const char *key,
+                          const char *value, char *errstr, size_t errstr_size)
+{
+    if (qg_config_get(cfg, key))
+        return 0;
+    char msg[512];
+    if (rd_kafka_conf_set(conf, key, value, msg, sizeof(msg)) != RD_KAFKA_CONF_OK) {
+        snprintf(errstr, errstr_size, "%s: %s", key, msg);
+        return -1;
+    }
+    return 0;
+}
+
+rd_kafka_t *qg_kafka_producer_new(const qg_config_t *cfg, const char *transactional_id,
+                                  void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *,
+                                                    void *),
+                                  void *opaque, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = qg_kafka_conf_new(cfg, errstr, errstr_size);
+    if (!conf)
+        return NULL;
+    int rc = qg_kafka_conf_default(conf, cfg, "enable.idempotence", "true", errstr, errstr_size);
+    if (!rc)
+        rc = qg_kafka_conf_default(conf, cfg, "linger.ms", "2", errstr, errstr_size);
+    if (!rc && transactional_id) {
+        char msg[512];
+        if (rd_kafka_conf_set(conf, "transactional.id", transactional_id, msg, sizeof(msg)) !=
+            RD_KAFKA_CONF_OK) {
+            snprintf(errstr, errstr_size, "transactional.id: %s", msg);
+            rc = -1;
+        }
+    }
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    if (dr_msg_cb)
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+    if (!rk)
+        rd_kafka_conf_destroy(conf);
+    /* conf is owned by rk now */
+    return rk;
+}
+
+const char *qg_kafka_header(const rd_kafka_message_t *rkm, const char *name, char *buf,
+                            size_t bufsz)
+{
+    rd_kafka_headers_t *hdrs;
+    const void *val;
+    size_t size;
+    if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return NULL;
+    if (rd_kafka_header_get_last(hdrs, name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || !val)
+        return NULL;
+    size_t n = size < bufsz - 1 ? size : bufsz - 1;
+    memcpy(buf, val, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void add_header(rd_kafka_headers_t *h, const char *name, const char *value)
+{
+    rd_kafka_header_add(h, name, -1, value ? value : "", -1);
+}
+
+rd_kafka_headers_t *qg_dlq_headers_new(const char *topic, int32_t partition, int64_t offset,
+                                       const char *stage, const char *error_class,
+                                       const char *message, const char *worker, int attempts,
+                                       double now_ms)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(9);
+    if (!h)
+        return NULL;
+    char num[64], ts[40];
+    add_header(h, QG_HDR_DLQ_TOPIC, topic);
+    snprintf(num, sizeof(num), "%d", (int)partition);
+    add_header(h, QG_HDR_DLQ_PARTITION, num);
+    snprintf(num, sizeof(num), "%lld", (long long)offset);
+    add_header(h, QG_HDR_DLQ_OFFSET, num);
+    add_header(h, QG_HDR_DLQ_STAGE, stage);
+    add_header(h, QG_HDR_DLQ_CLASS, error_class);
+    add_header(h, QG_HDR_DLQ_MESSAGE, message);
+    add_header(h, QG_HDR_DLQ_WORKER, worker);
+    snprintf(num, sizeof(num), "%d", attempts);
+    add_header(h, QG_HDR_DLQ_ATTEMPTS, num);
+    add_header(h, QG_HDR_DLQ_TIMESTAMP, qg_iso_time(ts, sizeof(ts), now_ms));
+    return h;
+}

@@ -1,0 +1,945 @@
+/*
+ * worker.c - the one worker loop: consume -> run -> gate -> produce next / retry / DLQ.
+ *
+ * at_least_once: the input offset of a record is committed only after the
+ *   record it produced (next stage, completed, retry or DLQ) was acknowledged
+ *   by the broker; acknowledgements may arrive out of order, so each input
+ *   partition keeps its records in order and commits the acknowledged prefix.
+ * exactly_once: records are produced in a transaction together with the
+ *   consumer offsets (send_offsets_to_transaction with the group metadata);
+ *   an abortable error aborts and rewinds to the committed offsets.
+ *
+ * Retries: a transient failure sends the input unchanged to <prefix>.<stage>.retry
+ * with attempt and not-before headers; this worker also consumes that topic and
+ * pauses a retry partition until its head record is due, so the main topic is
+ * never blocked by a goal that waits.
+ *
+ * Long stages (ops->long_running): the run happens on a thread while the loop
+ * keeps polling with every partition paused, so the member is not evicted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "goal.h"
+#include "kafka.h"
+#include "log.h"
+#include "process.h"
+#include "stage.h"
+#include "worker.h"
+
+static volatile sig_atomic_t worker_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    worker_stop = 1;
+}
+
+/* ---------- at-least-once offset tracking ---------- */
+
+typedef struct pending_s {
+    struct pending_s *next;
+    struct track_s *track;
+    int64_t offset;
+    int done;
+} pending_t;
+
+typedef struct track_s {
+    char topic[256];
+    int32_t partition;
+    pending_t *head, *tail;
+    int64_t commit_next;    /* offset to commit next, -1: nothing */
+    int64_t committed_next; /* last committed */
+    int assigned;
+} track_t;
+
+typedef struct {
+    char topic[256];
+    int32_t partition;
+    double resume_at_ms;
+} paused_t;
+
+typedef struct {
+    pthread_t thread;
+    int running;          /* thread started and not joined */
+    volatile int done;    /* set by the thread */
+    rd_kafka_message_t *rkm;
+    int attempt;
+    int orphaned;         /* partition revoked while running: drop the outcome */
+    qg_outcome_t outcome;
+} job_t;
+
+struct qg_worker_s {
+    const qg_stage_ops_t *ops;
+    void *state;
+    qg_config_t *cfg;
+    const char *stage;
+    const char *prefix;
+    char worker_id[192];
+    char in_topic[300], retry_topic[300];
+    int eos;
+    rd_kafka_t *consumer, *producer;
+    track_t **tracks; /* each allocated once: pending entries point at them */
+    size_t ntracks, cap_tracks;
+    long inflight;
+    long max_inflight;
+    char fatal[512];
+    paused_t paused[64];
+    size_t npaused;
+    int txn_open;
+    long txn_count;
+    double txn_started_ms;
+    double last_commit_ms;
+    long backoff_ms[16];
+    int nbackoff;
+    qg_processor_t proc;
+    volatile sig_atomic_t cancel;
+    qg_events_t *events;
+    const char *health_file;
+    job_t job;
+    long processed, dead_lettered, retried, skipped;
+};
+
+static track_t *track_find(qg_worker_t *w, const char *topic, int32_t partition, int create)
+{
+    for (size_t i = 0; i < w->ntracks; i++)
+        if (w->tracks[i]->partition == partition && !strcmp(w->tracks[i]->topic, topic))
+            return w->tracks[i];
+    if (!create)
+        return NULL;
+    if (w->ntracks == w->cap_tracks) {
+        size_t cap = w->cap_tracks ? w->cap_tracks * 2 : 16;
+        track_t **tracks = realloc(w->tracks, cap * sizeof(*tracks));
+        if (!tracks)
+            return NULL;
+        w->tracks = tracks;
+        w->cap_tracks = cap;
+    }
+    track_t *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    snprintf(t->topic, sizeof(t->topic), "%s", topic);
+    t->partition = partition;
+    t->commit_next = t->committed_next = -1;
+    w->tracks[w->ntracks++] = t;
+    return t;
+}
+
+/* Pop acknowledged records from the head of every partition. */
+static void tracks_advance(qg_worker_t *w)
+{
+    for (size_t i = 0; i < w->ntracks; i++) {
+        track_t *t = w->tracks[i];
+        while (t->head && t->head->done) {
+            pending_t *p = t->head;
+            t->commit_next = p->offset + 1;
+            t->head = p->next;
+            if (!t->head)
+                t->tail = NULL;
+            free(p);
+        }
+    }
+}
+
+/* Commit every acknowledged prefix not committed yet. */
+static void tracks_commit(qg_worker_t *w, int sync)
+{
+    tracks_advance(w);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    for (size_t i = 0; i < w->ntracks; i++) {
+        track_t *t = w->tracks[i];
+        if (t->commit_next >= 0 && t->commit_next != t->committed_next) {
+            rd_kafka_topic_partition_list_add(list, t->topic, t->partition)->offset =
+                t->commit_next;
+            t->committed_next = t->commit_next;
+        }
+    }
+    if (list->cnt > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(w->consumer, list, !sync);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            qg_warn("worker", "offset commit failed: %s", rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    w->last_commit_ms = qg_now_ms();
+}
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+    (void)rk;
+    qg_worker_t *w = opaque;
+    pending_t *p = rkm->_private;
+    if (rkm->err) {
+        snprintf(w->fatal, sizeof(w->fatal), "delivery to %s failed: %s",
+                 rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
+        qg_err("worker", "%s", w->fatal);
+    } else if (p) {
+        p->done = 1;
+    }
+    if (p)
+        w->inflight--;
+}
+
+/* ---------- producing ---------- */
+
+static rd_kafka_resp_err_t produce(qg_worker_t *w, const char *topic, const char *key,
+                                   const void *value, size_t len, rd_kafka_headers_t *hdrs,
+                                   pending_t *p)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+            RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return err; /* on success the headers belong to the message */
+        rd_kafka_poll(w->producer, 50);
+    }
+}
+
+static int worker_attempt_of(const rd_kafka_message_t *rkm)
+{
+    char buf[32];
+    const char *a = qg_kafka_header(rkm, QG_HDR_ATTEMPT, buf, sizeof(buf));
+    int n = a ? atoi(a) : 1;
+    return n < 1 ? 1 : n;
+}
+
+static long backoff_for(const qg_worker_t *w, int attempt)
+{
+    int i = attempt - 1;
+    if (i >= w->nbackoff)
+        i = w->nbackoff - 1;
+    return i < 0 ? 1000 : w->backoff_ms[i];
+}
+
+/* Key of the output: goal id, else the input key. */
+static void output_key(const qg_outcome_t *o, const rd_kafka_message_t *rkm, char *buf, size_t sz)
+{
+    if (o->goal_id[0]) {
+        snprintf(buf, sz, "%s", o->goal_id);
+    } else if (rkm->key) {
+        size_t n = rkm->key_len < sz - 1 ? rkm->key_len : sz - 1;
+        memcpy(buf, rkm->key, n);
+        buf[n] = '\0';
+    } else {
+        buf[0] = '\0';
+    }
+}
+
+/* Turn an outcome into one produced record. Returns 0, or -1 when the worker must stop. */
+static int emit_outcome(qg_worker_t *w, const rd_kafka_message_t *rkm, qg_outcome_t *o)
+{
+    char topic[300], key[256], num[32];
+    const void *value = o->value ? o->value : rkm->payload;
+    size_t len = o->value ? o->len : rkm->len;
+    rd_kafka_headers_t *hdrs = NULL;
+    const char *in_topic = rd_kafka_topic_name(rkm->rkt);
+    output_key(o, rkm, key, sizeof(key));
+    switch (o->kind) {
+    case QG_OUT_FATAL:
+        snprintf(w->fatal, sizeof(w->fatal), "%s", qg_error_message(o->err));
+        return -1;
+    case QG_OUT_NEXT:
+        qg_topic_stage(topic, sizeof(topic), w->prefix, o->next_stage);
+        w->skipped += o->skipped;
+        break;
+    case QG_OUT_COMPLETED:
+        qg_topic_completed(topic, sizeof(topic), w->prefix);
+        w->skipped += o->skipped;
+        break;
+    case QG_OUT_RETRY:
+        qg_topic_retry(topic, sizeof(topic), w->prefix, w->stage);
+        hdrs = rd_kafka_headers_new(3);
+        snprintf(num, sizeof(num), "%d", o->attempts + 1);
+        rd_kafka_header_add(hdrs, QG_HDR_ATTEMPT, -1, num, -1);
+        snprintf(num, sizeof(num), "%.0f", qg_now_ms() + (double)backoff_for(w, o->attempts));
+        rd_kafka_header_add(hdrs, QG_HDR_NOT_BEFORE, -1, num, -1);
+        rd_kafka_header_add(hdrs, QG_HDR_FIRST_ERROR, -1, qg_error_message(o->err), -1);
+        value = rkm->payload;
+        len = rkm->len;
+        w->retried++;
+        qg_warn("worker", "goal %s: transient failure, attempt %d, retry in %ld ms: %s", key,
+                o->attempts, backoff_for(w, o->attempts), qg_error_message(o->err));
+        break;
+    case QG_OUT_DLQ:
+        qg_topic_dlq(topic, sizeof(topic), w->prefix);
+        hdrs = qg_dlq_headers_new(in_topic, rkm->partition, rkm->offset, w->stage,
+                                  qg_error_class_name(qg_error_class(o->err)),
+                                  qg_error_message(o->err), w->worker_id, o->attempts,
+                                  qg_now_ms());
+        value = rkm->payload;
+        len = rkm->len;
+        w->dead_lettered++;
+        qg_warn("worker", "goal %s -> DLQ (%s): %s", key[0] ? key : "(no id)",
+                qg_error_class_name(qg_error_class(o->err)), qg_error_message(o->err));
+        break;
+    }
+    pending_t *p = NULL;
+    if (!w->eos) {
+        track_t *t = track_find(w, in_topic, rkm->partition, 1);
+        p = t ? calloc(1, sizeof(*p)) : NULL;
+        if (!p) {
+            if (hdrs)
+                rd_kafka_headers_destroy(hdrs);
+            snprintf(w->fatal, sizeof(w->fatal), "out of memory tracking offsets");
+            return -1;
+        }
+        p->track = t;
+        p->offset = rkm->offset;
+    }
+    rd_kafka_resp_err_t err = produce(w, topic, key[0] ? key : NULL, value, len, hdrs, p);
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && o->kind != QG_OUT_DLQ) {
+        /* The enriched goal outgrew the broker's limit: dead-letter the input instead. */
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+        qg_error_destroy(o->err);
+        o->err = qg_error_new(QG_ERR_STAGE_ERROR,
+                              "enriched goal of %zu bytes is larger than message.max.bytes", len);
+        o->kind = QG_OUT_DLQ;
+        free(p);
+        return emit_outcome(w, rkm, o);
+    }
+    if (err) {
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+        free(p);
+        snprintf(w->fatal, sizeof(w->fatal), "produce to %s failed: %s", topic,
+                 rd_kafka_err2str(err));
+        return -1;
+    }
+    if (p) {
+        track_t *t = p->track;
+        if (t->tail)
+            t->tail->next = p;
+        else
+            t->head = p;
+        t->tail = p;
+        w->inflight++;
+    }
+    w->processed++;
+    return 0;
+}
+
+/* ---------- exactly-once transactions ---------- */
+
+static int txn_fatal(qg_worker_t *w, const char *what, rd_kafka_error_t *error)
+{
+    snprintf(w->fatal, sizeof(w->fatal), "%s: %s", what, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    return -1;
+}
+
+/* Seek every assigned partition back to its committed offset (after an abort). */
+static void rewind_to_committed(qg_worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(w->consumer, &assigned) || !assigned)
+        return;
+    if (!rd_kafka_committed(w->consumer, assigned, 10000)) {
+        for (int i = 0; i < assigned->cnt; i++)
+            if (assigned->elems[i].offset < 0)
+                assigned->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, assigned, 10000);
+        if (e) {
+            qg_warn("worker", "rewind failed: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(assigned);
+}
+
+static int txn_abort(qg_worker_t *w, const char *why)
+{
+    qg_warn("worker", "aborting transaction: %s", why);
+    rd_kafka_error_t *e = rd_kafka_abort_transaction(w->producer, -1);
+    w->txn_open = 0;
+    w->txn_count = 0;
+    if (e)
+        return txn_fatal(w, "abort_transaction", e);
+    rewind_to_committed(w);
+    return 0;
+}
+
+static int txn_begin(qg_worker_t *w)
+{
+    if (w->txn_open)
+        return 0;
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(w->producer);
+    if (e)
+        return txn_fatal(w, "begin_transaction", e);
+    w->txn_open = 1;
+    w->txn_count = 0;
+    w->txn_started_ms = qg_now_ms();
+    return 0;
+}
+
+/* Offsets to commit: the consumer's position on every assigned partition. */
+static rd_kafka_topic_partition_list_t *txn_offsets(qg_worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(w->consumer, &assigned) || !assigned)
+        return NULL;
+    rd_kafka_position(w->consumer, assigned);
+    return assigned;
+}
+
+static int txn_commit(qg_worker_t *w)
+{
+    if (!w->txn_open)
+        return 0;
+    rd_kafka_topic_partition_list_t *offsets = txn_offsets(w);
+    rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(w->consumer);
+    rd_kafka_error_t *e = NULL;
+    for (int tries = 0; tries < 10; tries++) {
+        e = offsets ? rd_kafka_send_offsets_to_transaction(w->producer, offsets, cgmd, -1) : NULL;
+        if (!e)
+            e = rd_kafka_commit_transaction(w->producer, -1);
+        if (!e || !rd_kafka_error_is_retriable(e))
+            break;
+        rd_kafka_error_destroy(e);
+        e = NULL;
+    }
+    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    if (offsets)
+        rd_kafka_topic_partition_list_destroy(offsets);
+    if (!e) {
+        w->txn_open = 0;
+        w->txn_count = 0;
+        return 0;
+    }
+    if (rd_kafka_error_txn_requires_abort(e)) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return txn_abort(w, why);
+    }
+    w->txn_open = 0;
+    return txn_fatal(w, "commit_transaction", e);
+}
+
+static int txn_due(const qg_worker_t *w)
+{
+    return w->txn_open &&
+           (w->txn_count >= qg_config_get_int(w->cfg, "transaction.max.messages", 500) ||
+            qg_now_ms() - w->txn_started_ms >=
+                (double)qg_config_get_int(w->cfg, "transaction.max.ms", 100));
+}
+
+/* ---------- rebalancing ---------- */
+
+static void revoke_prepare(qg_worker_t *w, rd_kafka_topic_partition_list_t *parts, int lost)
+{
+    if (w->job.running && !w->job.done) {
+        for (int i = 0; i < parts->cnt; i++)
+            if (w->job.rkm && parts->elems[i].partition == w->job.rkm->partition &&
+                !strcmp(parts->elems[i].topic, rd_kafka_topic_name(w->job.rkm->rkt))) {
+                w->job.orphaned = 1;
+                w->cancel = 1;
+            }
+    }
+    if (w->eos) {
+        if (lost)
+            txn_abort(w, "partitions lost");
+        else
+            txn_commit(w);
+        return;
+    }
+    rd_kafka_flush(w->producer, 30000);
+    tracks_commit(w, 1);
+    for (int i = 0; i < parts->cnt; i++) {
+        track_t *t = track_find(w, parts->elems[i].topic, parts->elems[i].partition, 0);
+        if (t)
+            t->assigned = 0;
+    }
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    qg_worker_t *w = opaque;
+    int cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    rd_kafka_error_t *error = NULL;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        qg_info("worker", "assigned %d partition(s)", parts->cnt);
+        if (cooperative)
+            error = rd_kafka_incremental_assign(rk, parts);
+        else
+            rd_kafka_assign(rk, parts);
+    } else {
+        qg_info("worker", "revoked %d partition(s)%s", parts->cnt,
+                rd_kafka_assignment_lost(rk) ? " (lost)" : "");
+        revoke_prepare(w, parts, rd_kafka_assignment_lost(rk));
+        w->npaused = 0;
+        if (cooperative)
+            error = rd_kafka_incremental_unassign(rk, parts);
+        else
+            rd_kafka_assign(rk, NULL);
+    }
+    if (error) {
+        qg_err("worker", "rebalance: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+}
+
+/* ---------- retry topic pacing ---------- */
+
+static void pause_one(qg_worker_t *w, const rd_kafka_message_t *rkm, double resume_at)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(rkm->rkt), rkm->partition)->offset =
+        rkm->offset;
+    rd_kafka_pause_partitions(w->consumer, l);
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, 5000);
+    if (e) {
+        qg_warn("worker", "seek back on retry topic failed: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    for (size_t i = 0; i < w->npaused; i++)
+        if (w->paused[i].partition == rkm->partition) {
+            w->paused[i].resume_at_ms = resume_at;
+            return;
+        }
+    if (w->npaused < sizeof(w->paused) / sizeof(w->paused[0])) {
+        paused_t *p = &w->paused[w->npaused++];
+        snprintf(p->topic, sizeof(p->topic), "%s", rd_kafka_topic_name(rkm->rkt));
+        p->partition = rkm->partition;
+        p->resume_at_ms = resume_at;
+    }
+}
+
+static void resume_due(qg_worker_t *w)
+{
+    double now = qg_now_ms();
+    for (size_t i = 0; i < w->npaused;) {
+        if (w->paused[i].resume_at_ms > now) {
+            i++;
+            continue;
+        }
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, w->paused[i].topic, w->paused[i].partition);
+        if (!w->job.running)
+            rd_kafka_resume_partitions(w->consumer, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        if (w->job.running) {
+            i++;
+            continue;
+        }
+        w->paused[i] = w->paused[--w->npaused];
+    }
+}
+
+/* A retry record not due yet: put it back and pause its partition. Returns 1 if deferred. */
+static int defer_if_not_due(qg_worker_t *w, const rd_kafka_message_t *rkm)
+{
+    if (strcmp(rd_kafka_topic_name(rkm->rkt), w->retry_topic) != 0)
+        return 0;
+    char buf[32];
+    const char *nb = qg_kafka_header(rkm, QG_HDR_NOT_BEFORE, buf, sizeof(buf));
+    double due = nb ? strtod(nb, NULL) : 0;
+    if (due <= qg_now_ms())
+        return 0;
+    pause_one(w, rkm, due);
+    return 1;
+}
+
+/* ---------- running a record ---------- */
+
+static void *job_thread(void *arg)
+{
+    qg_worker_t *w = arg;
+    qg_process(&w->proc, w->job.rkm->payload, w->job.rkm->len, w->job.attempt, &w->job.outcome);
+    __atomic_store_n(&w->job.done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void set_all_paused(qg_worker_t *w, int pause)
+{
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(w->consumer, &assigned) || !assigned)
+        return;
+    if (pause)
+        rd_kafka_pause_partitions(w->consumer, assigned);
+    else
+        rd_kafka_resume_partitions(w->consumer, assigned);
+    rd_kafka_topic_partition_list_destroy(assigned);
+    if (!pause) /* retry partitions that are not due stay paused */
+        for (size_t i = 0; i < w->npaused; i++) {
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, w->paused[i].topic, w->paused[i].partition);
+            rd_kafka_pause_partitions(w->consumer, l);
+            rd_kafka_topic_partition_list_destroy(l);
+        }
+}
+
+static int handle_record(qg_worker_t *w, rd_kafka_message_t *rkm)
+{
+    if (w->eos && txn_begin(w) != 0)
+        return -1;
+    qg_outcome_t o;
+    qg_process(&w->proc, rkm->payload, rkm->len, worker_attempt_of(rkm), &o);
+    int rc = emit_outcome(w, rkm, &o);
+    qg_outcome_clear(&o);
+    w->txn_count++;
+    return rc;
+}
+
+static int job_start(qg_worker_t *w, rd_kafka_message_t *rkm)
+{
+    memset(&w->job, 0, sizeof(w->job));
+    w->job.rkm = rkm;
+    w->job.attempt = worker_attempt_of(rkm);
+    w->cancel = 0;
+    set_all_paused(w, 1);
+    if (pthread_create(&w->job.thread, NULL, job_thread, w) != 0) {
+        set_all_paused(w, 0);
+        w->job.rkm = NULL;
+        return handle_record(w, rkm) == 0 ? 1 : -1; /* run inline instead */
+    }
+    w->job.running = 1;
+    return 0;
+}
+
+/* A long run finished: emit its outcome unless its partition was taken away. */
+static int job_finish(qg_worker_t *w)
+{
+    pthread_join(w->job.thread, NULL);
+    w->job.running = 0;
+    int rc = 0;
+    if (w->job.orphaned || worker_stop) {
+        qg_info("worker", "dropping result of offset %lld: %s", (long long)w->job.rkm->offset,
+                w->job.orphaned ? "partition revoked" : "shutting down");
+        /* not committed: the record is redelivered to whoever owns it */
+    } else {
+        if (w->eos)
+            rc = txn_begin(w);
+        if (!rc)
+            rc = emit_outcome(w, w->job.rkm, &w->job.outcome);
+        w->txn_count++;
+    }
+    qg_outcome_clear(&w->job.outcome);
+    rd_kafka_message_destroy(w->job.rkm);
+    w->job.rkm = NULL;
+    set_all_paused(w, 0);
+    return rc;
+}
+
+/* While a job runs, a record may still arrive from the local queue: put it back. */
+static void push_back(qg_worker_t *w, rd_kafka_message_t *rkm)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(rkm->rkt), rkm->partition)->offset =
+        rkm->offset;
+    rd_kafka_pause_partitions(w->consumer, l);
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, 5000);
+    if (e)
+        rd_kafka_error_destroy(e);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_message_destroy(rkm);
+}
+
+static void push_back_if_any(qg_worker_t *w, rd_kafka_message_t *rkm)
+{
+    if (!rkm)
+        return;
+    if (rkm->err)
+        rd_kafka_message_destroy(rkm);
+    else
+        push_back(w, rkm);
+}
+
+/* ---------- the loop ---------- */
+
+static void touch_health(const qg_worker_t *w)
+{
+    if (!w->health_file || !*w->health_file)
+        return;
+    int fd = open(w->health_file, O_WRONLY | O_CREAT, 0644);
+    if (fd >= 0) {
+        futimens(fd, NULL);
+        close(fd);
+    }
+}
+
+static int consume_one(qg_worker_t *w)
+{
+    rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->consumer, 100);
+    if (!rkm)
+        return 0;
+    if (rkm->err) {
+        if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            qg_log(rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? QG_LOG_DEBUG
+                                                                       : QG_LOG_WARN,
+                   "worker", "consumer: %s", rd_kafka_message_errstr(rkm));
+        rd_kafka_message_destroy(rkm);
+        return 0;
+    }
+    if (w->job.running) {
+        push_back(w, rkm);
+        return 0;
+    }
+    if (defer_if_not_due(w, rkm)) {
+        rd_kafka_message_destroy(rkm);
+        return 0;
+    }
+    if (w->ops->long_running && !w->eos) {
+        int rc = job_start(w, rkm);
+        return rc < 0 ? -1 : 0;
+    }
+    if (w->ops->long_running && w->eos) {
+        if (txn_commit(w) != 0) /* a long run must not hold a transaction open */
+            return -1;
+        int rc = job_start(w, rkm);
+        return rc < 0 ? -1 : 0;
+    }
+    int rc = handle_record(w, rkm);
+    rd_kafka_message_destroy(rkm);
+    return rc;
+}
+
+static void wait_inflight_below(qg_worker_t *w, long limit)
+{
+    while (w->inflight > limit && !w->fatal[0])
+        rd_kafka_poll(w->producer, 10);
+}
+
+static int loop_iteration(qg_worker_t *w)
+{
+    touch_health(w);
+    if (w->job.running && __atomic_load_n(&w->job.done, __ATOMIC_ACQUIRE) && job_finish(w) != 0)
+        return -1;
+    resume_due(w);
+    if (consume_one(w) != 0)
+        return -1;
+    rd_kafka_poll(w->producer, 0);
+    if (w->eos) {
+        if (txn_due(w) && !w->job.running && txn_commit(w) != 0)
+            return -1;
+    } else {
+        wait_inflight_below(w, w->max_inflight);
+        if (qg_now_ms() - w->last_commit_ms >=
+            (double)qg_config_get_int(w->cfg, "commit.interval.ms", 200))
+            tracks_commit(w, 0);
+    }
+    return w->fatal[0] ? -1 : 0;
+}
+
+static void worker_drain(qg_worker_t *w)
+{
+    if (w->job.running) {
+        w->cancel = 1;
+        while (!__atomic_load_n(&w->job.done, __ATOMIC_ACQUIRE))
+            push_back_if_any(w, rd_kafka_consumer_poll(w->consumer, 50));
+        job_finish(w);
+    }
+    if (w->eos) {
+        if (!w->fatal[0])
+            txn_commit(w);
+        else if (w->txn_open)
+            txn_abort(w, w->fatal);
+    } else {
+        rd_kafka_flush(w->producer, 30000);
+        tracks_commit(w, 1);
+    }
+}
+
+int qg_worker_run(qg_worker_t *w)
+{
+    qg_info("worker", "stage %s consuming %s and %s (%s)", w->stage, w->in_topic, w->retry_topic,
+            w->eos ? "exactly_once" : "at_least_once");
+    while (!worker_stop)
+        if (loop_iteration(w) != 0)
+            break;
+    worker_drain(w);
+    qg_info("worker", "stopping: %ld processed, %ld dead-lettered, %ld retried, %ld forwarded "
+            "without re-run%s%s",
+            w->processed, w->dead_lettered, w->retried, w->skipped, w->fatal[0] ? "; fatal: " : "",
+            w->fatal);
+    return w->fatal[0] ? 1 : 0;
+}
+
+/* ---------- set-up ---------- */
+
+static int parse_backoff(qg_worker_t *w, char *errstr, size_t sz)
+{
+    const char *s = qg_config_get(w->cfg, "retry.backoff.ms");
+    w->nbackoff = 0;
+    for (const char *p = s; p && *p && w->nbackoff < 16;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0) {
+            snprintf(errstr, sz, "retry.backoff.ms: expected comma-separated milliseconds, got "
+                                 "\"%s\"",
+                     s);
+            return -1;
+        }
+        w->backoff_ms[w->nbackoff++] = v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+static rd_kafka_t *consumer_new(qg_worker_t *w, char *errstr, size_t sz)
+{
+    rd_kafka_conf_t *conf = qg_kafka_conf_new(w->cfg, errstr, sz);
+    if (!conf)
+        return NULL;
+    char group[300];
+    qg_group_for_stage(group, sizeof(group), w->prefix, w->stage);
+    int rc = qg_kafka_conf_default(conf, w->cfg, "group.id", group, errstr, sz);
+    rc = rc ? rc : qg_kafka_conf_default(conf, w->cfg, "enable.auto.commit", "false", errstr, sz);
+    rc = rc ? rc : qg_kafka_conf_default(conf, w->cfg, "auto.offset.reset", "earliest", errstr, sz);
+    rc = rc ? rc
+            : qg_kafka_conf_default(conf, w->cfg, "partition.assignment.strategy",
+                                    "cooperative-sticky", errstr, sz);
+    rc = rc ? rc : qg_kafka_conf_default(conf, w->cfg, "allow.auto.create.topics", "true", errstr, sz);
+    rc = rc ? rc : qg_kafka_conf_default(conf, w->cfg, "client.id", w->worker_id, errstr, sz);
+    if (!rc && w->eos)
+        rc = qg_kafka_conf_default(conf, w->cfg, "isolation.level", "read_committed", errstr, sz);
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, w);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sz);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+static int subscribe(qg_worker_t *w, char *errstr, size_t sz)
+{
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(topics, w->in_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, w->retry_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(w->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err) {
+        snprintf(errstr, sz, "subscribe: %s", rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+static int clients_new(qg_worker_t *w, char *errstr, size_t sz)
+{
+    w->consumer = consumer_new(w, errstr, sz);
+    if (!w->consumer)
+        return -1;
+    char txn_id[512];
+    snprintf(txn_id, sizeof(txn_id), "%s.%s.%s", w->prefix, w->stage, w->worker_id);
+    w->producer =
+        qg_kafka_producer_new(w->cfg, w->eos ? txn_id : NULL, dr_msg_cb, w, errstr, sz);
+    if (!w->producer)
+        return -1;
+    if (w->eos) {
+        rd_kafka_error_t *e = rd_kafka_init_transactions(w->producer, 60000);
+        if (e) {
+            snprintf(errstr, sz, "init_transactions: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            return -1;
+        }
+    }
+    return subscribe(w, errstr, sz);
+}
+
+qg_worker_t *qg_worker_new(const qg_stage_ops_t *ops, void *state, qg_config_t *cfg,
+                           const char *worker_id, qg_events_t *events, char *errstr, size_t sz)
+{
+    qg_worker_t *w = calloc(1, sizeof(*w));
+    if (!w) {
+        snprintf(errstr, sz, "out of memory");
+        return NULL;
+    }
+    w->ops = ops;
+    w->state = state;
+    w->cfg = cfg;
+    w->events = events;
+    w->stage = qg_stage_effective_name(ops, cfg);
+    w->prefix = qg_config_get(cfg, "topic.prefix");
+    snprintf(w->worker_id, sizeof(w->worker_id), "%s", worker_id);
+    const char *guarantee = qg_config_get(cfg, "processing.guarantee");
+    w->eos = guarantee && !strcmp(guarantee, "exactly_once");
+    if (guarantee && !w->eos && strcmp(guarantee, "at_least_once") != 0) {
+        snprintf(errstr, sz, "processing.guarantee: expected at_least_once or exactly_once, got "
+                             "\"%s\"",
+                 guarantee);
+        free(w);
+        return NULL;
+    }
+    w->max_inflight = (long)qg_config_get_int(cfg, "max.inflight.goals", 5000);
+    w->health_file = qg_config_get(cfg, "health.file");
+    qg_topic_stage(w->in_topic, sizeof(w->in_topic), w->prefix, w->stage);
+    qg_topic_retry(w->retry_topic, sizeof(w->retry_topic), w->prefix, w->stage);
+    if (parse_backoff(w, errstr, sz) != 0 || clients_new(w, errstr, sz) != 0) {
+        qg_worker_destroy(w);
+        return NULL;
+    }
+    w->proc = (qg_processor_t){
+        .ops = ops,
+        .state = state,
+        .cfg = cfg,
+        .stage = w->stage,
+        .worker_id = w->worker_id,
+        .max_bytes = (size_t)qg_config_get_int(cfg, "goal.max.bytes", 1048576),
+        .extra_stages = qg_config_get(cfg, "pipeline.extra.stages"),
+        .max_attempts = w->nbackoff + 1,
+        .cancel = &w->cancel,
+        .events = events,
+    };
+    w->last_commit_ms = qg_now_ms();
+    return w;
+}
+
+void qg_worker_destroy(qg_worker_t *w)
+{
+    if (!w)
+        return;
+    if (w->consumer) {
+        rd_kafka_consumer_close(w->consumer);
+        rd_kafka_destroy(w->consumer);
+    }
+    if (w->producer) {
+        rd_kafka_flush(w->producer, 10000);
+        rd_kafka_destroy(w->producer);
+    }
+    for (size_t i = 0; i < w->ntracks; i++) {
+        pending_t *p = w->tracks[i]->head;
+        while (p) {
+            pending_t *next = p->next;
+            free(p);
+            p = next;
+        }
+        free(w->tracks[i]);
+    }
+    free(w->tracks);
+    free(w);
+}
+
+void qg_worker_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int qg_worker_stopping(void)
+{
+    return worker_stop;
+}

@@ -1,0 +1,201 @@
+/*
+ * cmd_submit.c - `qgctl submit`: produce a goal to its first stage; with
+ * --wait, follow it to <prefix>.completed or <prefix>.dlq and summarize.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "follow.h"
+#include "goal.h"
+#include "kafka.h"
+#include "qgctl.h"
+
+static const qg_option_t submit_options[] = {
+    {"wait", "false", "follow the goal until it completes or is dead-lettered", 0},
+    {"timeout", "300", "seconds to wait with --wait", 0},
+    {"json", "false", "print the whole enriched goal as JSON", 0},
+    {"events.watch", "tcp://127.0.0.1:5560", "event forwarder's XPUB endpoint (progress)", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static volatile int submit_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    submit_stop = 1;
+}
+
+/* --wait / --json are flags without values: turn them into key=true. */
+static void normalize_flags(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--wait") || !strcmp(argv[i], "--json") || !strcmp(argv[i], "--run"))
+            argv[i] = !strcmp(argv[i], "--json") ? "--json=true" : "--wait=true";
+}
+
+static int produce_goal(const qg_config_t *cfg, const char *topic, const char *key,
+                        const char *value, size_t len)
+{
+    char errstr[512];
+    rd_kafka_t *p = qg_kafka_producer_new(cfg, NULL, NULL, NULL, errstr, sizeof(errstr));
+    if (!p) {
+        fprintf(stderr, "qgctl submit: %s\n", errstr);
+        return -1;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_END);
+    if (!err)
+        err = rd_kafka_flush(p, 30000);
+    rd_kafka_destroy(p);
+    if (err) {
+        fprintf(stderr, "qgctl submit: producing to %s: %s\n", topic, rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+static void print_event(const qg_json_t *ev)
+{
+    const char *stage = qg_json_str(qg_json_get(ev, "stage"));
+    const char *state = qg_json_str(qg_json_get(ev, "state"));
+    const qg_json_t *gen = qg_json_get(ev, "generation");
+    fprintf(stderr, "  .. %s %s", stage ? stage : "?", state ? state : "?");
+    if (gen)
+        fprintf(stderr, " generation %.0f best %.0f", qg_json_num(gen, 0),
+                qg_json_num(qg_json_get(ev, "best"), 0));
+    fputc('\n', stderr);
+}
+
+static int report_outcome(const qg_config_t *cfg, rd_kafka_message_t *rkm, const char *dlq_topic)
+{
+    int json = qg_config_get_bool(cfg, "json", 0);
+    int failed = !strcmp(rd_kafka_topic_name(rkm->rkt), dlq_topic);
+    char errstr[256], cls[64], msg[2048];
+    qg_json_t *doc = qg_json_parse(rkm->payload, rkm->len, errstr, sizeof(errstr));
+    if (json) {
+        fwrite(rkm->payload, 1, rkm->len, stdout);
+        fputc('\n', stdout);
+    } else if (doc && !failed) {
+        qgctl_print_summary(doc, stdout);
+    }
+    if (failed) {
+        fprintf(json ? stderr : stdout, "dead-lettered (%s): %s\n",
+                qg_kafka_header(rkm, QG_HDR_DLQ_CLASS, cls, sizeof(cls)) ? cls : "?",
+                qg_kafka_header(rkm, QG_HDR_DLQ_MESSAGE, msg, sizeof(msg)) ? msg : "?");
+    }
+    qg_json_destroy(doc);
+    return failed ? 1 : 0;
+}
+
+static int wait_for(const qg_config_t *cfg, rd_kafka_t *consumer, const char *goal_id,
+                    const char *dlq_topic)
+{
+    char errstr[256];
+    qg_events_sub_t *sub =
+        qg_events_sub_new(qg_config_get(cfg, "events.watch"), goal_id, errstr, sizeof(errstr));
+    double deadline = qg_now_ms() + 1000.0 * (double)qg_config_get_int(cfg, "timeout", 300);
+    rd_kafka_message_t *rkm = NULL;
+    while (!rkm && qg_now_ms() < deadline && !submit_stop) {
+        rkm = qg_follow_wait(consumer, goal_id, qg_now_ms() + 200, &submit_stop);
+        for (qg_json_t *ev; sub && (ev = qg_events_sub_recv(sub, 0));) {
+            print_event(ev);
+            qg_json_destroy(ev);
+        }
+    }
+    qg_events_sub_destroy(sub);
+    if (!rkm) {
+        fprintf(stderr, "qgctl submit: goal %s: no answer within %lld s\n", goal_id,
+                qg_config_get_int(cfg, "timeout", 300));
+        return 3;
+    }
+    int rc = report_outcome(cfg, rkm, dlq_topic);
+    rd_kafka_message_destroy(rkm);
+    return rc;
+}
+
+/* Submit a validated goal document; shared with `qgctl ask --run`. */
+int qgctl_submit_doc(const qg_config_t *cfg, const qg_json_t *doc)
+{
+    const char *prefix = qg_config_get(cfg, "topic.prefix");
+    char topic[300], completed[300], dlq[300], errstr[512];
+    qg_topic_stage(topic, sizeof(topic), prefix, qg_goal_first_stage(doc));
+    qg_topic_completed(completed, sizeof(completed), prefix);
+    qg_topic_dlq(dlq, sizeof(dlq), prefix);
+    int wait = qg_config_get_bool(cfg, "wait", 0);
+    rd_kafka_t *consumer = NULL;
+    if (wait) {
+        const char *topics[] = {completed, dlq, NULL};
+        srand((unsigned)time(NULL) ^ (unsigned)getpid());
+        consumer = qg_follow_consumer_new(cfg, errstr, sizeof(errstr));
+        if (!consumer || qg_follow_assign(consumer, topics, 1, errstr, sizeof(errstr)) != 0) {
+            fprintf(stderr, "qgctl submit: %s\n", errstr);
+            if (consumer)
+                rd_kafka_destroy(consumer);
+            return 1;
+        }
+    }
+    size_t len;
+    char *value = qg_json_serialize(doc, 0, &len);
+    int rc = value ? produce_goal(cfg, topic, qg_goal_id(doc), value, len) : -1;
+    free(value);
+    if (rc == 0 && !wait)
+        printf("submitted %s to %s\n", qg_goal_id(doc), topic);
+    if (rc == 0 && wait) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        fprintf(stderr, "submitted %s to %s; waiting\n", qg_goal_id(doc), topic);
+        rc = wait_for(cfg, consumer, qg_goal_id(doc), dlq);
+    } else if (rc != 0) {
+        rc = 1;
+    }
+    if (consumer) {
+        rd_kafka_consumer_close(consumer);
+        rd_kafka_destroy(consumer);
+    }
+    return rc;
+}
+
+const qg_option_t *qgctl_submit_options(void)
+{
+    return submit_options;
+}
+
+int qgctl_cmd_submit(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("Usage: qgctl submit [FILE|-] [--wait] [--timeout S] [--json] [-b BROKERS] "
+               "[-X k=v]\n");
+        return 0;
+    }
+    normalize_flags(argc, argv);
+    char **rest;
+    int nrest;
+    qg_config_t *cfg = qgctl_config(argc, argv, submit_options, &rest, &nrest);
+    if (!cfg)
+        return 2;
+    char errstr[512];
+    size_t len;
+    int rc = 2;
+    char *buf = qgctl_read_file(nrest > 0 ? rest[0] : "-", &len, errstr, sizeof(errstr));
+    qg_error_t *err = NULL;
+    qg_json_t *doc =
+        buf ? qg_goal_parse(buf, len, qg_config_get(cfg, "pipeline.extra.stages"), &err) : NULL;
+    if (!buf)
+        fprintf(stderr, "qgctl submit: %s\n", errstr);
+    else if (!doc)
+        fprintf(stderr, "qgctl submit: invalid goal: %s\n", qg_error_message(err));
+    else
+        rc = qgctl_submit_doc(cfg, doc);
+    qg_error_destroy(err);
+    qg_json_destroy(doc);
+    free(buf);
+    qg_config_destroy(cfg);
+    return rc;
+}

@@ -1,0 +1,114 @@
+/*
+ * follow.c - find a goal's fate: read <prefix>.completed and <prefix>.dlq
+ * from given offsets until a record keyed by the goal id appears.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "follow.h"
+#include "goal.h"
+#include "kafka.h"
+
+/* Make sure the topic exists (auto-created on metadata request) and return its partitions. */
+static int topic_partitions(rd_kafka_t *rk, const char *topic, char *errstr, size_t sz)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int n = -1;
+    for (int tries = 0; tries < 20 && n <= 0; tries++) {
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+        if (err) {
+            snprintf(errstr, sz, "metadata for %s: %s", topic, rd_kafka_err2str(err));
+            continue;
+        }
+        if (md->topic_cnt == 1 && !md->topics[0].err)
+            n = md->topics[0].partition_cnt;
+        else
+            rd_kafka_poll(rk, 100);
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    if (n <= 0 && !errstr[0])
+        snprintf(errstr, sz, "topic %s not available", topic);
+    return n;
+}
+
+/* Assign every partition of the topics at `from` (end: the current high watermark). */
+int qg_follow_assign(rd_kafka_t *consumer, const char *const *topics, int from_end, char *errstr,
+                     size_t sz)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+    for (size_t t = 0; topics[t]; t++) {
+        errstr[0] = '\0';
+        int n = topic_partitions(consumer, topics[t], errstr, sz);
+        if (n <= 0) {
+            rd_kafka_topic_partition_list_destroy(l);
+            return -1;
+        }
+        for (int p = 0; p < n; p++) {
+            int64_t lo = 0, hi = 0;
+            if (from_end &&
+                rd_kafka_query_watermark_offsets(consumer, topics[t], p, &lo, &hi, 5000)) {
+                snprintf(errstr, sz, "watermarks of %s[%d] unavailable", topics[t], p);
+                rd_kafka_topic_partition_list_destroy(l);
+                return -1;
+            }
+            rd_kafka_topic_partition_list_add(l, topics[t], p)->offset =
+                from_end ? hi : RD_KAFKA_OFFSET_BEGINNING;
+        }
+    }
+    rd_kafka_resp_err_t err = rd_kafka_assign(consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) {
+        snprintf(errstr, sz, "assign: %s", rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+rd_kafka_t *qg_follow_consumer_new(const qg_config_t *cfg, char *errstr, size_t sz)
+{
+    rd_kafka_conf_t *conf = qg_kafka_conf_new(cfg, errstr, sz);
+    if (!conf)
+        return NULL;
+    char group[128];
+    snprintf(group, sizeof(group), "qgctl-%d", (int)rand());
+    if (qg_kafka_conf_default(conf, cfg, "group.id", group, errstr, sz) ||
+        qg_kafka_conf_default(conf, cfg, "enable.auto.commit", "false", errstr, sz) ||
+        qg_kafka_conf_default(conf, cfg, "isolation.level", "read_committed", errstr, sz) ||
+        qg_kafka_conf_default(conf, cfg, "allow.auto.create.topics", "true", errstr, sz)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sz);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+static int key_is(const rd_kafka_message_t *rkm, const char *goal_id)
+{
+    size_t n = strlen(goal_id);
+    return rkm->key && rkm->key_len == n && !memcmp(rkm->key, goal_id, n);
+}
+
+rd_kafka_message_t *qg_follow_wait(rd_kafka_t *consumer, const char *goal_id, double deadline_ms,
+                                   volatile int *stop)
+{
+    while (qg_now_ms() < deadline_ms && !(stop && *stop)) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(consumer, 200);
+        if (!rkm)
+            continue;
+        if (!rkm->err && (!goal_id || key_is(rkm, goal_id)))
+            return rkm;
+        rd_kafka_message_destroy(rkm);
+    }
+    return NULL;
+}

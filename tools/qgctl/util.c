@@ -1,0 +1,140 @@
+/*
+ * util.c - configuration, files and summaries shared by qgctl commands.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "goal.h"
+#include "kafka.h"
+#include "log.h"
+#include "qgctl.h"
+
+static const qg_option_t qgctl_options[] = {
+    {"stage", NULL, "stage name for generic stages", 0},
+    {"registry.dir", NULL, "model registry directory", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+char *qgctl_read_file(const char *path, size_t *lenp, char *errstr, size_t sz)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        snprintf(errstr, sz, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        len += fread(buf + len, 1, cap - len, f);
+        if (len < cap)
+            break;
+        char *nb = realloc(buf, cap * 2 + 1);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    if (f != stdin)
+        fclose(f);
+    if (!buf) {
+        snprintf(errstr, sz, "%s: out of memory", path);
+        return NULL;
+    }
+    buf[len] = '\0';
+    *lenp = len;
+    return buf;
+}
+
+qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char ***rest,
+                          int *nrest)
+{
+    char errstr[512];
+    qg_config_t *cfg = qg_config_new();
+    if (!cfg)
+        return NULL;
+    qg_config_add_options(cfg, qg_kafka_options);
+    qg_config_add_options(cfg, qgctl_options);
+    qg_config_add_options(cfg, extra);
+    if (qg_config_load_env(cfg, errstr, sizeof(errstr)) != 0 ||
+        qg_config_parse_args(cfg, argc, argv, rest, nrest, errstr, sizeof(errstr)) != 0) {
+        fprintf(stderr, "qgctl %s: %s\n", argv[0], errstr);
+        qg_config_destroy(cfg);
+        return NULL;
+    }
+    int level = qg_log_level_from_name(qg_config_get(cfg, "log.level"));
+    if (level > 0 && qg_log_level == QG_LOG_INFO)
+        qg_log_level = level;
+    return cfg;
+}
+
+static void human_duration(double seconds, char *buf, size_t sz)
+{
+    if (seconds < 120)
+        snprintf(buf, sz, "%.0f s", seconds);
+    else if (seconds < 7200)
+        snprintf(buf, sz, "%.0f min %.0f s", floor(seconds / 60), fmod(seconds, 60));
+    else
+        snprintf(buf, sz, "%.0f h %.0f min", floor(seconds / 3600), fmod(seconds, 3600) / 60);
+}
+
+static void print_bottlenecks(const qg_json_t *b, FILE *f)
+{
+    size_t n = qg_json_len(b) < 3 ? qg_json_len(b) : 3;
+    for (size_t i = 0; i < n; i++) {
+        const qg_json_t *e = qg_json_at(b, i);
+        const char *m = qg_json_str(qg_json_get(e, "machine"));
+        double u = qg_json_num(qg_json_get(e, "utilization"), NAN);
+        fprintf(f, "    %zu. %s", i + 1, m ? m : "?");
+        if (!isnan(u))
+            fprintf(f, "  utilization %.0f %%", u <= 1.0 ? u * 100 : u);
+        fputc('\n', f);
+    }
+}
+
+void qgctl_print_summary(const qg_json_t *doc, FILE *f)
+{
+    const qg_json_t *q = qg_goal_query(doc);
+    const qg_json_t *out = qg_json_get(q, "outputs");
+    const qg_json_t *log = qg_json_get(doc, "executionLog");
+    fprintf(f, "goal      %s (%s)\n", qg_goal_id(doc) ? qg_goal_id(doc) : "?",
+            qg_goal_type(doc) ? qg_goal_type(doc) : "?");
+    const char *status = qg_json_str(qg_json_get(log, "status"));
+    fprintf(f, "status    %s\n", status ? status : "unknown");
+    const qg_json_t *est = qg_json_get(out, "estimatedTime");
+    if (qg_json_is(est, QG_JSON_NUMBER)) {
+        char h[64];
+        human_duration(qg_json_num(est, 0), h, sizeof(h));
+        fprintf(f, "answer    estimated time %s (%.0f s)\n", h, qg_json_num(est, 0));
+    }
+    const qg_json_t *conf = qg_json_get(out, "confidence");
+    if (qg_json_is(conf, QG_JSON_NUMBER))
+        fprintf(f, "confidence %.2f\n", qg_json_num(conf, 0));
+    const qg_json_t *pct = qg_json_get(out, "percentiles");
+    if (qg_json_len(pct) > 0) {
+        fprintf(f, "range     ");
+        for (size_t i = 0; i < qg_json_len(pct); i++)
+            fprintf(f, "%s%s %.0f s", i ? ", " : "", qg_json_key_at(pct, i),
+                    qg_json_num(qg_json_at(pct, i), 0));
+        fputc('\n', f);
+    }
+    const qg_json_t *b = qg_json_get(out, "bottlenecks");
+    if (qg_json_len(b) > 0) {
+        fprintf(f, "bottlenecks\n");
+        print_bottlenecks(b, f);
+    }
+    const qg_json_t *stages = qg_json_get(log, "stages");
+    for (size_t i = 0; i < qg_json_len(stages); i++) {
+        const qg_json_t *e = qg_json_at(stages, i);
+        fprintf(f, "  stage %-14s %-9s %6.0f ms  gate: %s\n",
+                qg_json_str(qg_json_get(e, "stage")) ? qg_json_str(qg_json_get(e, "stage")) : "?",
+                qg_json_str(qg_json_get(e, "status")) ? qg_json_str(qg_json_get(e, "status")) : "?",
+                qg_json_num(qg_json_get(e, "durationMs"), 0),
+                qg_json_str(qg_json_path(e, "gate.reason")) ? qg_json_str(qg_json_path(e, "gate.reason"))
+                                                            : "");
+    }
+}
