@@ -55,7 +55,8 @@ typedef struct lg_opts_s {
 const char *lg_bad_kind_name(int kind);
 
 /* opts.c */
-qg_error_t *lg_opts_parse(lg_opts_t *o, int argc, char **argv);
+/** Parse argv[1..]; the one positional argument is the command, in any position. */
+qg_error_t *lg_opts_parse(lg_opts_t *o, int argc, char **argv, const char **cmd);
 void lg_opts_free(lg_opts_t *o);
 void lg_usage(void *file /* FILE* */);
 

@@ -33,9 +33,9 @@ int main(int argc, char **argv)
         lg_usage(stderr);
         return 2;
     }
-    const char *cmd = argv[1];
+    const char *cmd;
     lg_opts_t o;
-    qg_error_t *err = lg_opts_parse(&o, argc - 1, argv + 1);
+    qg_error_t *err = lg_opts_parse(&o, argc, argv, &cmd);
     if (err) {
         fprintf(stderr, "qg-loadgen: %s\n", qg_error_message(err));
         qg_error_destroy(err);
