@@ -22,7 +22,7 @@ typedef struct qg_option_s {
     const char *name;        /* "registry.dir"; --registry-dir on the command line */
     const char *default_val; /* NULL: unset */
     const char *description;
-    int is_secret;           /* never printed by dump */
+    int is_secret; /* never printed by dump */
 } qg_option_t;
 
 typedef struct qg_config_s qg_config_t;

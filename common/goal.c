@@ -142,7 +142,8 @@ static qg_error_t *validate_selected_model(const qg_json_t *sm)
     if (qg_json_is(sm, QG_JSON_STRING))
         return expect_nonempty_string(sm, "QueryGoal.selectedModel");
     if (qg_json_is(sm, QG_JSON_OBJECT))
-        return expect_nonempty_string(qg_json_get(sm, "modelId"), "QueryGoal.selectedModel.modelId");
+        return expect_nonempty_string(qg_json_get(sm, "modelId"),
+                                      "QueryGoal.selectedModel.modelId");
     return BAD("QueryGoal.selectedModel: expected string or object, got %s",
                qg_json_type_name(qg_json_type(sm)));
 }
@@ -331,8 +332,7 @@ qg_json_t *qg_goal_exec_log(qg_json_t *doc)
     char ts[40];
     if (qg_json_set_str(log, "goalId", qg_goal_id(doc)) != 0 ||
         qg_json_set_str(log, "startTime", qg_iso_time(ts, sizeof(ts), qg_now_ms())) != 0 ||
-        qg_json_set_str(log, "status", "running") != 0 ||
-        !qg_json_get_or_add_array(log, "stages"))
+        qg_json_set_str(log, "status", "running") != 0 || !qg_json_get_or_add_array(log, "stages"))
         return NULL;
     return log;
 }
@@ -400,14 +400,14 @@ int qg_goal_log_stage(qg_json_t *doc, const char *stage, const char *status, qg_
         qg_json_destroy(result);
         return -1;
     }
-    if (fill_entry(e, stage, status, result, gate_passed, gate_reason, err, started_ms,
-                   finished_ms, worker) != 0)
+    if (fill_entry(e, stage, status, result, gate_passed, gate_reason, err, started_ms, finished_ms,
+                   worker) != 0)
         return -1;
     char ts[40];
     qg_iso_time(ts, sizeof(ts), finished_ms);
     if (strcmp(status, "completed") != 0) {
-        return qg_json_set_str(log, "status", "failed") | qg_json_set_str(log, "failedStage", stage) |
-               qg_json_set_str(log, "endTime", ts);
+        return qg_json_set_str(log, "status", "failed") |
+               qg_json_set_str(log, "failedStage", stage) | qg_json_set_str(log, "endTime", ts);
     }
     qg_json_remove(log, "failedStage");
     if (is_last)

@@ -30,8 +30,7 @@ int qg_goal_stage_known(const char *name, const char *extra);
  * bad_input error whose message names the JSON path. A bare QueryGoal object
  * (without the "QueryGoal" wrapper) is not accepted: the seed shape is wrapped.
  */
-qg_json_t *qg_goal_parse(const char *buf, size_t len, const char *extra_stages,
-                         qg_error_t **errp);
+qg_json_t *qg_goal_parse(const char *buf, size_t len, const char *extra_stages, qg_error_t **errp);
 
 /** Validate a parsed document; NULL if valid, else a bad_input error naming the path. */
 qg_error_t *qg_goal_validate(const qg_json_t *doc, const char *extra_stages);

@@ -63,13 +63,13 @@ qg_json_t *qg_json_object(void);
 qg_json_t *qg_json_clone(const qg_json_t *v);
 
 /* Type and scalar access (NULL-safe). */
-qg_json_type_t qg_json_type(const qg_json_t *v);          /* NULL -> QG_JSON_NULL */
-int qg_json_is(const qg_json_t *v, qg_json_type_t t);     /* 0 for NULL v */
-const char *qg_json_str(const qg_json_t *v);              /* NULL unless string */
-size_t qg_json_strlen(const qg_json_t *v);                /* bytes, may hold NULs */
-double qg_json_num(const qg_json_t *v, double dflt);      /* dflt unless number */
-int qg_json_truthy(const qg_json_t *v);                   /* bool true only */
-const char *qg_json_number_text(const qg_json_t *v);      /* original spelling or NULL */
+qg_json_type_t qg_json_type(const qg_json_t *v);      /* NULL -> QG_JSON_NULL */
+int qg_json_is(const qg_json_t *v, qg_json_type_t t); /* 0 for NULL v */
+const char *qg_json_str(const qg_json_t *v);          /* NULL unless string */
+size_t qg_json_strlen(const qg_json_t *v);            /* bytes, may hold NULs */
+double qg_json_num(const qg_json_t *v, double dflt);  /* dflt unless number */
+int qg_json_truthy(const qg_json_t *v);               /* bool true only */
+const char *qg_json_number_text(const qg_json_t *v);  /* original spelling or NULL */
 
 /* Containers (NULL-safe). */
 size_t qg_json_len(const qg_json_t *v);                   /* array/object size, else 0 */

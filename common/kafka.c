@@ -12,16 +12,17 @@
 const qg_option_t qg_kafka_options[] = {
     {"topic.prefix", "querygoal", "prefix of every topic and consumer group", 0},
     {"processing.guarantee", "at_least_once", "at_least_once or exactly_once", 0},
-    {"worker.id", NULL, "worker identity in logs, DLQ records and the execution log "
-                        "(default program/host/pid)", 0},
+    {"worker.id", NULL,
+     "worker identity in logs, DLQ records and the execution log "
+     "(default program/host/pid)",
+     0},
     {"log.level", "info", "error, warn, info or debug", 0},
     {"goal.max.bytes", "1048576", "larger input values go to the DLQ as bad_input", 0},
     {"pipeline.extra.stages", "", "comma-separated stage names accepted besides the built-in ones",
      0},
     {"retry.backoff.ms", "1000,5000,30000,120000",
      "delays before each retry of a transient failure; attempts = entries + 1", 0},
-    {"commit.interval.ms", "200", "at_least_once: how often acknowledged offsets are committed",
-     0},
+    {"commit.interval.ms", "200", "at_least_once: how often acknowledged offsets are committed", 0},
     {"transaction.max.messages", "500", "exactly_once: records per transaction at most", 0},
     {"transaction.max.ms", "100", "exactly_once: milliseconds per transaction at most", 0},
     {"max.inflight.goals", "5000", "goals produced but not yet acknowledged, at most", 0},
@@ -33,9 +34,10 @@ const qg_option_t qg_kafka_options[] = {
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    int ours = level <= 3 ? QG_LOG_ERROR : level == 4 ? QG_LOG_WARN
-                                       : level <= 6   ? QG_LOG_INFO
-                                                      : QG_LOG_DEBUG;
+    int ours = level <= 3   ? QG_LOG_ERROR
+               : level == 4 ? QG_LOG_WARN
+               : level <= 6 ? QG_LOG_INFO
+                            : QG_LOG_DEBUG;
     qg_log(ours, "librdkafka", "%s: %s", fac, buf);
 }
 

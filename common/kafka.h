@@ -43,18 +43,18 @@ rd_kafka_headers_t *qg_dlq_headers_new(const char *topic, int32_t partition, int
                                        double now_ms);
 
 /* Header names (Kafka Connect's errors.deadletterqueue.context.headers.enable naming). */
-#define QG_HDR_DLQ_TOPIC "__connect.errors.topic"
+#define QG_HDR_DLQ_TOPIC     "__connect.errors.topic"
 #define QG_HDR_DLQ_PARTITION "__connect.errors.partition"
-#define QG_HDR_DLQ_OFFSET "__connect.errors.offset"
-#define QG_HDR_DLQ_STAGE "__connect.errors.stage"
-#define QG_HDR_DLQ_CLASS "__connect.errors.class"
-#define QG_HDR_DLQ_MESSAGE "__connect.errors.exception.message"
-#define QG_HDR_DLQ_WORKER "__connect.errors.worker"
-#define QG_HDR_DLQ_ATTEMPTS "__connect.errors.attempts"
+#define QG_HDR_DLQ_OFFSET    "__connect.errors.offset"
+#define QG_HDR_DLQ_STAGE     "__connect.errors.stage"
+#define QG_HDR_DLQ_CLASS     "__connect.errors.class"
+#define QG_HDR_DLQ_MESSAGE   "__connect.errors.exception.message"
+#define QG_HDR_DLQ_WORKER    "__connect.errors.worker"
+#define QG_HDR_DLQ_ATTEMPTS  "__connect.errors.attempts"
 #define QG_HDR_DLQ_TIMESTAMP "__connect.errors.timestamp"
 /* Retry headers. */
-#define QG_HDR_ATTEMPT "qg.attempt"
-#define QG_HDR_NOT_BEFORE "qg.not.before.ms"
+#define QG_HDR_ATTEMPT     "qg.attempt"
+#define QG_HDR_NOT_BEFORE  "qg.not.before.ms"
 #define QG_HDR_FIRST_ERROR "qg.last.error"
 
 #endif

@@ -29,9 +29,9 @@ void qg_log_write(int level, const char *component, const char *fmt, ...)
             qg_log_write((level), (component), __VA_ARGS__);                                       \
     } while (0)
 
-#define qg_err(component, ...) qg_log(QG_LOG_ERROR, component, __VA_ARGS__)
-#define qg_warn(component, ...) qg_log(QG_LOG_WARN, component, __VA_ARGS__)
-#define qg_info(component, ...) qg_log(QG_LOG_INFO, component, __VA_ARGS__)
+#define qg_err(component, ...)   qg_log(QG_LOG_ERROR, component, __VA_ARGS__)
+#define qg_warn(component, ...)  qg_log(QG_LOG_WARN, component, __VA_ARGS__)
+#define qg_info(component, ...)  qg_log(QG_LOG_INFO, component, __VA_ARGS__)
 #define qg_debug(component, ...) qg_log(QG_LOG_DEBUG, component, __VA_ARGS__)
 
 #endif

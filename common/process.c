@@ -17,8 +17,8 @@ const char *qg_stage_effective_name(const qg_stage_ops_t *ops, const qg_config_t
 }
 
 qg_error_t *qg_stage_run_local(const qg_stage_ops_t *ops, void *state, const qg_config_t *cfg,
-                               qg_json_t *doc, const char *worker_id,
-                               volatile sig_atomic_t *cancel, struct qg_events_s *events)
+                               qg_json_t *doc, const char *worker_id, volatile sig_atomic_t *cancel,
+                               struct qg_events_s *events)
 {
     const char *stage = qg_stage_effective_name(ops, cfg);
     int not_in_pipeline;
@@ -53,8 +53,8 @@ qg_error_t *qg_stage_run_local(const qg_stage_ops_t *ops, void *state, const qg_
         snprintf(reason, sizeof(reason), "not evaluated: %s", qg_error_message(err));
     }
     double finished = qg_now_ms();
-    if (qg_goal_log_stage(doc, stage, err ? "failed" : "completed", ctx.result, passed, reason,
-                          err, started, finished, worker_id, next == NULL) != 0 &&
+    if (qg_goal_log_stage(doc, stage, err ? "failed" : "completed", ctx.result, passed, reason, err,
+                          started, finished, worker_id, next == NULL) != 0 &&
         !err)
         err = qg_error_new(QG_ERR_FATAL, "out of memory writing the execution log");
     qg_events_stage(events, ctx.goal_id, stage, err ? "failed" : "completed",
@@ -135,8 +135,7 @@ void qg_process(const qg_processor_t *p, const void *value, size_t len, int atte
         out->skipped = 1;
         outcome_route(p, doc, out);
     } else {
-        err = qg_stage_run_local(p->ops, p->state, p->cfg, doc, p->worker_id, p->cancel,
-                                 p->events);
+        err = qg_stage_run_local(p->ops, p->state, p->cfg, doc, p->worker_id, p->cancel, p->events);
         if (err)
             outcome_failure(p, err, out);
         else

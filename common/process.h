@@ -21,7 +21,7 @@ typedef enum {
 
 typedef struct {
     qg_out_kind_t kind;
-    char *value;          /* enriched goal for NEXT/COMPLETED (owned); NULL: forward input */
+    char *value; /* enriched goal for NEXT/COMPLETED (owned); NULL: forward input */
     size_t len;
     char next_stage[128]; /* NEXT */
     char goal_id[256];    /* empty when the input had none */

@@ -36,11 +36,11 @@ typedef struct qg_stage_ctx_s {
     const qg_config_t *cfg;
     const char *worker_id;
     const char *goal_id;
-    qg_json_t *doc;    /* the whole message: {QueryGoal, executionLog, ...} */
-    qg_json_t *goal;   /* doc.QueryGoal (modifiable) */
-    qg_json_t *result; /* this stage's result object (empty on entry), kept in the log */
-    struct qg_events_s *events;         /* progress publisher; NULL-safe to use */
-    volatile sig_atomic_t *cancel;      /* non-zero: abandon the run soon (shutdown/revoke) */
+    qg_json_t *doc;             /* the whole message: {QueryGoal, executionLog, ...} */
+    qg_json_t *goal;            /* doc.QueryGoal (modifiable) */
+    qg_json_t *result;          /* this stage's result object (empty on entry), kept in the log */
+    struct qg_events_s *events; /* progress publisher; NULL-safe to use */
+    volatile sig_atomic_t *cancel; /* non-zero: abandon the run soon (shutdown/revoke) */
 } qg_stage_ctx_t;
 
 typedef struct qg_stage_ops_s {
@@ -64,7 +64,7 @@ int qg_worker_main(const qg_stage_ops_t *ops, int argc, char **argv);
  * (class gate_failed for a failed gate). The document is enriched either way.
  */
 qg_error_t *qg_stage_run_local(const qg_stage_ops_t *ops, void *state, const qg_config_t *cfg,
-                               qg_json_t *doc, const char *worker_id,
-                               volatile sig_atomic_t *cancel, struct qg_events_s *events);
+                               qg_json_t *doc, const char *worker_id, volatile sig_atomic_t *cancel,
+                               struct qg_events_s *events);
 
 #endif

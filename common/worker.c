@@ -69,11 +69,11 @@ typedef struct {
 
 typedef struct {
     pthread_t thread;
-    int running;          /* thread started and not joined */
-    volatile int done;    /* set by the thread */
+    int running;       /* thread started and not joined */
+    volatile int done; /* set by the thread */
     rd_kafka_message_t *rkm;
     int attempt;
-    int orphaned;         /* partition revoked while running: drop the outcome */
+    int orphaned; /* partition revoked while running: drop the outcome */
     qg_outcome_t outcome;
 } job_t;
 
@@ -273,8 +273,7 @@ static int emit_outcome(qg_worker_t *w, const rd_kafka_message_t *rkm, qg_outcom
         qg_topic_dlq(topic, sizeof(topic), w->prefix);
         hdrs = qg_dlq_headers_new(in_topic, rkm->partition, rkm->offset, w->stage,
                                   qg_error_class_name(qg_error_class(o->err)),
-                                  qg_error_message(o->err), w->worker_id, o->attempts,
-                                  qg_now_ms());
+                                  qg_error_message(o->err), w->worker_id, o->attempts, qg_now_ms());
         value = rkm->payload;
         len = rkm->len;
         w->dead_lettered++;
@@ -676,8 +675,7 @@ static int consume_one(qg_worker_t *w)
         return 0;
     if (rkm->err) {
         if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            qg_log(rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? QG_LOG_DEBUG
-                                                                       : QG_LOG_WARN,
+            qg_log(rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? QG_LOG_DEBUG : QG_LOG_WARN,
                    "worker", "consumer: %s", rd_kafka_message_errstr(rkm));
         rd_kafka_message_destroy(rkm);
         return 0;
@@ -759,7 +757,8 @@ int qg_worker_run(qg_worker_t *w)
         if (loop_iteration(w) != 0)
             break;
     worker_drain(w);
-    qg_info("worker", "stopping: %ld processed, %ld dead-lettered, %ld retried, %ld forwarded "
+    qg_info("worker",
+            "stopping: %ld processed, %ld dead-lettered, %ld retried, %ld forwarded "
             "without re-run%s%s",
             w->processed, w->dead_lettered, w->retried, w->skipped, w->fatal[0] ? "; fatal: " : "",
             w->fatal);
@@ -776,8 +775,9 @@ static int parse_backoff(qg_worker_t *w, char *errstr, size_t sz)
         char *end;
         long v = strtol(p, &end, 10);
         if (end == p || v < 0) {
-            snprintf(errstr, sz, "retry.backoff.ms: expected comma-separated milliseconds, got "
-                                 "\"%s\"",
+            snprintf(errstr, sz,
+                     "retry.backoff.ms: expected comma-separated milliseconds, got "
+                     "\"%s\"",
                      s);
             return -1;
         }
@@ -800,7 +800,8 @@ static rd_kafka_t *consumer_new(qg_worker_t *w, char *errstr, size_t sz)
     rc = rc ? rc
             : qg_kafka_conf_default(conf, w->cfg, "partition.assignment.strategy",
                                     "cooperative-sticky", errstr, sz);
-    rc = rc ? rc : qg_kafka_conf_default(conf, w->cfg, "allow.auto.create.topics", "true", errstr, sz);
+    rc = rc ? rc
+            : qg_kafka_conf_default(conf, w->cfg, "allow.auto.create.topics", "true", errstr, sz);
     rc = rc ? rc : qg_kafka_conf_default(conf, w->cfg, "client.id", w->worker_id, errstr, sz);
     if (!rc && w->eos)
         rc = qg_kafka_conf_default(conf, w->cfg, "isolation.level", "read_committed", errstr, sz);
@@ -840,8 +841,7 @@ static int clients_new(qg_worker_t *w, char *errstr, size_t sz)
         return -1;
     char txn_id[512];
     snprintf(txn_id, sizeof(txn_id), "%s.%s.%s", w->prefix, w->stage, w->worker_id);
-    w->producer =
-        qg_kafka_producer_new(w->cfg, w->eos ? txn_id : NULL, dr_msg_cb, w, errstr, sz);
+    w->producer = qg_kafka_producer_new(w->cfg, w->eos ? txn_id : NULL, dr_msg_cb, w, errstr, sz);
     if (!w->producer)
         return -1;
     if (w->eos) {
@@ -873,8 +873,9 @@ qg_worker_t *qg_worker_new(const qg_stage_ops_t *ops, void *state, qg_config_t *
     const char *guarantee = qg_config_get(cfg, "processing.guarantee");
     w->eos = guarantee && !strcmp(guarantee, "exactly_once");
     if (guarantee && !w->eos && strcmp(guarantee, "at_least_once") != 0) {
-        snprintf(errstr, sz, "processing.guarantee: expected at_least_once or exactly_once, got "
-                             "\"%s\"",
+        snprintf(errstr, sz,
+                 "processing.guarantee: expected at_least_once or exactly_once, got "
+                 "\"%s\"",
                  guarantee);
         free(w);
         return NULL;

@@ -29,7 +29,8 @@ static void print_usage(const qg_stage_ops_t *ops, const qg_config_t *cfg)
 {
     printf("Usage: %s [options]\n\n%s\n\n"
            "Consumes <prefix>.<stage> and <prefix>.<stage>.retry, runs the stage and its gate,\n"
-           "produces to the goal's next stage, <prefix>.completed, the retry topic or <prefix>.dlq.\n\n"
+           "produces to the goal's next stage, <prefix>.completed, the retry topic or "
+           "<prefix>.dlq.\n\n"
            "Options:\n"
            "  -b, --bootstrap-servers LIST   Kafka bootstrap servers\n"
            "  -X key=value                   any runtime, stage or librdkafka property\n"
@@ -59,8 +60,8 @@ static qg_config_t *worker_config(const qg_stage_ops_t *ops, int argc, char **ar
     char errstr[512];
     char **rest;
     int nrest;
-    if (!cfg || qg_config_add_options(cfg, qg_kafka_options) || qg_config_add_options(cfg, worker_options) ||
-        qg_config_add_options(cfg, ops->options)) {
+    if (!cfg || qg_config_add_options(cfg, qg_kafka_options) ||
+        qg_config_add_options(cfg, worker_options) || qg_config_add_options(cfg, ops->options)) {
         fprintf(stderr, "%s: out of memory\n", ops->program);
         qg_config_destroy(cfg);
         return NULL;
@@ -103,8 +104,8 @@ static int worker_serve(const qg_stage_ops_t *ops, qg_config_t *cfg)
         qg_error_destroy(err);
         return 1;
     }
-    qg_events_t *events = qg_events_new(qg_config_get(cfg, "events.connect"), NULL, errstr,
-                                        sizeof(errstr));
+    qg_events_t *events =
+        qg_events_new(qg_config_get(cfg, "events.connect"), NULL, errstr, sizeof(errstr));
     if (!events && *qg_config_get(cfg, "events.connect"))
         qg_warn("worker", "progress events disabled: %s", errstr);
     qg_events_set_worker(events, worker_id);

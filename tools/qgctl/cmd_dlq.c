@@ -96,9 +96,9 @@ static void find_one(rd_kafka_message_t *rkm, void *opaque)
     f->len = rkm->len;
     hdr(rkm, QG_HDR_DLQ_STAGE, f->stage, sizeof(f->stage));
     printf("goal      %s\n", f->goal_id);
-    const char *names[] = {QG_HDR_DLQ_CLASS, QG_HDR_DLQ_STAGE, QG_HDR_DLQ_MESSAGE,
-                           QG_HDR_DLQ_TOPIC, QG_HDR_DLQ_PARTITION, QG_HDR_DLQ_OFFSET,
-                           QG_HDR_DLQ_WORKER, QG_HDR_DLQ_ATTEMPTS, QG_HDR_DLQ_TIMESTAMP};
+    const char *names[] = {QG_HDR_DLQ_CLASS,  QG_HDR_DLQ_STAGE,     QG_HDR_DLQ_MESSAGE,
+                           QG_HDR_DLQ_TOPIC,  QG_HDR_DLQ_PARTITION, QG_HDR_DLQ_OFFSET,
+                           QG_HDR_DLQ_WORKER, QG_HDR_DLQ_ATTEMPTS,  QG_HDR_DLQ_TIMESTAMP};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char v[2048];
         hdr(rkm, names[i], v, sizeof(v));

@@ -113,8 +113,8 @@ int qgctl_cmd_watch(int argc, char **argv)
             continue;
         render_event(ev);
         const char *state = qg_json_str(qg_json_get(ev, "state"));
-        int finished = *goal && state && (!strcmp(state, "goal_completed") ||
-                                          !strcmp(state, "goal_failed"));
+        int finished =
+            *goal && state && (!strcmp(state, "goal_completed") || !strcmp(state, "goal_failed"));
         qg_json_destroy(ev);
         if (finished)
             break;

@@ -47,10 +47,10 @@ static int produce_goal(const qg_config_t *cfg, const char *topic, const char *k
         fprintf(stderr, "qgctl submit: %s\n", errstr);
         return -1;
     }
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                          RD_KAFKA_V_VALUE((void *)value, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (!err)
         err = rd_kafka_flush(p, 30000);
     rd_kafka_destroy(p);

@@ -11,7 +11,8 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: qgctl <command> [options]\n\n"
             "Commands:\n"
-            "  ask \"<text>\" [--run] [-o FILE]   natural language -> QueryGoal (--run: submit and wait)\n"
+            "  ask \"<text>\" [--run] [-o FILE]   natural language -> QueryGoal (--run: submit and "
+            "wait)\n"
             "  submit [FILE|-] [--wait] [--timeout S] [--json]\n"
             "                                   send a goal to its first stage; --wait follows it\n"
             "  watch [GOAL_ID]                  show live progress from the event forwarder\n"

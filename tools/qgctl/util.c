@@ -50,8 +50,7 @@ char *qgctl_read_file(const char *path, size_t *lenp, char *errstr, size_t sz)
     return buf;
 }
 
-qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char ***rest,
-                          int *nrest)
+qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char ***rest, int *nrest)
 {
     char errstr[512];
     qg_config_t *cfg = qg_config_new();
@@ -134,7 +133,8 @@ void qgctl_print_summary(const qg_json_t *doc, FILE *f)
                 qg_json_str(qg_json_get(e, "stage")) ? qg_json_str(qg_json_get(e, "stage")) : "?",
                 qg_json_str(qg_json_get(e, "status")) ? qg_json_str(qg_json_get(e, "status")) : "?",
                 qg_json_num(qg_json_get(e, "durationMs"), 0),
-                qg_json_str(qg_json_path(e, "gate.reason")) ? qg_json_str(qg_json_path(e, "gate.reason"))
-                                                            : "");
+                qg_json_str(qg_json_path(e, "gate.reason"))
+                    ? qg_json_str(qg_json_path(e, "gate.reason"))
+                    : "");
     }
 }

@@ -13,8 +13,10 @@
 
 static const qg_option_t passthrough_options[] = {
     {"passthrough.delay.ms", "0", "milliseconds of simulated work per goal", 0},
-    {"passthrough.fail.param", "", "goal parameter key whose presence makes the stage fail "
-                                   "with the class named by its value (tests)", 0},
+    {"passthrough.fail.param", "",
+     "goal parameter key whose presence makes the stage fail "
+     "with the class named by its value (tests)",
+     0},
     {NULL, NULL, NULL, 0},
 };
 
@@ -48,7 +50,8 @@ static qg_error_t *passthrough_run(void *state, qg_stage_ctx_t *ctx)
 {
     passthrough_state_t *st = state;
     if (st->fail_param && *st->fail_param) {
-        const char *cls = qg_json_str(qg_json_get(qg_goal_param(ctx->doc, st->fail_param), "value"));
+        const char *cls =
+            qg_json_str(qg_json_get(qg_goal_param(ctx->doc, st->fail_param), "value"));
         int c = cls ? qg_error_class_from_name(cls) : -1;
         if (c > 0)
             return qg_error_new((qg_error_class_t)c, "failure requested by parameter %s",

@@ -1,0 +1,111 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "kafka.h"
+
+static const qg_option_t stage_opts[] = {
+    {"registry.dir", "config", "registry", 0},
+    {"aas.token", NULL, "token", 1},
+    {NULL, NULL, NULL, 0},
+};
+
+static qg_config_t *new_cfg(void)
+{
+    qg_config_t *cfg = qg_config_new();
+    qg_config_add_options(cfg, qg_kafka_options);
+    qg_config_add_options(cfg, stage_opts);
+    return cfg;
+}
+
+Test(config, defaults_flags_and_kafka_properties)
+{
+    qg_config_t *cfg = new_cfg();
+    char *argv[] = {"prog",   "-b", "h:9092",      "--topic-prefix",
+                    "plant1", "-X", "linger.ms=5", "--registry-dir=/etc/r",
+                    "pos",    NULL};
+    char **rest, err[256];
+    int nrest;
+    cr_assert_eq(qg_config_parse_args(cfg, 9, argv, &rest, &nrest, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(qg_config_get(cfg, "topic.prefix"), "plant1");
+    cr_assert_str_eq(qg_config_get(cfg, "registry.dir"), "/etc/r");
+    cr_assert_str_eq(qg_config_get(cfg, "processing.guarantee"), "at_least_once");
+    cr_assert_eq(qg_config_kafka_count(cfg), 2, "bootstrap.servers and linger.ms");
+    cr_assert_eq(nrest, 1);
+    cr_assert_str_eq(rest[0], "pos");
+    qg_config_destroy(cfg);
+}
+
+Test(config, unknown_flag_is_an_error)
+{
+    qg_config_t *cfg = new_cfg();
+    char *argv[] = {"prog", "--no-such-thing", "1", NULL};
+    char **rest, err[256];
+    int nrest;
+    cr_assert_eq(qg_config_parse_args(cfg, 3, argv, &rest, &nrest, err, sizeof(err)), -1);
+    cr_assert(strstr(err, "--no-such-thing") != NULL);
+    qg_config_destroy(cfg);
+}
+
+Test(config, file_errors_name_path_and_line)
+{
+    char path[] = "/tmp/qgcfgXXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# comment\ntopic.prefix = x\n\nthis line is wrong\n");
+    fclose(f);
+    qg_config_t *cfg = new_cfg();
+    char err[256];
+    cr_assert_eq(qg_config_load_file(cfg, path, err, sizeof(err)), -1);
+    cr_assert(strstr(err, ":4: expected key=value") != NULL, "%s", err);
+    unlink(path);
+    qg_config_destroy(cfg);
+}
+
+Test(config, environment_overrides)
+{
+    setenv("QG_TOPIC_PREFIX", "envprefix", 1);
+    setenv("QG_KAFKA_SECURITY_PROTOCOL", "SASL_SSL", 1);
+    setenv("QG_UNRELATED_THING", "x", 1);
+    qg_config_t *cfg = new_cfg();
+    char err[256];
+    cr_assert_eq(qg_config_load_env(cfg, err, sizeof(err)), 0);
+    cr_assert_str_eq(qg_config_get(cfg, "topic.prefix"), "envprefix");
+    cr_assert_str_eq(qg_config_get(cfg, "security.protocol"), "SASL_SSL");
+    cr_assert_null(qg_config_get(cfg, "unrelated.thing"));
+    qg_config_destroy(cfg);
+    unsetenv("QG_TOPIC_PREFIX");
+    unsetenv("QG_KAFKA_SECURITY_PROTOCOL");
+    unsetenv("QG_UNRELATED_THING");
+}
+
+Test(config, dump_masks_secrets)
+{
+    qg_config_t *cfg = new_cfg();
+    char err[256];
+    qg_config_set(cfg, "aas.token", "s3cr3t", err, sizeof(err));
+    qg_config_set(cfg, "sasl.password", "pw", err, sizeof(err));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    qg_config_dump(cfg, f);
+    fclose(f);
+    cr_assert(strstr(buf, "s3cr3t") == NULL && strstr(buf, "=pw") == NULL, "%s", buf);
+    cr_assert(strstr(buf, "aas.token=***") != NULL);
+    free(buf);
+    qg_config_destroy(cfg);
+}
+
+Test(config, typed_getters)
+{
+    qg_config_t *cfg = new_cfg();
+    char err[256];
+    qg_config_set(cfg, "commit.interval.ms", "250", err, sizeof(err));
+    qg_config_set(cfg, "goal.max.bytes", "abc", err, sizeof(err));
+    cr_assert_eq(qg_config_get_int(cfg, "commit.interval.ms", 0), 250);
+    cr_assert_eq(qg_config_get_int(cfg, "goal.max.bytes", 7), 7);
+    qg_config_destroy(cfg);
+}

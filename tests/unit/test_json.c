@@ -1,0 +1,112 @@
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "json.h"
+
+static qg_json_t *parse(const char *s)
+{
+    char err[256];
+    qg_json_t *v = qg_json_parse(s, strlen(s), err, sizeof(err));
+    cr_assert_not_null(v, "parse failed: %s", err);
+    return v;
+}
+
+static void assert_roundtrip(const char *text)
+{
+    qg_json_t *v = parse(text);
+    char *out = qg_json_serialize(v, 0, NULL);
+    cr_assert_str_eq(out, text);
+    free(out);
+    qg_json_destroy(v);
+}
+
+Test(json, roundtrip_keeps_order_and_number_spelling)
+{
+    assert_roundtrip("{\"b\":1,\"a\":[true,false,null,\"x\"],\"n\":12345678901234567890,"
+                     "\"f\":1.50,\"e\":-2E+3}");
+}
+
+Test(json, unicode_and_escapes_survive)
+{
+    assert_roundtrip("{\"k\":\"é\\n\\\"q\\\"\",\"ko\":\"제품 생산\"}");
+    /* \u escapes are decoded and written as UTF-8 */
+    qg_json_t *v = parse("\"\\u00e9\"");
+    cr_assert_str_eq(qg_json_str(v), "é");
+    qg_json_destroy(v);
+}
+
+Test(json, errors_name_line_and_column)
+{
+    char err[256];
+    const char *bad = "{\n  \"a\": 1,\n  \"b\": }";
+    cr_assert_null(qg_json_parse(bad, strlen(bad), err, sizeof(err)));
+    cr_assert(strstr(err, "line 3") != NULL, "got: %s", err);
+}
+
+Test(json, rejects_empty_trailing_and_invalid_utf8)
+{
+    char err[256];
+    cr_assert_null(qg_json_parse("", 0, err, sizeof(err)));
+    cr_assert_null(qg_json_parse("{} x", 4, err, sizeof(err)));
+    cr_assert_null(qg_json_parse("\"\xff\"", 3, err, sizeof(err)));
+}
+
+Test(json, depth_is_bounded)
+{
+    char buf[QG_JSON_MAX_DEPTH * 2 + 8];
+    size_t n = 0;
+    for (int i = 0; i < QG_JSON_MAX_DEPTH + 2; i++)
+        buf[n++] = '[';
+    char err[256];
+    cr_assert_null(qg_json_parse(buf, n, err, sizeof(err)));
+    cr_assert(strstr(err, "deeper") != NULL, "got: %s", err);
+}
+
+Test(json, mutation_and_paths)
+{
+    qg_json_t *v = parse("{\"a\":{\"b\":[10,{\"c\":\"x\"}]}}");
+    cr_assert_str_eq(qg_json_str(qg_json_path(v, "a.b[1].c")), "x");
+    cr_assert_eq(qg_json_num(qg_json_path(v, "a.b[0]"), 0), 10);
+    cr_assert_null(qg_json_path(v, "a.b[2]"));
+    cr_assert_eq(qg_json_set_str(qg_json_get(v, "a"), "b", "replaced"), 0);
+    cr_assert_str_eq(qg_json_str(qg_json_path(v, "a.b")), "replaced");
+    qg_json_t *taken = qg_json_take(v, "a");
+    cr_assert_not_null(taken);
+    cr_assert_eq(qg_json_len(v), 0);
+    qg_json_destroy(taken);
+    cr_assert_eq(qg_json_set_num(v, "pi", 3.25), 0);
+    char *out = qg_json_serialize(v, 0, NULL);
+    cr_assert_str_eq(out, "{\"pi\":3.25}");
+    free(out);
+    qg_json_destroy(v);
+}
+
+Test(json, clone_is_deep_and_equal)
+{
+    qg_json_t *v = parse("{\"a\":[1,{\"b\":null}],\"c\":\"d\"}");
+    qg_json_t *c = qg_json_clone(v);
+    cr_assert(qg_json_equal(v, c));
+    qg_json_set_bool(qg_json_at(qg_json_get(c, "a"), 1), "b", 1);
+    cr_assert_not(qg_json_equal(v, c));
+    qg_json_destroy(v);
+    qg_json_destroy(c);
+}
+
+Test(json, insert_into_wrong_type_consumes_value)
+{
+    qg_json_t *arr = qg_json_array();
+    cr_assert_eq(qg_json_set(arr, "k", qg_json_string("leak?")), -1);
+    cr_assert_eq(qg_json_append(NULL, qg_json_string("leak?")), -1);
+    qg_json_destroy(arr);
+}
+
+Test(json, non_finite_numbers_become_null)
+{
+    qg_json_t *o = qg_json_object();
+    qg_json_set_num(o, "x", 1.0 / 0.0);
+    qg_json_set_num(o, "y", 0.1);
+    char *out = qg_json_serialize(o, 0, NULL);
+    cr_assert_str_eq(out, "{\"x\":null,\"y\":0.1}");
+    free(out);
+    qg_json_destroy(o);
+}
