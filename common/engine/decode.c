@@ -1,0 +1,187 @@
+/*
+ * decode.c - schedules: allocation, measures, and the insertion decoder that
+ * turns (machine choice, operation sequence) into an active schedule.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/fjsp.h"
+
+qg_sched_t *qg_sched_new(int n_ops)
+{
+    qg_sched_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->n_ops = n_ops;
+    s->alt = calloc((size_t)n_ops, sizeof(int));
+    s->start = calloc((size_t)n_ops, sizeof(double));
+    s->end = calloc((size_t)n_ops, sizeof(double));
+    if (!s->alt || !s->start || !s->end) {
+        qg_sched_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void qg_sched_destroy(qg_sched_t *s)
+{
+    if (!s)
+        return;
+    free(s->alt);
+    free(s->start);
+    free(s->end);
+    free(s);
+}
+
+void qg_sched_copy(qg_sched_t *dst, const qg_sched_t *src)
+{
+    size_t n = (size_t)src->n_ops;
+    memcpy(dst->alt, src->alt, n * sizeof(int));
+    memcpy(dst->start, src->start, n * sizeof(double));
+    memcpy(dst->end, src->end, n * sizeof(double));
+    dst->makespan = src->makespan;
+    dst->target_end = src->target_end;
+    dst->tardiness = src->tardiness;
+    dst->workload = src->workload;
+}
+
+void qg_sched_measure(const qg_fjsp_t *p, qg_sched_t *s)
+{
+    double mk = 0, tgt = 0, tard = 0, work = 0;
+    for (int o = 0; o < p->n_ops; o++) {
+        if (s->end[o] > mk)
+            mk = s->end[o];
+        work += qg_fjsp_alt(p, o, s->alt[o])->dur;
+    }
+    for (int j = 0; j < p->n_jobs; j++) {
+        int last = p->job_first[j + 1] - 1;
+        if (last < p->job_first[j])
+            continue;
+        double c = s->end[last];
+        if (p->target[j] && c > tgt)
+            tgt = c;
+        if (p->due[j] >= 0 && c > p->due[j])
+            tard += c - p->due[j];
+    }
+    s->makespan = mk;
+    s->target_end = p->has_target ? tgt : mk;
+    s->tardiness = tard;
+    s->workload = work;
+}
+
+/* ---- insertion decoder ---- */
+
+typedef struct {
+    double s, e;
+} iv_t;
+
+struct qg_decoder_s {
+    const qg_fjsp_t *p;
+    iv_t **tl; /* per machine timeline, sorted */
+    int *tl_len;
+    int *next_op; /* per job */
+};
+
+qg_decoder_t *qg_decoder_new(const qg_fjsp_t *p)
+{
+    qg_decoder_t *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->p = p;
+    d->tl = calloc((size_t)p->n_machines, sizeof(iv_t *));
+    d->tl_len = calloc((size_t)p->n_machines, sizeof(int));
+    d->next_op = calloc((size_t)p->n_jobs, sizeof(int));
+    int *cap = calloc((size_t)p->n_machines, sizeof(int));
+    if (!d->tl || !d->tl_len || !d->next_op || !cap) {
+        free(cap);
+        qg_decoder_destroy(d);
+        return NULL;
+    }
+    for (int a = 0; a < p->n_alts; a++)
+        cap[p->alts[a].machine]++;
+    for (int k = 0; k < p->n_machines; k++) {
+        d->tl[k] = malloc((size_t)(cap[k] + 1) * sizeof(iv_t));
+        if (!d->tl[k]) {
+            free(cap);
+            qg_decoder_destroy(d);
+            return NULL;
+        }
+    }
+    free(cap);
+    return d;
+}
+
+void qg_decoder_destroy(qg_decoder_t *d)
+{
+    if (!d)
+        return;
+    if (d->tl)
+        for (int k = 0; k < d->p->n_machines; k++)
+            free(d->tl[k]);
+    free(d->tl);
+    free(d->tl_len);
+    free(d->next_op);
+    free(d);
+}
+
+/* Earliest start >= ready where dur fits on machine k; *pos gets the slot index. */
+static double find_gap(const qg_decoder_t *d, int k, double ready, double dur, int *pos)
+{
+    const iv_t *tl = d->tl[k];
+    int n = d->tl_len[k];
+    double t = ready;
+    for (int i = 0; i < n; i++) {
+        if (tl[i].e <= t)
+            continue;
+        if (t + dur <= tl[i].s + 1e-9) {
+            *pos = i;
+            return t;
+        }
+        if (tl[i].e > t)
+            t = tl[i].e;
+    }
+    *pos = n;
+    return t;
+}
+
+static void place(qg_decoder_t *d, int k, int pos, double s, double e)
+{
+    iv_t *tl = d->tl[k];
+    memmove(&tl[pos + 1], &tl[pos], (size_t)(d->tl_len[k] - pos) * sizeof(iv_t));
+    tl[pos].s = s;
+    tl[pos].e = e;
+    d->tl_len[k]++;
+}
+
+void qg_decode(qg_decoder_t *d, const int *alt, const int *os, qg_sched_t *out)
+{
+    const qg_fjsp_t *p = d->p;
+    memset(d->tl_len, 0, (size_t)p->n_machines * sizeof(int));
+    for (int j = 0; j < p->n_jobs; j++)
+        d->next_op[j] = p->job_first[j];
+    for (int i = 0; i < p->n_ops; i++) {
+        int j = os[i];
+        int o = d->next_op[j];
+        if (o >= p->job_first[j + 1])
+            continue; /* malformed sequence entry: ignore */
+        d->next_op[j]++;
+        const qg_alt_t *a = qg_fjsp_alt(p, o, alt[o]);
+        int k = a->machine, pos;
+        double ready;
+        if (o > p->job_first[j]) {
+            int pm = qg_fjsp_alt(p, o - 1, alt[o - 1])->machine;
+            ready = out->end[o - 1] + qg_fjsp_transfer(p, pm, k);
+        } else {
+            ready = p->release[j] + qg_fjsp_transfer(p, -1, k);
+        }
+        if (ready < p->avail[k])
+            ready = p->avail[k];
+        double s = find_gap(d, k, ready, a->dur, &pos);
+        place(d, k, pos, s, s + a->dur);
+        out->alt[o] = alt[o];
+        out->start[o] = s;
+        out->end[o] = s + a->dur;
+    }
+    qg_sched_measure(p, out);
+}

@@ -1,0 +1,566 @@
+/*
+ * engine.c - the public entry points: plan a scenario + order, replay it,
+ * build the result JSON; verify a returned plan; solve benchmark files.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "engine/fjsp.h"
+#include "engine/scenario.h"
+
+#define MINUTE 60.0 /* seconds per source time unit of scenarios */
+
+void qg_engine_options_default(qg_engine_options_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->seed = 1;
+    o->time_limit_s = 1.0;
+    o->max_generations = 200;
+    o->threads = 1;
+    o->population = 30;
+    o->ls_iterations = 300;
+    o->replications = 1000;
+    o->promise_tolerance = 0.10;
+}
+
+typedef struct {
+    qg_engine_progress_cb cb;
+    void *opaque;
+    double unit;
+} progress_ctx_t;
+
+static void opt_progress(long gen, double f1, double f2, void *opaque)
+{
+    progress_ctx_t *pc = opaque;
+    qg_engine_progress_t pr = {"optimize", gen, f1 * pc->unit, f2 * pc->unit, 0, 0};
+    pc->cb(&pr, pc->opaque);
+}
+
+static double r3(double v)
+{
+    return round(v * 1000.0) / 1000.0;
+}
+
+/* ---- result building ---- */
+
+typedef struct {
+    const qg_fjsp_t *p;
+    const qg_sched_t *s;
+    double unit;
+    qg_json_t *res;
+    int fail;
+} build_t;
+
+static void setn(build_t *b, qg_json_t *obj, const char *key, double v)
+{
+    if (!obj || qg_json_set_num(obj, key, v) < 0)
+        b->fail = 1;
+}
+
+static void sets(build_t *b, qg_json_t *obj, const char *key, const char *v)
+{
+    if (!obj || qg_json_set_str(obj, key, v ? v : "") < 0)
+        b->fail = 1;
+}
+
+static void setv(build_t *b, qg_json_t *obj, const char *key, qg_json_t *v)
+{
+    if (!obj || !v || qg_json_set(obj, key, v) < 0) {
+        if (obj == NULL)
+            qg_json_destroy(v);
+        b->fail = 1;
+    }
+}
+
+static void push(build_t *b, qg_json_t *arr, qg_json_t *v)
+{
+    if (!arr || !v || qg_json_append(arr, v) < 0)
+        b->fail = 1;
+}
+
+static const char *machine_name(const qg_fjsp_t *p, int k, char *buf, size_t sz)
+{
+    if (p->machine_names && p->machine_names[k])
+        return p->machine_names[k];
+    snprintf(buf, sz, "M%d", k + 1);
+    return buf;
+}
+
+static const char *job_name(const qg_fjsp_t *p, int j, char *buf, size_t sz)
+{
+    if (p->job_names && p->job_names[j])
+        return p->job_names[j];
+    snprintf(buf, sz, "J%d", j + 1);
+    return buf;
+}
+
+static const char *op_name(const qg_fjsp_t *p, int o, char *buf, size_t sz)
+{
+    if (p->ops[o].name)
+        return p->ops[o].name;
+    int j = p->ops[o].job;
+    snprintf(buf, sz, "J%d.O%d", j + 1, o - p->job_first[j] + 1);
+    return buf;
+}
+
+typedef struct {
+    double s;
+    int op;
+} ekey_t;
+
+static int ekey_cmp(const void *a, const void *b)
+{
+    const ekey_t *x = a, *y = b;
+    if (x->s != y->s)
+        return x->s < y->s ? -1 : 1;
+    return x->op - y->op;
+}
+
+static qg_json_t *op_json(build_t *b, int o, int with_machine)
+{
+    char b1[48], b2[48], b3[48];
+    const qg_fjsp_t *p = b->p;
+    qg_json_t *x = qg_json_object();
+    int j = p->ops[o].job, k = qg_fjsp_alt(p, o, b->s->alt[o])->machine;
+    sets(b, x, "job", job_name(p, j, b1, sizeof(b1)));
+    sets(b, x, "operation", op_name(p, o, b2, sizeof(b2)));
+    if (with_machine)
+        sets(b, x, "machine", machine_name(p, k, b3, sizeof(b3)));
+    setn(b, x, "start", r3(b->s->start[o] * b->unit));
+    setn(b, x, "end", r3(b->s->end[o] * b->unit));
+    if (p->has_target && x && qg_json_set_bool(x, "order", p->target[j]) < 0)
+        b->fail = 1;
+    return x;
+}
+
+/* Time the job was ready for op o (predecessor end + transfer, or release). */
+static double ready_time(const qg_fjsp_t *p, const qg_sched_t *s, int o)
+{
+    int j = p->ops[o].job, k = qg_fjsp_alt(p, o, s->alt[o])->machine;
+    if (o > p->job_first[j])
+        return s->end[o - 1] +
+               qg_fjsp_transfer(p, qg_fjsp_alt(p, o - 1, s->alt[o - 1])->machine, k);
+    return p->release[j] + qg_fjsp_transfer(p, -1, k);
+}
+
+static void plan_json(build_t *b, const int *order)
+{
+    const qg_fjsp_t *p = b->p;
+    qg_json_t *plan = qg_json_object(), *ops = qg_json_array(), *ms = qg_json_array();
+    for (int i = 0; i < p->n_ops; i++)
+        push(b, ops, op_json(b, order[i], 1));
+    for (int k = 0; k < p->n_machines; k++) {
+        char buf[48];
+        qg_json_t *m = qg_json_object(), *tl = qg_json_array();
+        double busy = 0;
+        for (int i = 0; i < p->n_ops; i++) {
+            int o = order[i];
+            if (qg_fjsp_alt(p, o, b->s->alt[o])->machine != k)
+                continue;
+            busy += b->s->end[o] - b->s->start[o];
+            push(b, tl, op_json(b, o, 0));
+        }
+        sets(b, m, "machine", machine_name(p, k, buf, sizeof(buf)));
+        setn(b, m, "busy", r3(busy * b->unit));
+        setn(b, m, "utilization", b->s->makespan > 0 ? r3(busy / b->s->makespan) : 0);
+        setv(b, m, "operations", tl);
+        push(b, ms, m);
+    }
+    setv(b, plan, "operations", ops);
+    setv(b, plan, "machines", ms);
+    setv(b, b->res, "productionPlan", plan);
+}
+
+typedef struct {
+    int k, n;
+    double busy, wait;
+} bneck_t;
+
+static int bneck_cmp(const void *a, const void *b)
+{
+    const bneck_t *x = a, *y = b;
+    if (x->busy != y->busy)
+        return x->busy > y->busy ? -1 : 1;
+    if (x->wait != y->wait)
+        return x->wait > y->wait ? -1 : 1;
+    return x->k - y->k;
+}
+
+static void bottlenecks_json(build_t *b)
+{
+    const qg_fjsp_t *p = b->p;
+    bneck_t *bn = calloc((size_t)p->n_machines, sizeof(*bn));
+    qg_json_t *arr = qg_json_array();
+    if (!bn) {
+        b->fail = 1;
+        qg_json_destroy(arr);
+        return;
+    }
+    for (int k = 0; k < p->n_machines; k++)
+        bn[k].k = k;
+    for (int o = 0; o < p->n_ops; o++) {
+        int k = qg_fjsp_alt(p, o, b->s->alt[o])->machine;
+        double w = b->s->start[o] - ready_time(p, b->s, o);
+        bn[k].n++;
+        bn[k].busy += b->s->end[o] - b->s->start[o];
+        bn[k].wait += w > 0 ? w : 0;
+    }
+    qsort(bn, (size_t)p->n_machines, sizeof(*bn), bneck_cmp);
+    for (int i = 0; i < p->n_machines; i++) {
+        char buf[48];
+        if (bn[i].n == 0)
+            continue;
+        qg_json_t *x = qg_json_object();
+        setn(b, x, "rank", i + 1);
+        sets(b, x, "machine", machine_name(p, bn[i].k, buf, sizeof(buf)));
+        setn(b, x, "utilization", b->s->makespan > 0 ? r3(bn[i].busy / b->s->makespan) : 0);
+        setn(b, x, "busyTime", r3(bn[i].busy * b->unit));
+        setn(b, x, "waitingCaused", r3(bn[i].wait * b->unit));
+        setn(b, x, "operations", bn[i].n);
+        push(b, arr, x);
+    }
+    free(bn);
+    setv(b, b->res, "bottlenecks", arr);
+}
+
+static const char *obj2_name(int obj2)
+{
+    return obj2 == 1 ? "orderCompletion" : obj2 == 2 ? "totalTardiness" : "totalWorkload";
+}
+
+static void front_json(build_t *b, const qg_opt_result_t *r)
+{
+    qg_json_t *arr = qg_json_array();
+    for (int i = 0; i < r->n_front; i++) {
+        qg_json_t *x = qg_json_object();
+        setn(b, x, "makespan", r3(r->front[i].f[0] * b->unit));
+        setn(b, x, obj2_name(r->second_objective), r3(r->front[i].f[1] * b->unit));
+        push(b, arr, x);
+    }
+    setv(b, b->res, "paretoFront", arr);
+}
+
+static void solver_json(build_t *b, const qg_opt_result_t *r, const qg_engine_options_t *o)
+{
+    qg_json_t *x = qg_json_object(), *objs = qg_json_array();
+    sets(b, x, "algorithm", "nsga2+tabu");
+    push(b, objs, qg_json_string("makespan"));
+    push(b, objs, qg_json_string(obj2_name(r->second_objective)));
+    setv(b, x, "objectives", objs);
+    setn(b, x, "generations", (double)r->generations);
+    setn(b, x, "evaluations", (double)r->evaluations);
+    setn(b, x, "evaluationsPerSecond", r->time_s > 0 ? round(r->evaluations / r->time_s) : 0);
+    setn(b, x, "seed", (double)o->seed);
+    setn(b, x, "timeS", r3(r->time_s));
+    setn(b, x, "timeToBestS", r3(r->time_to_best_s));
+    setn(b, x, "threads", o->threads > 0 ? o->threads : 1);
+    setn(b, x, "population", o->population);
+    setv(b, b->res, "solver", x);
+}
+
+static int *start_order(const qg_fjsp_t *p, const qg_sched_t *s)
+{
+    ekey_t *k = malloc((size_t)p->n_ops * sizeof(*k));
+    int *order = malloc((size_t)p->n_ops * sizeof(int));
+    if (!k || !order) {
+        free(k);
+        free(order);
+        return NULL;
+    }
+    for (int o = 0; o < p->n_ops; o++)
+        k[o] = (ekey_t){s->start[o], o};
+    qsort(k, (size_t)p->n_ops, sizeof(*k), ekey_cmp);
+    for (int i = 0; i < p->n_ops; i++)
+        order[i] = k[i].op;
+    free(k);
+    return order;
+}
+
+/* The common part of scenario and benchmark results. */
+static qg_error_t *base_result(build_t *b, const qg_opt_result_t *r, const qg_engine_options_t *o)
+{
+    int *order = start_order(b->p, b->s);
+    if (!order || !b->res)
+        return qg_error_new(QG_ERR_STAGE_ERROR, "result: out of memory");
+    setn(b, b->res, "makespan", r3(b->s->makespan * b->unit));
+    plan_json(b, order);
+    bottlenecks_json(b);
+    front_json(b, r);
+    solver_json(b, r, o);
+    free(order);
+    return NULL;
+}
+
+/* ---- replay statistics ---- */
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static qg_error_t *replay_json(build_t *b, const qg_engine_order_t *order,
+                               const qg_engine_options_t *o, volatile sig_atomic_t *cancel)
+{
+    int R = o->replications > 0 ? o->replications : 1;
+    double *c = malloc((size_t)R * sizeof(double)), *mk = malloc((size_t)R * sizeof(double));
+    if (!c || !mk) {
+        free(c);
+        free(mk);
+        return qg_error_new(QG_ERR_STAGE_ERROR, "replay: out of memory");
+    }
+    int done = qg_replay(b->p, b->s, R, o->seed, o->threads, cancel, c, mk);
+    if (done != R) {
+        free(c);
+        free(mk);
+        return qg_error_new(QG_ERR_STAGE_ERROR,
+                            done < 0 ? "replay: out of memory" : "cancelled during the replay");
+    }
+    double sum = 0, sq = 0;
+    for (int i = 0; i < R; i++)
+        sum += c[i];
+    double mean = sum / R;
+    for (int i = 0; i < R; i++)
+        sq += (c[i] - mean) * (c[i] - mean);
+    qsort(c, (size_t)R, sizeof(double), dbl_cmp);
+    double u = b->unit, p50 = qg_quantile(c, R, 0.5);
+    int has_due = order && order->product_id && order->due_s >= 0;
+    double promise = has_due ? order->due_s / u : p50 * (1.0 + o->promise_tolerance);
+    int ok = 0;
+    for (int i = 0; i < R; i++)
+        ok += c[i] <= promise + 1e-9 * (1 + promise);
+    qg_json_t *pc = qg_json_object();
+    setn(b, pc, "p10", r3(qg_quantile(c, R, 0.1) * u));
+    setn(b, pc, "p50", r3(p50 * u));
+    setn(b, pc, "p90", r3(qg_quantile(c, R, 0.9) * u));
+    setn(b, b->res, "estimatedTime", r3(p50 * u));
+    setn(b, b->res, "confidence", round(1000.0 * ok / R) / 1000.0);
+    setn(b, b->res, "promiseTime", r3(promise * u));
+    sets(b, b->res, "confidenceBasis",
+         has_due ? "P(order completion <= due date)"
+                 : "P(order completion <= estimatedTime * (1 + "
+                   "tolerance))");
+    setn(b, b->res, "confidenceTolerance", has_due ? 0 : o->promise_tolerance);
+    setv(b, b->res, "percentiles", pc);
+    setn(b, b->res, "mean", r3(mean * u));
+    setn(b, b->res, "std", r3(sqrt(R > 1 ? sq / (R - 1) : 0) * u));
+    setn(b, b->res, "replications", R);
+    qsort(mk, (size_t)R, sizeof(double), dbl_cmp);
+    setn(b, b->res, "makespanP50", r3(qg_quantile(mk, R, 0.5) * u));
+    free(c);
+    free(mk);
+    return NULL;
+}
+
+static void units_json(build_t *b, int scenario)
+{
+    qg_json_t *x = qg_json_object();
+    sets(b, x, "time", scenario ? "s" : "instance units");
+    sets(b, x, "sourceTime", scenario ? "min" : "instance units");
+    sets(b, x, "estimatedTime",
+         "median of the order's completion time over the replications, "
+         "measured from now");
+    setv(b, b->res, "units", x);
+}
+
+static void order_json(build_t *b, const qg_engine_order_t *order)
+{
+    qg_json_t *x = qg_json_object();
+    int lots = 0;
+    for (int j = 0; j < b->p->n_jobs; j++)
+        lots += b->p->target[j];
+    sets(b, x, "productId", order->product_id);
+    setn(b, x, "quantity", order->quantity);
+    setn(b, x, "lotSize", order->lot_size > 0 ? order->lot_size : 1);
+    setn(b, x, "jobs", lots);
+    if (order->due_s >= 0)
+        setn(b, x, "due", order->due_s);
+    setn(b, b->res, "orderCompletion", r3(b->s->target_end * b->unit));
+    setv(b, b->res, "order", x);
+}
+
+/* ---- entry points ---- */
+
+static qg_error_t *optimize(const qg_fjsp_t *p, const qg_engine_options_t *o, double unit,
+                            qg_engine_progress_cb cb, void *opaque, volatile sig_atomic_t *cancel,
+                            qg_opt_result_t **r)
+{
+    qg_opt_params_t prm = {0};
+    prm.seed = o->seed;
+    prm.time_limit_s = o->time_limit_s;
+    prm.max_generations = o->max_generations;
+    if (prm.time_limit_s <= 0 && prm.max_generations <= 0)
+        prm.max_generations = 200;
+    prm.population = o->population > 0 ? o->population : 30;
+    prm.threads = o->threads > 0 ? o->threads : 1;
+    prm.ls_iterations = o->ls_iterations >= 0 ? o->ls_iterations : 300;
+    progress_ctx_t pc = {cb, opaque, unit};
+    qg_error_t *err = qg_opt_run(p, &prm, cb ? opt_progress : NULL, &pc, cancel, r);
+    if (!err && cancel && *cancel) {
+        qg_opt_result_destroy(*r);
+        *r = NULL;
+        err = qg_error_new(QG_ERR_STAGE_ERROR, "cancelled during the optimization");
+    }
+    if (!err) {
+        err = qg_sched_verify(p, (*r)->best, NULL);
+        if (!err)
+            err = qg_sched_verify(p, (*r)->best_f2, NULL);
+        if (err) {
+            qg_opt_result_destroy(*r);
+            *r = NULL;
+            err = qg_error_wrap(err, "internal error, optimizer produced an invalid plan");
+        }
+    }
+    return err;
+}
+
+qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *order,
+                          const qg_engine_options_t *opts, qg_engine_progress_cb cb,
+                          void *cb_opaque, volatile sig_atomic_t *cancel, qg_json_t **result_out)
+{
+    qg_engine_options_t o;
+    qg_fjsp_t *p = NULL;
+    qg_opt_result_t *r = NULL;
+    *result_out = NULL;
+    if (opts)
+        o = *opts;
+    else
+        qg_engine_options_default(&o);
+    qg_error_t *err = qg_scn_build(scenario, order, MINUTE, &p);
+    if (!err)
+        err = optimize(p, &o, MINUTE, cb, cb_opaque, cancel, &r);
+    if (err) {
+        qg_fjsp_destroy(p);
+        return err;
+    }
+    int with_order = order && order->product_id;
+    build_t b = {p, with_order && p->has_target ? r->best_f2 : r->best, MINUTE, qg_json_object(),
+                 0};
+    err = base_result(&b, r, &o);
+    if (!err)
+        err = replay_json(&b, order, &o, cancel);
+    if (!err && with_order)
+        order_json(&b, order);
+    if (!err) {
+        units_json(&b, 1);
+        if (cb) {
+            qg_engine_progress_t pr = {"replay",
+                                       r->generations,
+                                       r->best->makespan * MINUTE,
+                                       b.s->target_end * MINUTE,
+                                       o.replications,
+                                       o.replications};
+            cb(&pr, cb_opaque);
+        }
+    }
+    if (!err && b.fail)
+        err = qg_error_new(QG_ERR_STAGE_ERROR, "result: out of memory");
+    qg_opt_result_destroy(r);
+    qg_fjsp_destroy(p);
+    if (err) {
+        qg_json_destroy(b.res);
+        return err;
+    }
+    *result_out = b.res;
+    return NULL;
+}
+
+qg_error_t *qg_engine_solve_file(const char *path, const qg_engine_options_t *opts,
+                                 qg_engine_progress_cb cb, void *cb_opaque,
+                                 volatile sig_atomic_t *cancel, qg_json_t **result_out)
+{
+    qg_engine_options_t o;
+    qg_fjsp_t *p = NULL;
+    qg_opt_result_t *r = NULL;
+    *result_out = NULL;
+    if (opts)
+        o = *opts;
+    else
+        qg_engine_options_default(&o);
+    qg_error_t *err = qg_fjsp_load_file(path, &p);
+    if (!err)
+        err = optimize(p, &o, 1.0, cb, cb_opaque, cancel, &r);
+    if (err) {
+        qg_fjsp_destroy(p);
+        return err;
+    }
+    build_t b = {p, r->best, 1.0, qg_json_object(), 0};
+    err = base_result(&b, r, &o);
+    if (!err) {
+        units_json(&b, 0);
+        if (b.res && qg_json_set_bool(b.res, "verified", 1) < 0)
+            b.fail = 1;
+        setn(&b, b.res, "lowerBound", qg_fjsp_lower_bound(p) / p->n_machines);
+    }
+    if (!err && b.fail)
+        err = qg_error_new(QG_ERR_STAGE_ERROR, "result: out of memory");
+    qg_opt_result_destroy(r);
+    qg_fjsp_destroy(p);
+    if (err) {
+        qg_json_destroy(b.res);
+        return err;
+    }
+    *result_out = b.res;
+    return NULL;
+}
+
+/* ---- plan verification ---- */
+
+static int find_name(const qg_fjsp_t *p, const char *name, int kind)
+{
+    char buf[64];
+    int n = kind == 0 ? p->n_ops : p->n_machines;
+    for (int i = 0; name && i < n; i++) {
+        const char *x =
+            kind == 0 ? op_name(p, i, buf, sizeof(buf)) : machine_name(p, i, buf, sizeof(buf));
+        if (!strcmp(x, name))
+            return i;
+    }
+    return -1;
+}
+
+static qg_error_t *plan_to_sched(const qg_fjsp_t *p, const qg_json_t *result, qg_sched_t *s)
+{
+    const qg_json_t *ops = qg_json_path(result, "productionPlan.operations");
+    if (!qg_json_is(ops, QG_JSON_ARRAY))
+        return qg_error_new(QG_ERR_GATE_FAILED, "result has no productionPlan.operations");
+    for (int o = 0; o < p->n_ops; o++) {
+        s->alt[o] = -2; /* missing until seen */
+        s->start[o] = s->end[o] = NAN;
+    }
+    for (size_t i = 0; i < qg_json_len(ops); i++) {
+        const qg_json_t *x = qg_json_at(ops, i);
+        int o = find_name(p, qg_json_str(qg_json_get(x, "operation")), 0);
+        if (o < 0)
+            return qg_error_new(QG_ERR_GATE_FAILED, "plan operation %zu is not in the scenario", i);
+        if (s->alt[o] != -2)
+            return qg_error_new(QG_ERR_GATE_FAILED, "operation %s planned twice", p->ops[o].name);
+        int k = find_name(p, qg_json_str(qg_json_get(x, "machine")), 1);
+        s->alt[o] = k >= 0 ? qg_fjsp_alt_index(p, o, k) : -1;
+        s->start[o] = qg_scn_num(qg_json_get(x, "start"), NAN) / MINUTE;
+        s->end[o] = qg_scn_num(qg_json_get(x, "end"), NAN) / MINUTE;
+    }
+    s->makespan = qg_scn_num(qg_json_get(result, "makespan"), NAN) / MINUTE;
+    return NULL;
+}
+
+qg_error_t *qg_engine_verify_plan(const qg_json_t *scenario, const qg_engine_order_t *order,
+                                  const qg_json_t *result)
+{
+    qg_fjsp_t *p = NULL;
+    qg_error_t *err = qg_scn_build(scenario, order, MINUTE, &p);
+    if (err)
+        return qg_error_wrap(err, "verify");
+    qg_sched_t *s = qg_sched_new(p->n_ops);
+    if (!s)
+        err = qg_error_new(QG_ERR_STAGE_ERROR, "verify: out of memory");
+    if (!err)
+        err = plan_to_sched(p, result, s);
+    if (!err)
+        err = qg_sched_verify_tol(p, s, NULL, 0.002 / MINUTE);
+    qg_sched_destroy(s);
+    qg_fjsp_destroy(p);
+    return err;
+}
