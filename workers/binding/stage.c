@@ -1,0 +1,504 @@
+/*
+ * stage.c - the yamlBinding stage: read the selected model's manifest,
+ * collect its data from an AAS server and put the scenario into the goal.
+ *
+ * Result (ctx->result):
+ *   { manifest, model, bindings: {<name>: {ok, required, output, records,
+ *     bytes, source, error?, errorClass?}}, scenario: {<output stem>: data}
+ *     | scenarioRef: {path, sha256, bytes}, scenarioBytes, workDir,
+ *     requests, submodels, warnings[] }
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "binding.h"
+#include "goal.h"
+#include "log.h"
+#include "sha256.h"
+#include "stage.h"
+
+#define QG_BINDING_COMPONENT "binding"
+
+typedef struct qg_binding_s {
+    qg_aas_client_t *aas;
+    char *registry_dir;
+    char *shared_dir;
+    char *work_dir;
+    size_t inline_max;
+} qg_binding_t;
+
+static const qg_option_t qg_binding_options[] = {
+    {"aas.base.url", NULL, "AAS server base URL including any prefix (http://host:8080/api/v3.0)",
+     0},
+    {"aas.timeout.ms", "30000", "timeout of one AAS request in ms", 0},
+    {"aas.connect.timeout.ms", "5000", "connect timeout of AAS requests in ms", 0},
+    {"aas.max.concurrency", "8", "AAS requests in flight at once", 0},
+    {"aas.token.env", NULL, "environment variable holding a bearer token for the AAS server", 0},
+    {"aas.token.file", NULL, "file holding a bearer token for the AAS server", 0},
+    {"aas.tls.verify", "true", "verify the AAS server's TLS certificate and host name", 0},
+    {"aas.ca.file", NULL, "CA bundle for the AAS server's certificate", 0},
+    {"registry.dir", NULL, "model registry directory; manifests must lie inside it", 0},
+    {"binding.inline.max.bytes", "524288",
+     "largest scenario carried inline in the goal; larger ones go to binding.shared.dir", 0},
+    {"binding.shared.dir", NULL, "directory shared with simulation workers for large scenarios",
+     0},
+    {"binding.work.dir", "/tmp/qg-binding", "where scenario files are kept for inspection", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+/* ---- init ---- */
+
+static char *qg_binding_dup_opt(const qg_config_t *cfg, const char *key)
+{
+    const char *v = qg_config_get(cfg, key);
+    return v && *v ? strdup(v) : NULL;
+}
+
+/* Bearer token from aas.token.env or aas.token.file; never logged. */
+static qg_error_t *qg_binding_token(const qg_config_t *cfg, char **out)
+{
+    const char *env = qg_config_get(cfg, "aas.token.env");
+    const char *file = qg_config_get(cfg, "aas.token.file");
+    char buf[8192];
+    size_t n;
+    FILE *f;
+
+    *out = NULL;
+    if (env && *env) {
+        const char *v = getenv(env);
+        if (!v || !*v)
+            return qg_error_new(QG_ERR_FATAL, "aas.token.env: variable %s is not set", env);
+        *out = strdup(v);
+        return *out ? NULL : qg_error_new(QG_ERR_FATAL, "out of memory");
+    }
+    if (!file || !*file)
+        return NULL;
+    f = fopen(file, "r");
+    if (!f)
+        return qg_error_new(QG_ERR_FATAL, "aas.token.file %s: %s", file, strerror(errno));
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        n--;
+    buf[n] = '\0';
+    *out = strdup(buf);
+    memset(buf, 0, sizeof(buf));
+    return *out ? NULL : qg_error_new(QG_ERR_FATAL, "out of memory");
+}
+
+static qg_error_t *qg_binding_client(qg_binding_t *b, const qg_config_t *cfg)
+{
+    qg_aas_conf_t conf = {
+        .base_url = qg_config_get(cfg, "aas.base.url"),
+        .timeout_ms = (long)qg_config_get_int(cfg, "aas.timeout.ms", 30000),
+        .connect_timeout_ms = (long)qg_config_get_int(cfg, "aas.connect.timeout.ms", 5000),
+        .max_concurrency = (int)qg_config_get_int(cfg, "aas.max.concurrency", 8),
+        .tls_verify = qg_config_get_bool(cfg, "aas.tls.verify", 1),
+        .ca_file = qg_config_get(cfg, "aas.ca.file"),
+    };
+    char *token = NULL;
+    qg_error_t *err = qg_binding_token(cfg, &token);
+
+    if (err)
+        return err;
+    conf.token = token;
+    err = qg_aas_client_new(&conf, &b->aas);
+    if (token) {
+        memset(token, 0, strlen(token));
+        free(token);
+    }
+    if (!err)
+        qg_info(QG_BINDING_COMPONENT, "AAS server %s (timeout %ld ms, %d concurrent, tls verify %s%s)",
+                conf.base_url, conf.timeout_ms, conf.max_concurrency, conf.tls_verify ? "on" : "off",
+                conf.token ? ", bearer token set" : "");
+    return err;
+}
+
+static void qg_binding_destroy(void *state)
+{
+    qg_binding_t *b = state;
+
+    if (!b)
+        return;
+    qg_aas_client_destroy(b->aas);
+    free(b->registry_dir);
+    free(b->shared_dir);
+    free(b->work_dir);
+    free(b);
+}
+
+static qg_error_t *qg_binding_init(void **state, const qg_config_t *cfg)
+{
+    qg_binding_t *b = calloc(1, sizeof(*b));
+    long long max = qg_config_get_int(cfg, "binding.inline.max.bytes", 524288);
+    qg_error_t *err;
+
+    *state = NULL;
+    if (!b)
+        return qg_error_new(QG_ERR_FATAL, "out of memory");
+    b->registry_dir = qg_binding_dup_opt(cfg, "registry.dir");
+    b->shared_dir = qg_binding_dup_opt(cfg, "binding.shared.dir");
+    b->work_dir = qg_binding_dup_opt(cfg, "binding.work.dir");
+    b->inline_max = max < 0 ? 0 : (size_t)max;
+    err = qg_binding_client(b, cfg);
+    if (err) {
+        qg_binding_destroy(b);
+        return err;
+    }
+    *state = b;
+    return NULL;
+}
+
+/* ---- files ---- */
+
+/* mkdir -p. 0 or -1 (errno). */
+static int qg_binding_mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof(buf))
+        return errno = ENAMETOOLONG, -1;
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Goal id usable as a file name. */
+static void qg_binding_safe_name(const char *id, char *buf, size_t sz)
+{
+    size_t o = 0;
+
+    for (const char *p = id ? id : "goal"; *p && o + 1 < sz && o < 128; p++)
+        buf[o++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'
+                              ? *p
+                              : '_');
+    buf[o] = '\0';
+    if (o == 0)
+        snprintf(buf, sz, "goal");
+}
+
+/* Write text to dir/name atomically (temp file + rename). */
+static int qg_binding_write(const char *dir, const char *name, const char *text, size_t len)
+{
+    char path[4352], tmp[4400];
+    FILE *f;
+    int ok;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    f = fopen(tmp, "wb");
+    if (!f)
+        return -1;
+    ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Keep each scenario file (jobs.json, machines.json, ...) in the work dir. */
+static void qg_binding_keep_files(const qg_binding_t *b, const qg_bplan_t *plan,
+                                  const char *goal_id, qg_json_t *result)
+{
+    char name[160], dir[4096];
+
+    if (!b->work_dir)
+        return;
+    qg_binding_safe_name(goal_id, name, sizeof(name));
+    snprintf(dir, sizeof(dir), "%s/%s", b->work_dir, name);
+    if (qg_binding_mkdirs(dir) != 0) {
+        qg_warn(QG_BINDING_COMPONENT, "work dir %s: %s", dir, strerror(errno));
+        return;
+    }
+    for (size_t i = 0; i < plan->n_srcs; i++) {
+        const qg_bsrc_t *bs = &plan->srcs[i];
+        size_t len;
+        char *text = bs->data ? qg_json_serialize(bs->data, 1, &len) : NULL;
+        if (text && qg_binding_write(dir, bs->src->output_file, text, len) != 0)
+            qg_warn(QG_BINDING_COMPONENT, "writing %s/%s: %s", dir, bs->src->output_file,
+                    strerror(errno));
+        free(text);
+    }
+    qg_json_set_str(result, "workDir", dir);
+}
+
+/* ---- result ---- */
+
+static qg_json_t *qg_binding_source_info(const qg_bsrc_t *bs)
+{
+    qg_json_t *o = qg_json_object();
+    const qg_manifest_source_t *s = bs->src;
+
+    if (!o)
+        return NULL;
+    qg_json_set_str(o, "type", s->type == QG_SOURCE_AAS_PROPERTY ? "aas_property"
+                                                                   : "aas_shell_collection");
+    if (bs->submodel_id)
+        qg_json_set_str(o, "submodel_id", bs->submodel_id);
+    if (bs->property_path)
+        qg_json_set_str(o, "property_path", bs->property_path);
+    if (s->type == QG_SOURCE_AAS_SHELL_COLLECTION) {
+        qg_json_t *ids = qg_json_array();
+        for (size_t i = 0; ids && i < bs->n_machines; i++)
+            qg_json_append(ids, qg_json_string(bs->machines[i].machine_id));
+        qg_json_set(o, "machines", ids);
+    }
+    return o;
+}
+
+static size_t qg_binding_records(const qg_json_t *v)
+{
+    if (qg_json_is(v, QG_JSON_ARRAY) || qg_json_is(v, QG_JSON_OBJECT))
+        return qg_json_len(v);
+    return v ? 1 : 0;
+}
+
+static qg_json_t *qg_binding_entry(const qg_bsrc_t *bs)
+{
+    qg_json_t *e = qg_json_object();
+    size_t bytes = 0;
+    char *text = bs->data ? qg_json_serialize(bs->data, 0, &bytes) : NULL;
+
+    free(text);
+    if (!e)
+        return NULL;
+    qg_json_set_bool(e, "ok", bs->err == NULL);
+    qg_json_set_bool(e, "required", bs->src->required);
+    qg_json_set_str(e, "output", bs->src->output_stem);
+    qg_json_set_num(e, "records", (double)qg_binding_records(bs->data));
+    qg_json_set_num(e, "bytes", (double)bytes);
+    qg_json_set(e, "source", qg_binding_source_info(bs));
+    if (bs->err) {
+        qg_json_set_str(e, "error", qg_error_message(bs->err));
+        qg_json_set_str(e, "errorClass", qg_error_class_name(qg_error_class(bs->err)));
+    }
+    return e;
+}
+
+/* bindings{} and the scenario object (data moved out of the plan). */
+static int qg_binding_collect(qg_bplan_t *plan, qg_json_t *result, qg_json_t *scenario)
+{
+    qg_json_t *bindings = qg_json_get_or_add_object(result, "bindings");
+
+    if (!bindings)
+        return -1;
+    for (size_t i = 0; i < plan->n_srcs; i++) {
+        qg_bsrc_t *bs = &plan->srcs[i];
+        if (qg_json_set(bindings, bs->src->name, qg_binding_entry(bs)) != 0)
+            return -1;
+        if (bs->data && qg_json_set(scenario, bs->src->output_stem, qg_json_clone(bs->data)) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Inline, or claim check in the shared dir when larger than inline_max. */
+static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id,
+                                    qg_json_t *result, qg_json_t *scenario)
+{
+    size_t len;
+    char *text = qg_json_serialize(scenario, 0, &len);
+    char sha[65], name[256], safe[160], path[4608];
+    qg_json_t *ref;
+
+    if (!text) {
+        qg_json_destroy(scenario);
+        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory serializing the scenario");
+    }
+    qg_json_set_num(result, "scenarioBytes", (double)len);
+    if (len <= b->inline_max) {
+        free(text);
+        return qg_json_set(result, "scenario", scenario) == 0
+                   ? NULL
+                   : qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    }
+    qg_json_destroy(scenario);
+    if (!b->shared_dir) {
+        free(text);
+        return qg_error_new(QG_ERR_STAGE_ERROR,
+                            "scenario is %zu bytes, above binding.inline.max.bytes (%zu), and "
+                            "binding.shared.dir is not set",
+                            len, b->inline_max);
+    }
+    qg_sha256_hex(text, len, sha);
+    qg_binding_safe_name(goal_id, safe, sizeof(safe));
+    snprintf(name, sizeof(name), "scenario-%s-%.16s.json", safe, sha);
+    snprintf(path, sizeof(path), "%s/%s", b->shared_dir, name);
+    if (qg_binding_mkdirs(b->shared_dir) != 0 ||
+        qg_binding_write(b->shared_dir, name, text, len) != 0) {
+        qg_error_t *err = qg_error_new(QG_ERR_TRANSIENT, "writing claim check %s: %s", path,
+                                       strerror(errno));
+        free(text);
+        return err;
+    }
+    free(text);
+    ref = qg_json_object();
+    qg_json_set_str(ref, "path", path);
+    qg_json_set_str(ref, "sha256", sha);
+    qg_json_set_num(ref, "bytes", (double)len + 1);
+    return qg_json_set(result, "scenarioRef", ref) == 0
+               ? NULL
+               : qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+}
+
+/* A required source that failed transiently makes the whole goal retry. */
+static qg_error_t *qg_binding_transient(const qg_bplan_t *plan)
+{
+    for (size_t i = 0; i < plan->n_srcs; i++) {
+        const qg_bsrc_t *bs = &plan->srcs[i];
+        if (bs->src->required && qg_error_class(bs->err) == QG_ERR_TRANSIENT)
+            return qg_error_new(QG_ERR_TRANSIENT, "source %s: %s", bs->src->name,
+                                qg_error_message(bs->err));
+    }
+    return NULL;
+}
+
+static void qg_binding_warnings(const qg_manifest_t *m, qg_json_t *result)
+{
+    qg_json_t *arr;
+
+    if (m->n_warnings == 0)
+        return;
+    arr = qg_json_get_or_add_array(result, "warnings");
+    for (size_t i = 0; arr && i < m->n_warnings; i++) {
+        qg_warn(QG_BINDING_COMPONENT, "%s", m->warnings[i]);
+        qg_json_append(arr, qg_json_string(m->warnings[i]));
+    }
+}
+
+/* ---- run ---- */
+
+static qg_error_t *qg_binding_manifest(const qg_binding_t *b, const qg_stage_ctx_t *ctx,
+                                       qg_manifest_t **m, qg_json_t *result)
+{
+    const qg_json_t *sel = qg_json_get(ctx->goal, "selectedModel");
+    const char *file = qg_json_str(qg_json_get(sel, "metaDataFile"));
+    char *path = NULL;
+    qg_error_t *err;
+
+    if (!file || !*file)
+        return qg_error_new(QG_ERR_BAD_INPUT,
+                            "QueryGoal.selectedModel.metaDataFile is missing (no model selected?)");
+    err = qg_manifest_resolve_path(b->registry_dir, file, &path);
+    if (!err)
+        err = qg_manifest_load(path, m);
+    if (!err) {
+        qg_json_set_str(result, "manifest", path);
+        qg_json_set_str(result, "model", (*m)->model ? (*m)->model
+                                                     : qg_json_str(qg_json_get(sel, "modelId")));
+    }
+    free(path);
+    return err;
+}
+
+static qg_error_t *qg_binding_execute(qg_binding_t *b, qg_stage_ctx_t *ctx, qg_bplan_t *plan)
+{
+    qg_json_t *scenario;
+    qg_error_t *err = qg_binding_plan_shells(plan, b->aas);
+
+    if (!err)
+        err = qg_binding_plan_fetch(plan, b->aas, ctx->cancel);
+    if (err)
+        return err;
+    qg_binding_plan_build(plan);
+    err = qg_binding_transient(plan);
+    qg_json_set_num(ctx->result, "requests", (double)qg_aas_request_count(b->aas));
+    qg_json_set_num(ctx->result, "submodels", (double)plan->n_subs);
+    if (err)
+        return err;
+    scenario = qg_json_object();
+    if (!scenario || qg_binding_collect(plan, ctx->result, scenario) != 0) {
+        qg_json_destroy(scenario);
+        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory building the result");
+    }
+    qg_binding_keep_files(b, plan, ctx->goal_id, ctx->result);
+    return qg_binding_place(b, ctx->goal_id, ctx->result, scenario);
+}
+
+static qg_error_t *qg_binding_run(void *state, qg_stage_ctx_t *ctx)
+{
+    qg_binding_t *b = state;
+    qg_manifest_t *m = NULL;
+    qg_bplan_t *plan = NULL;
+    double t0 = qg_now_ms();
+    qg_error_t *err;
+
+    qg_aas_request_count_reset(b->aas);
+    err = qg_binding_manifest(b, ctx, &m, ctx->result);
+    if (!err) {
+        qg_binding_warnings(m, ctx->result);
+        err = qg_binding_plan_new(m, ctx->doc, &plan);
+    }
+    if (!err)
+        err = qg_binding_execute(b, ctx, plan);
+    qg_json_set_num(ctx->result, "durationMs", qg_now_ms() - t0);
+    if (!err)
+        qg_info(QG_BINDING_COMPONENT, "goal %s: %zu sources, %zu submodels, %ld requests, %.0f ms",
+                ctx->goal_id ? ctx->goal_id : "?", plan->n_srcs, plan->n_subs,
+                qg_aas_request_count(b->aas), qg_now_ms() - t0);
+    qg_binding_plan_destroy(plan);
+    qg_manifest_destroy(m);
+    return err;
+}
+
+/* ---- gate ---- */
+
+static int qg_binding_gate(void *state, const qg_stage_ctx_t *ctx, char *reason, size_t size)
+{
+    const qg_json_t *bindings = qg_json_get(ctx->result, "bindings");
+    size_t req = 0, req_ok = 0, opt_failed = 0, o = 0;
+
+    (void)state;
+    reason[0] = '\0';
+    for (size_t i = 0; i < qg_json_len(bindings); i++) {
+        const qg_json_t *e = qg_json_at(bindings, i);
+        int ok = qg_json_truthy(qg_json_get(e, "ok"));
+        if (!qg_json_truthy(qg_json_get(e, "required"))) {
+            opt_failed += !ok;
+            continue;
+        }
+        req++;
+        req_ok += ok;
+        if (!ok && o + 1 < size) {
+            int w = snprintf(reason + o, size - o, "%s%s (%s)",
+                             o ? "; " : "required sources failed: ", qg_json_key_at(bindings, i),
+                             qg_json_str(qg_json_get(e, "error")));
+            o = w < 0 ? o : o + (size_t)w;
+        }
+    }
+    if (req == 0 && qg_json_len(bindings) == 0) {
+        snprintf(reason, size, "no bindings produced");
+        return 0;
+    }
+    if (req_ok < req)
+        return 0;
+    snprintf(reason, size, "%zu/%zu required sources bound%s%zu optional failed", req_ok, req,
+             ", ", opt_failed);
+    return 1;
+}
+
+const qg_stage_ops_t qg_stage_binding = {
+    .name = "yamlBinding",
+    .program = "qg-binding",
+    .summary = "bind the selected model's manifest to AAS data and build its scenario",
+    .options = qg_binding_options,
+    .init = qg_binding_init,
+    .run = qg_binding_run,
+    .gate = qg_binding_gate,
+    .destroy = qg_binding_destroy,
+};
