@@ -1,22 +1,168 @@
 /*
- * cmd_ask_report.c - `qgctl ask` and `qgctl report` (wired to common/ask and common/report).
+ * cmd_ask_report.c - `qgctl ask`, `qgctl report` and `qgctl summary`.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "ask.h"
+#include "goal.h"
 #include "qgctl.h"
+#include "report.h"
+
+static const qg_option_t ask_options[] = {
+    {"patterns", "config/goal-patterns.yaml", "goal pattern templates (YAML)", 0},
+    {"o", "", "write the goal to this file instead of stdout", 0},
+    {"run", "false", "submit the goal and wait for its answer", 0},
+    {"wait", "false", "(with --run) follow the goal", 0},
+    {"timeout", "300", "seconds to wait with --run", 0},
+    {"json", "false", "with --run: print the whole enriched goal", 0},
+    {"events.watch", "tcp://127.0.0.1:5560", "event forwarder's XPUB endpoint", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+/* The patterns file: --patterns, else config/ under the current dir, else next to the binary's
+ * repo. */
+static const char *patterns_path(const qg_config_t *cfg)
+{
+    const char *p = qg_config_get(cfg, "patterns");
+    const char *root = getenv("QG_ROOT");
+    static char buf[4096];
+    if (p && access(p, R_OK) != 0 && p[0] != '/' && root) {
+        snprintf(buf, sizeof(buf), "%s/%s", root, p);
+        return buf;
+    }
+    return p;
+}
+
+static int write_goal(const qg_config_t *cfg, const qg_json_t *doc)
+{
+    char *text = qg_json_serialize(doc, 1, NULL);
+    if (!text)
+        return 1;
+    const char *out = qg_config_get(cfg, "o");
+    int rc = 0;
+    if (out && *out) {
+        FILE *f = fopen(out, "w");
+        if (!f || fprintf(f, "%s\n", text) < 0) {
+            fprintf(stderr, "qgctl ask: cannot write %s\n", out);
+            rc = 1;
+        }
+        if (f)
+            fclose(f);
+    } else {
+        printf("%s\n", text);
+    }
+    free(text);
+    return rc;
+}
+
+static void normalize_ask_flags(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--run"))
+            argv[i] = "--run=true";
+        else if (!strcmp(argv[i], "--json"))
+            argv[i] = "--json=true";
+        else if (!strcmp(argv[i], "-o"))
+            argv[i] = "--o";
+    }
+}
 
 int qgctl_cmd_ask(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "qgctl ask: not available in this build\n");
-    return 2;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("Usage: qgctl ask \"<request>\" [-o FILE] [--run [--timeout S] [--json]] "
+               "[--patterns FILE]\n");
+        return 0;
+    }
+    normalize_ask_flags(argc, argv);
+    char **rest;
+    int nrest;
+    qg_config_t *cfg = qgctl_config(argc, argv, ask_options, &rest, &nrest);
+    if (!cfg)
+        return 2;
+    qg_error_t *err = NULL;
+    qg_ask_t *ask = qg_ask_load(patterns_path(cfg), &err);
+    int rc = 2;
+    if (ask && nrest < 1) {
+        char *help = qg_ask_describe(ask);
+        fprintf(stderr, "qgctl ask: what do you want to know?\n%s", help ? help : "");
+        free(help);
+    } else if (ask) {
+        qg_ask_set_extra_stages(ask, qg_config_get(cfg, "pipeline.extra.stages"));
+        qg_json_t *doc = NULL;
+        err = qg_ask_build(ask, rest[0], &doc);
+        if (doc && qg_config_get_bool(cfg, "run", 0)) {
+            char e[64];
+            qg_config_set(cfg, "wait", "true", e, sizeof(e));
+            rc = qgctl_submit_doc(cfg, doc);
+        } else if (doc) {
+            rc = write_goal(cfg, doc);
+        }
+        qg_json_destroy(doc);
+    }
+    if (err)
+        fprintf(stderr, "qgctl ask: %s\n", qg_error_message(err));
+    qg_error_destroy(err);
+    qg_ask_destroy(ask);
+    qg_config_destroy(cfg);
+    return rc;
+}
+
+static qg_json_t *load_doc(const char *path, const char *cmd)
+{
+    char errstr[512];
+    qg_json_t *doc = qg_json_parse_file(path, errstr, sizeof(errstr));
+    if (!doc)
+        fprintf(stderr, "qgctl %s: %s\n", cmd, errstr);
+    return doc;
 }
 
 int qgctl_cmd_report(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "qgctl report: not available in this build\n");
-    return 2;
+    const char *in = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") && i + 1 < argc)
+            out = argv[++i];
+        else if (argv[i][0] != '-' || !strcmp(argv[i], "-"))
+            in = argv[i];
+        else {
+            in = NULL;
+            break;
+        }
+    }
+    if (!in) {
+        fprintf(stderr, "Usage: qgctl report GOAL.json [-o REPORT.html]\n");
+        return 2;
+    }
+    qg_json_t *doc = load_doc(in, "report");
+    if (!doc)
+        return 1;
+    FILE *f = out ? fopen(out, "w") : stdout;
+    qg_error_t *err = f ? qg_report_render(doc, f) : NULL;
+    if (!f)
+        fprintf(stderr, "qgctl report: cannot write %s\n", out);
+    if (f && f != stdout && fclose(f) != 0 && !err)
+        err = qg_error_new(QG_ERR_STAGE_ERROR, "cannot write %s", out);
+    qg_json_destroy(doc);
+    if (err)
+        fprintf(stderr, "qgctl report: %s\n", qg_error_message(err));
+    int rc = err || !f ? 1 : 0;
+    qg_error_destroy(err);
+    return rc;
+}
+
+int qgctl_cmd_summary(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "Usage: qgctl summary GOAL.json\n");
+        return 2;
+    }
+    qg_json_t *doc = load_doc(argv[1], "summary");
+    if (!doc)
+        return 1;
+    qgctl_print_summary(doc, stdout);
+    qg_json_destroy(doc);
+    return 0;
 }

@@ -19,6 +19,7 @@ static void usage(FILE *f)
             "  dlq list | show GOAL_ID | replay GOAL_ID\n"
             "                                   dead letters with their reasons; replay one\n"
             "  report GOAL.json -o REPORT.html  self-contained HTML report of an answered goal\n"
+            "  summary GOAL.json                a readable summary of an answered goal\n"
             "  stage NAME [FILE|-]              run one stage and its gate locally, no Kafka\n"
             "  ping --health-file F [--max-age S]  exit 0 when a worker's health file is fresh\n\n"
             "Common options: -b BROKERS, -X key=value, -F FILE, --topic-prefix P, -v, -q.\n"
@@ -40,9 +41,9 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        {"stage", qgctl_cmd_stage},   {"submit", qgctl_cmd_submit}, {"dlq", qgctl_cmd_dlq},
-        {"ping", qgctl_cmd_ping},     {"watch", qgctl_cmd_watch},   {"ask", qgctl_cmd_ask},
-        {"report", qgctl_cmd_report},
+        {"stage", qgctl_cmd_stage},   {"submit", qgctl_cmd_submit},   {"dlq", qgctl_cmd_dlq},
+        {"ping", qgctl_cmd_ping},     {"watch", qgctl_cmd_watch},     {"ask", qgctl_cmd_ask},
+        {"report", qgctl_cmd_report}, {"summary", qgctl_cmd_summary},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(argv[1], cmds[i].name))

@@ -21,6 +21,7 @@ int qgctl_cmd_ping(int argc, char **argv);
 int qgctl_cmd_watch(int argc, char **argv);
 int qgctl_cmd_ask(int argc, char **argv);
 int qgctl_cmd_report(int argc, char **argv);
+int qgctl_cmd_summary(int argc, char **argv);
 
 /** Read a whole file ("-" = stdin) into a malloc'd buffer. NULL with errstr. */
 char *qgctl_read_file(const char *path, size_t *lenp, char *errstr, size_t sz);
