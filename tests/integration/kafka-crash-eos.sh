@@ -32,6 +32,8 @@ LG=("$QGK_BIN/qg-loadgen" -b "$QGK_BOOTSTRAP" --topic-prefix "$QGK_PREFIX" --run
     --size 2048)
 qgk_check "create topics" "${LG[@]}" topics
 qgk_workers_start "passA passB passC" 2
+qgk_check "each stage's consumer group is stable with 2 members" "${LG[@]}" wait-groups \
+    --members 2 --timeout 60
 qgk_chaos_start 1.5 4
 
 # Produce at RATE goals/s while reading completed and the DLQ (read_committed).

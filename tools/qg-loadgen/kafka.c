@@ -166,3 +166,48 @@ qg_error_t *lg_assign_all(rd_kafka_t *rk, const char *const *topics, const int *
         return qg_error_new(QG_ERR_FATAL, "assign: %s", rd_kafka_err2str(e));
     return NULL;
 }
+
+/* Members of a consumer group if it is Stable, else -1. */
+static int group_stable_members(rd_kafka_t *rk, const char *group)
+{
+    const struct rd_kafka_group_list *gl = NULL;
+    int n = -1;
+    if (rd_kafka_list_groups(rk, group, &gl, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    if (gl->group_cnt == 1 && gl->groups[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        strcmp(gl->groups[0].state, "Stable") == 0)
+        n = gl->groups[0].member_cnt;
+    rd_kafka_group_list_destroy(gl);
+    return n;
+}
+
+qg_error_t *lg_wait_groups(const lg_opts_t *o, int members)
+{
+    char errstr[512], group[300];
+    rd_kafka_conf_t *conf = lg_kafka_conf(o, errstr, sizeof(errstr));
+    if (!conf)
+        return qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return qg_error_new(QG_ERR_FATAL, "rd_kafka_new: %s", errstr);
+    }
+    double deadline = lg_now_ms() + o->timeout_s * 1000;
+    qg_error_t *err = NULL;
+    for (int p = 0; p < o->npipelines && !err; p++) {
+        for (int s = 0; s < o->pipelines[p].n && !err; s++) {
+            snprintf(group, sizeof(group), "%s.%s.workers", o->prefix, o->pipelines[p].stage[s]);
+            int n;
+            while ((n = group_stable_members(rk, group)) != members) {
+                if (lg_now_ms() > deadline) {
+                    err = qg_error_new(QG_ERR_TRANSIENT, "group %s: %d stable members, expected %d",
+                                       group, n, members);
+                    break;
+                }
+                usleep(200 * 1000);
+            }
+        }
+    }
+    rd_kafka_destroy(rk);
+    return err;
+}

@@ -43,6 +43,7 @@ typedef struct lg_opts_s {
     double rate; /* goals/s, 0 = as fast as possible */
     int at_least_once;
     int json;
+    int members; /* wait-groups: expected members per stage group */
     int create_topics;
     int nprops;
     const char *props[LG_MAX_PROPS]; /* "key=value" librdkafka properties */
@@ -71,6 +72,12 @@ qg_error_t *lg_create_topics(const lg_opts_t *o);
  */
 qg_error_t *lg_assign_all(rd_kafka_t *rk, const char *const *topics, const int *required,
                           int ntopics, double timeout_s);
+
+/**
+ * Wait until the consumer group of every stage (<prefix>.<stage>.workers) is
+ * Stable with exactly `members` members, or --timeout.
+ */
+qg_error_t *lg_wait_groups(const lg_opts_t *o, int members);
 
 /* gen.c */
 double lg_now_ms(void);

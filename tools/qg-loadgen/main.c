@@ -17,6 +17,16 @@ static int cmd_topics(lg_opts_t *o)
     return 1;
 }
 
+static int cmd_wait_groups(lg_opts_t *o)
+{
+    qg_error_t *err = lg_wait_groups(o, o->members);
+    if (!err)
+        return 0;
+    fprintf(stderr, "qg-loadgen: %s\n", qg_error_message(err));
+    qg_error_destroy(err);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -51,6 +61,8 @@ int main(int argc, char **argv)
         rc = lg_cmd_bench(&o);
     else if (strcmp(cmd, "topics") == 0)
         rc = cmd_topics(&o);
+    else if (strcmp(cmd, "wait-groups") == 0)
+        rc = cmd_wait_groups(&o);
     else
         fprintf(stderr, "qg-loadgen: unknown command \"%s\" (see --help)\n", cmd);
     lg_opts_free(&o);

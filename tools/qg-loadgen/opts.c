@@ -11,40 +11,40 @@
 
 void lg_usage(void *file)
 {
-    fprintf(
-        (FILE *)file,
-        "usage: qg-loadgen produce|verify|bench|topics [options] (the command may stand anywhere)\n"
-        "  produce  send --count goals (key = goalId) to each goal's first stage topic,\n"
-        "           plus --malformed bad messages to the first stage of the first pipeline\n"
-        "  verify   read <prefix>.completed and <prefix>.dlq (read_committed) and check\n"
-        "           every goal arrived exactly once (--at-least-once: at least once) with\n"
-        "           its stages in order, every bad message in the DLQ as bad_input;\n"
-        "           print end-to-end and per-hop latency\n"
-        "  bench    produce at --rate while verifying; print throughput and latency\n"
-        "  topics   only create the topics\n"
-        "options:\n"
-        "  -b, --brokers LIST     bootstrap servers (default $QG_BOOTSTRAP or "
-        "127.0.0.1:9092)\n"
-        "  --topic-prefix P       topic prefix (default querygoal)\n"
-        "  --run-id ID            goal ids are ID-g<n>, markers ID-m<n> (default lg)\n"
-        "  --count N              good goals (default 1000)\n"
-        "  --malformed M          malformed messages (default 0)\n"
-        "  --size BYTES           approximate goal size (default 2048)\n"
-        "  --stages SPEC          pipelines: \"a,b,c;a,c\" goal n uses pipeline n %% count\n"
-        "                         (default passA,passB,passC)\n"
-        "  --max-bytes BYTES      the workers' value size limit; oversize messages are\n"
-        "                         this + 1 KiB (default 262144)\n"
-        "  --partitions N         partitions of created topics (default 4)\n"
-        "  --no-create-topics     do not create topics (mock cluster auto-creates them)\n"
-        "  --timeout S            verify/bench: give up after S seconds (default 120)\n"
-        "  --settle S             verify: keep reading S seconds after the last expected\n"
-        "                         record to catch duplicates (default 2)\n"
-        "  --rate R               bench/produce: goals per second, 0 = unlimited "
-        "(default 0)\n"
-        "  --at-least-once        verify: duplicates are reported, not failures\n"
-        "  --json                 print the report as one JSON line\n"
-        "  -X key=value           librdkafka property for every client\n"
-        "  -h, --help\n");
+    fprintf((FILE *)file,
+            "usage: qg-loadgen produce|verify|bench|topics|wait-groups [options] (the command may "
+            "stand anywhere)\n"
+            "  produce  send --count goals (key = goalId) to each goal's first stage topic,\n"
+            "           plus --malformed bad messages to the first stage of the first pipeline\n"
+            "  verify   read <prefix>.completed and <prefix>.dlq (read_committed) and check\n"
+            "           every goal arrived exactly once (--at-least-once: at least once) with\n"
+            "           its stages in order, every bad message in the DLQ as bad_input;\n"
+            "           print end-to-end and per-hop latency\n"
+            "  bench    produce at --rate while verifying; print throughput and latency\n"
+            "  topics   only create the topics\n"
+            "options:\n"
+            "  -b, --brokers LIST     bootstrap servers (default $QG_BOOTSTRAP or "
+            "127.0.0.1:9092)\n"
+            "  --topic-prefix P       topic prefix (default querygoal)\n"
+            "  --run-id ID            goal ids are ID-g<n>, markers ID-m<n> (default lg)\n"
+            "  --count N              good goals (default 1000)\n"
+            "  --malformed M          malformed messages (default 0)\n"
+            "  --size BYTES           approximate goal size (default 2048)\n"
+            "  --stages SPEC          pipelines: \"a,b,c;a,c\" goal n uses pipeline n %% count\n"
+            "                         (default passA,passB,passC)\n"
+            "  --max-bytes BYTES      the workers' value size limit; oversize messages are\n"
+            "                         this + 1 KiB (default 262144)\n"
+            "  --partitions N         partitions of created topics (default 4)\n"
+            "  --no-create-topics     do not create topics (mock cluster auto-creates them)\n"
+            "  --timeout S            verify/bench: give up after S seconds (default 120)\n"
+            "  --settle S             verify: keep reading S seconds after the last expected\n"
+            "                         record to catch duplicates (default 2)\n"
+            "  --rate R               bench/produce: goals per second, 0 = unlimited "
+            "(default 0)\n"
+            "  --at-least-once        verify: duplicates are reported, not failures\n"
+            "  --json                 print the report as one JSON line\n"
+            "  -X key=value           librdkafka property for every client\n"
+            "  -h, --help\n");
 }
 
 static qg_error_t *parse_long(const char *name, const char *s, long min, long *out)
@@ -116,6 +116,7 @@ enum {
     OPT_RATE,
     OPT_ALO,
     OPT_JSON,
+    OPT_MEMBERS,
 };
 
 static const struct option long_opts[] = {
@@ -135,6 +136,7 @@ static const struct option long_opts[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"at-least-once", no_argument, NULL, OPT_ALO},
     {"json", no_argument, NULL, OPT_JSON},
+    {"members", required_argument, NULL, OPT_MEMBERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -155,6 +157,7 @@ static void opts_defaults(lg_opts_t *o)
     o->timeout_s = 120;
     o->settle_s = 2;
     o->create_topics = 1;
+    o->members = 1;
 }
 
 /* One option; returns NULL or an error. */
@@ -216,6 +219,10 @@ static qg_error_t *opts_apply(lg_opts_t *o, int c, const char *arg)
     case OPT_JSON:
         o->json = 1;
         break;
+    case OPT_MEMBERS:
+        if (!(err = parse_long("members", arg, 0, &l)))
+            o->members = (int)l;
+        break;
     default:
         return qg_error_new(QG_ERR_BAD_INPUT, "unknown option (see --help)");
     }
@@ -242,7 +249,8 @@ qg_error_t *lg_opts_parse(lg_opts_t *o, int argc, char **argv, const char **cmd)
     if (optind < argc)
         return qg_error_new(QG_ERR_BAD_INPUT, "unexpected argument \"%s\"", argv[optind]);
     if (!*cmd)
-        return qg_error_new(QG_ERR_BAD_INPUT, "no command (produce, verify, bench, topics)");
+        return qg_error_new(QG_ERR_BAD_INPUT,
+                            "no command (produce, verify, bench, topics, wait-groups)");
     if (strlen(o->run_id) > 64 || strlen(o->prefix) > 128)
         return qg_error_new(QG_ERR_BAD_INPUT, "--run-id or --topic-prefix too long");
     return parse_pipelines(o);
