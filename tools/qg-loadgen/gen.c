@@ -44,7 +44,7 @@ static qg_json_t *stages_array(const lg_pipeline_t *pl)
 /* The QueryGoal body without the padding field. Setters consume their value and
  * accept a NULL container, so `|` chains leak nothing when an allocation fails. */
 static qg_json_t *goal_body(const char *goal_id, const char *goal_type, long seq,
-                            const lg_pipeline_t *pl)
+                            const lg_pipeline_t *pl, const char *fail_class)
 {
     qg_json_t *qg = qg_json_object();
     if (!qg)
@@ -55,6 +55,12 @@ static qg_json_t *goal_body(const char *goal_id, const char *goal_type, long seq
     bad |= qg_json_set_str(p, "key", "seq") | qg_json_set_num(p, "value", (double)seq) |
            qg_json_set_str(p, "type", "integer");
     bad |= qg_json_append(qg_json_get_or_add_array(qg, "parameters"), p);
+    if (fail_class) {
+        qg_json_t *f = qg_json_object();
+        bad |= qg_json_set_str(f, "key", "fail") | qg_json_set_str(f, "value", fail_class) |
+               qg_json_set_str(f, "type", "string");
+        bad |= qg_json_append(qg_json_get_or_add_array(qg, "parameters"), f);
+    }
     qg_json_t *s = qg_json_object();
     bad |= qg_json_set_str(s, "key", "echo") | qg_json_set_str(s, "type", "object");
     bad |= qg_json_append(qg_json_get_or_add_array(qg, "outputSpec"), s);
@@ -100,12 +106,24 @@ static char *wrap_padded(qg_json_t *body, const lg_opts_t *o, long seq, double p
     return out;
 }
 
+const char *lg_fail_class(const lg_opts_t *o, long seq)
+{
+    if (o->fail_every <= 0 || o->nfail_classes == 0 || seq % o->fail_every != o->fail_every - 1)
+        return NULL;
+    return o->fail_class[(seq / o->fail_every) % o->nfail_classes];
+}
+
+const char *lg_dlq_class_for(const char *fail_class)
+{
+    return strcmp(fail_class, "transient") == 0 ? "transient_exhausted" : fail_class;
+}
+
 char *lg_goal_value(const lg_opts_t *o, long seq, double produced_ms, size_t *lenp)
 {
     char id[128];
     snprintf(id, sizeof(id), "%s-g%ld", o->run_id, seq);
     const lg_pipeline_t *pl = &o->pipelines[seq % o->npipelines];
-    qg_json_t *body = goal_body(id, "loadTest", seq, pl);
+    qg_json_t *body = goal_body(id, "loadTest", seq, pl, lg_fail_class(o, seq));
     return body ? wrap_padded(body, o, seq, produced_ms, o->size, lenp) : NULL;
 }
 
@@ -117,19 +135,19 @@ static char *bad_unknown_stage(const lg_opts_t *o, long j, const char *marker, s
         pl.stage[pl.n++] = "noSuchStage";
     else
         pl.stage[pl.n - 1] = "noSuchStage";
-    qg_json_t *body = goal_body(marker, "loadTest", j, &pl);
+    qg_json_t *body = goal_body(marker, "loadTest", j, &pl, NULL);
     return body ? wrap_padded(body, o, j, lg_now_ms(), 256, lenp) : NULL;
 }
 
 static char *bad_oversize(const lg_opts_t *o, long j, const char *marker, size_t *lenp)
 {
-    qg_json_t *body = goal_body(marker, "loadTest", j, &o->pipelines[0]);
+    qg_json_t *body = goal_body(marker, "loadTest", j, &o->pipelines[0], NULL);
     return body ? wrap_padded(body, o, j, lg_now_ms(), o->max_bytes + 1024, lenp) : NULL;
 }
 
 static char *bad_no_goal_id(const lg_opts_t *o, long j, const char *marker, size_t *lenp)
 {
-    qg_json_t *body = goal_body(NULL, marker, j, &o->pipelines[0]);
+    qg_json_t *body = goal_body(NULL, marker, j, &o->pipelines[0], NULL);
     return body ? wrap_padded(body, o, j, lg_now_ms(), 256, lenp) : NULL;
 }
 

@@ -33,6 +33,7 @@ typedef struct lg_opts_s {
     const char *prefix;
     const char *run_id;
     const char *stages_spec;
+    const char *fail_classes_spec;
     long count;
     long malformed;
     size_t size;      /* approximate value size of a good goal */
@@ -43,7 +44,11 @@ typedef struct lg_opts_s {
     double rate; /* goals/s, 0 = as fast as possible */
     int at_least_once;
     int json;
-    int members; /* wait-groups: expected members per stage group */
+    int members;     /* wait-groups: expected members per stage group */
+    long fail_every; /* every fail_every-th goal asks the stage to fail (0: none) */
+    int nfail_classes;
+    const char *fail_class[8];
+    char *fail_buf;
     int create_topics;
     int nprops;
     const char *props[LG_MAX_PROPS]; /* "key=value" librdkafka properties */
@@ -80,6 +85,10 @@ qg_error_t *lg_assign_all(rd_kafka_t *rk, const char *const *topics, const int *
 qg_error_t *lg_wait_groups(const lg_opts_t *o, int members);
 
 /* gen.c */
+/** The error class goal `seq` asks the stage to fail with (parameter "fail"), or NULL. */
+const char *lg_fail_class(const lg_opts_t *o, long seq);
+/** The DLQ class such a goal must end with (transient -> transient_exhausted). */
+const char *lg_dlq_class_for(const char *fail_class);
 double lg_now_ms(void);
 /** Serialized good goal `seq` (caller frees). */
 char *lg_goal_value(const lg_opts_t *o, long seq, double produced_ms, size_t *lenp);

@@ -41,6 +41,12 @@ void lg_usage(void *file)
             "                         record to catch duplicates (default 2)\n"
             "  --rate R               bench/produce: goals per second, 0 = unlimited "
             "(default 0)\n"
+            "  --fail-every K         every K-th goal carries parameter fail=<class> (for\n"
+            "                         workers run with -X passthrough.fail.param=fail) and\n"
+            "                         must end in the DLQ with that class (transient:\n"
+            "                         transient_exhausted) (default 0: none)\n"
+            "  --fail-classes LIST    classes to cycle through (default\n"
+            "                         transient,stage_error,gate_failed,bad_input)\n"
             "  --at-least-once        verify: duplicates are reported, not failures\n"
             "  --json                 print the report as one JSON line\n"
             "  -X key=value           librdkafka property for every client\n"
@@ -117,6 +123,8 @@ enum {
     OPT_ALO,
     OPT_JSON,
     OPT_MEMBERS,
+    OPT_FAIL_EVERY,
+    OPT_FAIL_CLASSES,
 };
 
 static const struct option long_opts[] = {
@@ -137,6 +145,8 @@ static const struct option long_opts[] = {
     {"at-least-once", no_argument, NULL, OPT_ALO},
     {"json", no_argument, NULL, OPT_JSON},
     {"members", required_argument, NULL, OPT_MEMBERS},
+    {"fail-every", required_argument, NULL, OPT_FAIL_EVERY},
+    {"fail-classes", required_argument, NULL, OPT_FAIL_CLASSES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -158,6 +168,26 @@ static void opts_defaults(lg_opts_t *o)
     o->settle_s = 2;
     o->create_topics = 1;
     o->members = 1;
+    o->fail_classes_spec = "transient,stage_error,gate_failed,bad_input";
+}
+
+/* Split --fail-classes into o->fail_class[]. */
+static qg_error_t *parse_fail_classes(lg_opts_t *o)
+{
+    free(o->fail_buf);
+    o->fail_buf = strdup(o->fail_classes_spec);
+    if (!o->fail_buf)
+        return qg_error_new(QG_ERR_FATAL, "out of memory");
+    o->nfail_classes = 0;
+    char *save = NULL;
+    for (char *c = strtok_r(o->fail_buf, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+        if (qg_error_class_from_name(c) < 0 || o->nfail_classes == 8)
+            return qg_error_new(QG_ERR_BAD_INPUT, "--fail-classes: bad class \"%s\"", c);
+        o->fail_class[o->nfail_classes++] = c;
+    }
+    if (o->fail_every > 0 && o->nfail_classes == 0)
+        return qg_error_new(QG_ERR_BAD_INPUT, "--fail-classes: empty");
+    return NULL;
 }
 
 /* One option; returns NULL or an error. */
@@ -219,6 +249,12 @@ static qg_error_t *opts_apply(lg_opts_t *o, int c, const char *arg)
     case OPT_JSON:
         o->json = 1;
         break;
+    case OPT_FAIL_EVERY:
+        err = parse_long("fail-every", arg, 0, &o->fail_every);
+        break;
+    case OPT_FAIL_CLASSES:
+        o->fail_classes_spec = arg;
+        break;
     case OPT_MEMBERS:
         if (!(err = parse_long("members", arg, 0, &l)))
             o->members = (int)l;
@@ -253,11 +289,14 @@ qg_error_t *lg_opts_parse(lg_opts_t *o, int argc, char **argv, const char **cmd)
                             "no command (produce, verify, bench, topics, wait-groups)");
     if (strlen(o->run_id) > 64 || strlen(o->prefix) > 128)
         return qg_error_new(QG_ERR_BAD_INPUT, "--run-id or --topic-prefix too long");
-    return parse_pipelines(o);
+    qg_error_t *err = parse_fail_classes(o);
+    return err ? err : parse_pipelines(o);
 }
 
 void lg_opts_free(lg_opts_t *o)
 {
     free(o->spec_buf);
     o->spec_buf = NULL;
+    free(o->fail_buf);
+    o->fail_buf = NULL;
 }

@@ -27,7 +27,8 @@ struct lg_report_s {
     unsigned short *seen;    /* per good goal: copies in completed */
     unsigned short *bad_dlq; /* per malformed message: copies in the DLQ */
     long unique, bad_unique;
-    long duplicates, bad_logs, dlq_wrong_class, dlq_good, dlq_dups, foreign, unparsable;
+    long failing, failing_ok; /* goals asked to fail: expected, found in the DLQ right */
+    long duplicates, bad_logs, dlq_wrong_class, misrouted, dlq_dups, foreign, unparsable;
     long records;
     lg_stats_t e2e, e2e_read, hop, stage_hop[LG_MAX_NAMES];
     const char *stage_name[LG_MAX_NAMES];
@@ -69,6 +70,8 @@ static lg_report_t *report_new(const lg_opts_t *o)
     r->seen = calloc((size_t)o->count + 1, sizeof(*r->seen));
     r->bad_dlq = calloc((size_t)o->malformed + 1, sizeof(*r->bad_dlq));
     r->first_produced = INFINITY;
+    for (long s = 0; s < o->count; s++)
+        r->failing += lg_fail_class(o, s) != NULL;
     if (!r->seen || !r->bad_dlq) {
         lg_report_destroy(r);
         return NULL;
@@ -208,6 +211,12 @@ static void on_completed(lg_report_t *r, const lg_opts_t *o, const rd_kafka_mess
         qg_json_destroy(doc);
         return;
     }
+    if (lg_fail_class(o, seq)) {
+        r->misrouted++;
+        problem(r, "goal %s asked to fail with %s but is in completed", id, lg_fail_class(o, seq));
+        qg_json_destroy(doc);
+        return;
+    }
     if (r->seen[seq] < 65535 && r->seen[seq]++ == 0) {
         r->unique++;
         rd_kafka_timestamp_type_t tst;
@@ -237,6 +246,32 @@ static const char *header(const rd_kafka_message_t *rkm, const char *name, char 
     return buf;
 }
 
+/* A goal of this run in the DLQ: right only if it asked to fail, with the matching class. */
+static void on_dlq_goal(lg_report_t *r, const lg_opts_t *o, long seq, const char *cls,
+                        const char *msg)
+{
+    const char *fail = lg_fail_class(o, seq);
+    if (!fail) {
+        r->misrouted++;
+        problem(r, "good goal %s-g%ld in the DLQ: class %s: %s", o->run_id, seq, cls, msg);
+        return;
+    }
+    if (r->seen[seq] < 65535 && r->seen[seq]++ == 0) {
+        r->unique++;
+    } else {
+        r->duplicates++;
+        if (!o->at_least_once)
+            problem(r, "goal %s-g%ld arrived again in the DLQ", o->run_id, seq);
+    }
+    if (strcmp(cls, lg_dlq_class_for(fail)) == 0) {
+        r->failing_ok++;
+    } else {
+        r->dlq_wrong_class++;
+        problem(r, "goal %s-g%ld asked to fail with %s: DLQ class %s, expected %s (%s)", o->run_id,
+                seq, fail, cls, lg_dlq_class_for(fail), msg);
+    }
+}
+
 static void on_dlq(lg_report_t *r, const lg_opts_t *o, const rd_kafka_message_t *rkm)
 {
     char tag[96], cls[64], msg[200];
@@ -261,8 +296,7 @@ static void on_dlq(lg_report_t *r, const lg_opts_t *o, const rd_kafka_message_t 
     snprintf(tag, sizeof(tag), "%s-g", o->run_id);
     long seq = find_tagged(rkm->payload, rkm->len, tag);
     if (seq >= 0 && seq < r->count) {
-        r->dlq_good++;
-        problem(r, "good goal %s%ld in the DLQ: class %s: %s", tag, seq, cls, msg);
+        on_dlq_goal(r, o, seq, cls, msg);
         return;
     }
     r->foreign++;
@@ -372,8 +406,9 @@ lg_report_t *lg_verify_run(const lg_opts_t *o, int live, qg_error_t **errp)
 
 static int report_passed(const lg_report_t *r, const lg_opts_t *o)
 {
-    int ok = r->unique == r->count && r->bad_unique == r->malformed && r->bad_logs == 0 &&
-             r->dlq_wrong_class == 0 && r->dlq_good == 0 && r->unparsable == 0;
+    int ok = r->unique == r->count && r->failing_ok >= r->failing &&
+             r->bad_unique == r->malformed && r->bad_logs == 0 && r->dlq_wrong_class == 0 &&
+             r->misrouted == 0 && r->unparsable == 0;
     if (!o->at_least_once)
         ok = ok && r->duplicates == 0 && r->dlq_dups == 0;
     return ok;
@@ -401,10 +436,10 @@ static void print_json(lg_report_t *r, const lg_opts_t *o, const char *mode, int
 {
     int live = strcmp(mode, "bench") == 0;
     static const char *const keys[] = {
-        "count",     "completed",  "missing",         "duplicates",     "bad_logs",
-        "malformed", "dlq_ok",     "dlq_wrong_class", "dlq_duplicates", "dlq_good",
-        "foreign",   "throughput", "e2e_p50",         "e2e_p99",        "read_p50",
-        "read_p99",  "hop_p50",    "hop_p99",         "elapsed_s",
+        "count",     "completed",       "missing",        "duplicates", "bad_logs", "malformed",
+        "dlq_ok",    "dlq_wrong_class", "dlq_duplicates", "misrouted",  "foreign",  "throughput",
+        "e2e_p50",   "e2e_p99",         "read_p50",       "read_p99",   "hop_p50",  "hop_p99",
+        "elapsed_s", "failing",         "failing_ok",
     };
     const double vals[] = {
         (double)r->count,
@@ -416,7 +451,7 @@ static void print_json(lg_report_t *r, const lg_opts_t *o, const char *mode, int
         (double)r->bad_unique,
         (double)r->dlq_wrong_class,
         (double)r->dlq_dups,
-        (double)r->dlq_good,
+        (double)r->misrouted,
         (double)r->foreign,
         throughput(r, live),
         lg_stats_pct(&r->e2e, 50),
@@ -426,6 +461,8 @@ static void print_json(lg_report_t *r, const lg_opts_t *o, const char *mode, int
         lg_stats_pct(&r->hop, 50),
         lg_stats_pct(&r->hop, 99),
         r->elapsed_s,
+        (double)r->failing,
+        (double)r->failing_ok,
     };
     qg_json_t *doc = qg_json_object();
     int bad = qg_json_set_str(doc, "mode", mode) | qg_json_set_bool(doc, "passed", ok) |
@@ -449,11 +486,14 @@ static void print_text(lg_report_t *r, const lg_opts_t *o, const char *mode, int
     int live = strcmp(mode, "bench") == 0;
     printf("%s: %s\n", mode, ok ? "PASSED" : "FAILED");
     printf("  goals:     %ld/%ld in %s.completed, missing %ld, duplicates %ld%s, bad logs %ld\n",
-           r->unique, r->count, o->prefix, r->count - r->unique, r->duplicates,
-           o->at_least_once ? " (at-least-once: allowed)" : "", r->bad_logs);
-    printf("  malformed: %ld/%ld in %s.dlq, wrong class %ld, duplicates %ld, good goals in DLQ "
+           r->unique - r->failing_ok, r->count - r->failing, o->prefix, r->count - r->unique,
+           r->duplicates, o->at_least_once ? " (at-least-once: allowed)" : "", r->bad_logs);
+    if (r->failing)
+        printf("  failing:   %ld/%ld goals asked to fail in %s.dlq with the expected class\n",
+               r->failing_ok, r->failing, o->prefix);
+    printf("  malformed: %ld/%ld in %s.dlq, wrong class %ld, duplicates %ld, misrouted goals "
            "%ld, other records %ld\n",
-           r->bad_unique, r->malformed, o->prefix, r->dlq_wrong_class, r->dlq_dups, r->dlq_good,
+           r->bad_unique, r->malformed, o->prefix, r->dlq_wrong_class, r->dlq_dups, r->misrouted,
            r->foreign);
     printf("  throughput %.0f goals/s; latency ms: e2e p50 %.1f p99 %.1f", throughput(r, live),
            lg_stats_pct(&r->e2e, 50), lg_stats_pct(&r->e2e, 99));
