@@ -26,6 +26,10 @@ const qg_option_t qg_kafka_options[] = {
     {"transaction.max.messages", "500", "exactly_once: records per transaction at most", 0},
     {"transaction.max.ms", "100", "exactly_once: milliseconds per transaction at most", 0},
     {"max.inflight.goals", "5000", "goals produced but not yet acknowledged, at most", 0},
+    {"stage.threaded", "",
+     "run the stage off the poll thread (default: the stage's own choice; "
+     "true for simulation)",
+     0},
     {"health.file", "", "touched every loop iteration; liveness = recent mtime", 0},
     {"events.connect", "", "ZeroMQ endpoint of the progress forwarder's XSUB socket", 0},
     {NULL, NULL, NULL, 0},
@@ -34,6 +38,10 @@ const qg_option_t qg_kafka_options[] = {
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
+    /* One configuration feeds both clients; their warnings about each other's
+     * properties are expected, not a problem. */
+    if (strstr(buf, "property and will be ignored by this"))
+        level = 7;
     int ours = level <= 3   ? QG_LOG_ERROR
                : level == 4 ? QG_LOG_WARN
                : level <= 6 ? QG_LOG_INFO

@@ -86,6 +86,7 @@ struct qg_worker_s {
     char worker_id[192];
     char in_topic[300], retry_topic[300];
     int eos;
+    int threaded; /* run the stage on a thread with partitions paused */
     rd_kafka_t *consumer, *producer;
     track_t **tracks; /* each allocated once: pending entries point at them */
     size_t ntracks, cap_tracks;
@@ -688,11 +689,11 @@ static int consume_one(qg_worker_t *w)
         rd_kafka_message_destroy(rkm);
         return 0;
     }
-    if (w->ops->long_running && !w->eos) {
+    if (w->threaded && !w->eos) {
         int rc = job_start(w, rkm);
         return rc < 0 ? -1 : 0;
     }
-    if (w->ops->long_running && w->eos) {
+    if (w->threaded && w->eos) {
         if (txn_commit(w) != 0) /* a long run must not hold a transaction open */
             return -1;
         int rc = job_start(w, rkm);
@@ -881,6 +882,7 @@ qg_worker_t *qg_worker_new(const qg_stage_ops_t *ops, void *state, qg_config_t *
         return NULL;
     }
     w->max_inflight = (long)qg_config_get_int(cfg, "max.inflight.goals", 5000);
+    w->threaded = qg_config_get_bool(cfg, "stage.threaded", ops->long_running);
     w->health_file = qg_config_get(cfg, "health.file");
     qg_topic_stage(w->in_topic, sizeof(w->in_topic), w->prefix, w->stage);
     qg_topic_retry(w->retry_topic, sizeof(w->retry_topic), w->prefix, w->stage);

@@ -13,6 +13,8 @@
 
 static const qg_option_t passthrough_options[] = {
     {"passthrough.delay.ms", "0", "milliseconds of simulated work per goal", 0},
+    {"passthrough.transient.failures", "0",
+     "fail each goal transiently this many times before passing it (retry tests)", 0},
     {"passthrough.fail.param", "",
      "goal parameter key whose presence makes the stage fail "
      "with the class named by its value (tests)",
@@ -20,10 +22,31 @@ static const qg_option_t passthrough_options[] = {
     {NULL, NULL, NULL, 0},
 };
 
+#define SEEN_MAX 4096
+
 typedef struct {
     long delay_ms;
     const char *fail_param;
+    long transient_failures;
+    char *seen_ids[SEEN_MAX]; /* goals failed so far, with their counts */
+    long seen_count[SEEN_MAX];
+    size_t nseen;
 } passthrough_state_t;
+
+/* How often this process has failed this goal already (and count one more). */
+static long failures_so_far(passthrough_state_t *st, const char *goal_id)
+{
+    for (size_t i = 0; i < st->nseen; i++)
+        if (!strcmp(st->seen_ids[i], goal_id))
+            return st->seen_count[i]++;
+    if (st->nseen == SEEN_MAX)
+        return st->transient_failures; /* table full: stop failing */
+    st->seen_ids[st->nseen] = strdup(goal_id);
+    if (!st->seen_ids[st->nseen])
+        return st->transient_failures;
+    st->seen_count[st->nseen++] = 1;
+    return 0;
+}
 
 static qg_error_t *passthrough_init(void **state, const qg_config_t *cfg)
 {
@@ -32,6 +55,7 @@ static qg_error_t *passthrough_init(void **state, const qg_config_t *cfg)
         return qg_error_oom;
     st->delay_ms = (long)qg_config_get_int(cfg, "passthrough.delay.ms", 0);
     st->fail_param = qg_config_get(cfg, "passthrough.fail.param");
+    st->transient_failures = (long)qg_config_get_int(cfg, "passthrough.transient.failures", 0);
     *state = st;
     return NULL;
 }
@@ -57,6 +81,8 @@ static qg_error_t *passthrough_run(void *state, qg_stage_ctx_t *ctx)
             return qg_error_new((qg_error_class_t)c, "failure requested by parameter %s",
                                 st->fail_param);
     }
+    if (st->transient_failures > 0 && failures_so_far(st, ctx->goal_id) < st->transient_failures)
+        return qg_error_new(QG_ERR_TRANSIENT, "simulated transient failure");
     simulated_work(st->delay_ms, ctx->cancel);
     if (ctx->cancel && *ctx->cancel)
         return qg_error_new(QG_ERR_TRANSIENT, "cancelled");
@@ -74,7 +100,10 @@ static int passthrough_gate(void *state, const qg_stage_ctx_t *ctx, char *reason
 
 static void passthrough_destroy(void *state)
 {
-    free(state);
+    passthrough_state_t *st = state;
+    for (size_t i = 0; st && i < st->nseen; i++)
+        free(st->seen_ids[i]);
+    free(st);
 }
 
 const qg_stage_ops_t qg_stage_passthrough = {

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Framework behaviour on the embedded broker (qg-broker), through the real
+# worker binary and qgctl:
+#  - a transient failure goes to the retry topic and succeeds on a later attempt;
+#  - a goal that keeps failing transiently ends in the DLQ as transient_exhausted
+#    with its attempt count, while other goals pass it by (the main topic is not
+#    blocked by a goal that waits for its retry);
+#  - a stage that runs longer than max.poll.interval.ms, run off the poll thread,
+#    completes without the worker being evicted from its group.
+set -uo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+BIN="$QG_BUILD/bin"
+DIR=$(mktemp -d /tmp/qg-retry-long.XXXXXX)
+PIDS=()
+pass=0; fail=0
+check() { # description command...
+    local what=$1; shift
+    if "$@"; then echo "ok - $what"; pass=$((pass + 1)); else echo "not ok - $what"; fail=$((fail + 1)); fi
+}
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+"$BIN/qg-broker" >"$DIR/broker.out" 2>"$DIR/broker.log" &
+PIDS+=($!)
+qg_wait_for "qg-broker" 20 test -s "$DIR/broker.out" || exit 1
+BS=$(head -n1 "$DIR/broker.out")
+X=(-b "$BS" -X pipeline.extra.stages=passA,passB,passD -X session.timeout.ms=6000
+   -X heartbeat.interval.ms=1000)
+
+worker() { # name log args...
+    local log=$1; shift
+    "$BIN/qg-test-passthrough" "${X[@]}" "$@" 2>"$DIR/$log" &
+    PIDS+=($!)
+}
+worker passA.log --stage passA -X passthrough.transient.failures=2 -X retry.backoff.ms=200,400,800
+worker passB.log --stage passB -X passthrough.fail.param=failWith -X retry.backoff.ms=3000,3000
+worker passD.log --stage passD -X stage.threaded=true -X passthrough.delay.ms=9000 \
+    -X max.poll.interval.ms=6000
+
+goal() { # id stages params
+    printf '{"QueryGoal":{"goalId":"%s","goalType":"test","parameters":[%s],"metadata":{"pipelineStages":[%s]}}}\n' \
+        "$1" "$3" "$2" >"$DIR/$1.json"
+}
+submit() { # id -> writes $DIR/<id>.out, returns qgctl's exit code
+    "$BIN/qgctl" submit "$DIR/$1.json" --wait --json --timeout 60 "${X[@]}" >"$DIR/$1.out" 2>"$DIR/$1.err"
+}
+
+# 1. transient twice, then success
+goal retry-ok '"passA"' ''
+submit retry-ok
+check "goal failing transiently twice completes on the third attempt" \
+    jq -e '.executionLog.status == "completed" and ([.executionLog.stages[] | select(.stage == "passA")] | length == 1)' "$DIR/retry-ok.out"
+check "the worker logged two retries" test "$(grep -c 'transient failure, attempt' "$DIR/passA.log")" -eq 2
+
+# 2. always transient -> transient_exhausted, and a later goal is not held up by it
+goal stuck '"passB"' '{"key":"failWith","value":"transient"}'
+goal free '"passB"' ''
+"$BIN/qgctl" submit "$DIR/stuck.json" --wait --timeout 60 "${X[@]}" >"$DIR/stuck.out" 2>"$DIR/stuck.err" &
+STUCK=$!
+qg_wait_for "first retry of the stuck goal" 20 grep -q 'transient failure, attempt 1' "$DIR/passB.log"
+t0=$(date +%s%N)
+submit free
+t1=$(date +%s%N)
+check "a goal behind a waiting retry completes at once ($(( (t1 - t0) / 1000000 )) ms)" \
+    jq -e '.executionLog.status == "completed"' "$DIR/free.out"
+check "... and before the waiting goal was given up" kill -0 "$STUCK"
+wait "$STUCK"
+check "the always-failing goal is dead-lettered as transient_exhausted" \
+    grep -q 'dead-lettered (transient_exhausted): gave up after 3 attempts' "$DIR/stuck.out"
+
+# 3. a stage longer than max.poll.interval.ms
+goal long '"passD"' ''
+submit long
+check "a 9 s stage with max.poll.interval.ms=6000 completes" \
+    jq -e '.executionLog.status == "completed" and .executionLog.stages[0].durationMs >= 9000' "$DIR/long.out"
+check "the worker was not evicted from its group" \
+    bash -c "! grep -qi 'maximum poll interval' '$DIR/passD.log'"
+check "the long stage ran once" test "$(grep -c '"passedBy"' "$DIR/long.out")" -eq 1
+
+for p in "${PIDS[@]:1}"; do kill -TERM "$p"; done
+ok_exit=1
+for p in "${PIDS[@]:1}"; do wait "$p" || ok_exit=0; done
+PIDS=("${PIDS[0]}")
+check "workers exit 0 on SIGTERM" test $ok_exit = 1
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
