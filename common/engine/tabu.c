@@ -429,13 +429,39 @@ static void apply(qg_ls_t *ls, const move_t *mv, long iter, int tenure)
     ls->dur[v] = qg_fjsp_alt(ls->p, v, mv->alt)->dur;
 }
 
-static int n_critical(qg_ls_t *ls, double obj, int *list)
+#define MAX_CANDIDATES 48
+
+static inline int is_crit(const qg_ls_t *ls, int x, double obj)
+{
+    return x >= 0 && ls->r[x] + ls->dur[x] + ls->q[x] >= obj - EPS * (1 + obj);
+}
+
+/* Interior of a critical block: tight machine neighbours on both sides, both critical. */
+static int interior(const qg_ls_t *ls, int x, double obj)
+{
+    int mp = mach_pred(ls, x), ms = mach_succ(ls, x);
+    return is_crit(ls, mp, obj) && is_crit(ls, ms, obj) &&
+           ls->r[mp] + ls->dur[mp] >= ls->r[x] - EPS && ls->r[x] + ls->dur[x] >= ls->r[ms] - EPS;
+}
+
+/*
+ * Critical ops worth moving: block ends, and any critical op that has another
+ * machine. At most MAX_CANDIDATES, sampled at random when there are more.
+ */
+static int candidates(qg_ls_t *ls, double obj, int *list, qg_rng_t *rng)
 {
     int c = 0;
     for (int x = 0; x < ls->n; x++)
-        if (ls->r[x] + ls->dur[x] + ls->q[x] >= obj - EPS * (1 + obj))
+        if (is_crit(ls, x, obj) && (ls->p->ops[x].n_alt > 1 || !interior(ls, x, obj)))
             list[c++] = x;
-    return c;
+    if (c <= MAX_CANDIDATES)
+        return c;
+    for (int i = 0; i < MAX_CANDIDATES; i++) {
+        int j = i + qg_rng_below(rng, c - i), t = list[i];
+        list[i] = list[j];
+        list[j] = t;
+    }
+    return MAX_CANDIDATES;
 }
 
 long qg_ls_tabu(qg_ls_t *ls, qg_sched_t *s, qg_ls_obj_t obj, long max_iter, long max_stall,
@@ -461,7 +487,7 @@ long qg_ls_tabu(qg_ls_t *ls, qg_sched_t *s, qg_ls_obj_t obj, long max_iter, long
         pk.aspiration = best;
         pk.iter = iter;
         pk.rng = rng;
-        int nc = n_critical(ls, cur, crit);
+        int nc = candidates(ls, cur, crit, rng);
         for (int i = 0; i < nc; i++)
             moves_of(ls, crit[i], &pk);
         move_t *mv = pk.n_best ? &pk.best : pk.n_best_tabu ? &pk.best_tabu : NULL;
