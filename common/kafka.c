@@ -4,6 +4,7 @@
 #include "kafka.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "goal.h"
@@ -30,6 +31,12 @@ const qg_option_t qg_kafka_options[] = {
      "run the stage off the poll thread (default: the stage's own choice; "
      "true for simulation)",
      0},
+    {"topics.create", "true", "create missing topics at start (input, retry, completed, dlq)", 0},
+    {"topics.partitions", "6",
+     "partitions of topics created at start: the most workers a stage "
+     "can keep busy",
+     0},
+    {"topics.replication.factor", "-1", "replication of created topics (-1: broker default)", 0},
     {"health.file", "", "touched every loop iteration; liveness = recent mtime", 0},
     {"events.connect", "", "ZeroMQ endpoint of the progress forwarder's XSUB socket", 0},
     {NULL, NULL, NULL, 0},
@@ -159,4 +166,57 @@ rd_kafka_headers_t *qg_dlq_headers_new(const char *topic, int32_t partition, int
     add_header(h, QG_HDR_DLQ_ATTEMPTS, num);
     add_header(h, QG_HDR_DLQ_TIMESTAMP, qg_iso_time(ts, sizeof(ts), now_ms));
     return h;
+}
+
+int qg_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, int partitions,
+                           int replication, char *errstr, size_t errstr_size)
+{
+    size_t n = 0;
+    while (topics[n])
+        n++;
+    rd_kafka_NewTopic_t **nt = calloc(n, sizeof(*nt));
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    int rc = nt && q ? 0 : -1;
+    char msg[256];
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        nt[i] = rd_kafka_NewTopic_new(topics[i], partitions, replication, msg, sizeof(msg));
+        if (!nt[i]) {
+            snprintf(errstr, errstr_size, "%s: %s", topics[i], msg);
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        rd_kafka_CreateTopics(rk, nt, n, NULL, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+        const rd_kafka_CreateTopics_result_t *res =
+            ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
+        if (!ev || rd_kafka_event_error(ev)) {
+            snprintf(errstr, errstr_size, "CreateTopics: %s",
+                     ev ? rd_kafka_event_error_string(ev) : "timed out");
+            rc = -1;
+        } else {
+            size_t cnt;
+            const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
+            for (size_t i = 0; i < cnt; i++) {
+                rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+                if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+                    qg_info("kafka", "created topic %s with %d partitions",
+                            rd_kafka_topic_result_name(tr[i]), partitions);
+                else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && rc == 0) {
+                    snprintf(errstr, errstr_size, "%s: %s", rd_kafka_topic_result_name(tr[i]),
+                             rd_kafka_topic_result_error_string(tr[i]));
+                    rc = -1;
+                }
+            }
+        }
+        if (ev)
+            rd_kafka_event_destroy(ev);
+    }
+    for (size_t i = 0; nt && i < n; i++)
+        if (nt[i])
+            rd_kafka_NewTopic_destroy(nt[i]);
+    free(nt);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    return rc;
 }

@@ -32,6 +32,14 @@ rd_kafka_t *qg_kafka_producer_new(const qg_config_t *cfg, const char *transactio
                                                     void *),
                                   void *opaque, char *errstr, size_t errstr_size);
 
+/**
+ * Create the topics that do not exist yet (Admin API). Existing topics are
+ * left as they are. Returns 0, or -1 with errstr (e.g. a broker without
+ * CreateTopics, like the embedded mock cluster).
+ */
+int qg_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, int partitions,
+                           int replication, char *errstr, size_t errstr_size);
+
 /** Header value as a NUL-terminated copy in buf (truncated), or NULL if absent. */
 const char *qg_kafka_header(const rd_kafka_message_t *rkm, const char *name, char *buf,
                             size_t bufsz);

@@ -835,6 +835,25 @@ static int subscribe(qg_worker_t *w, char *errstr, size_t sz)
     return 0;
 }
 
+/* Topics this worker reads or always writes; others are created on first use. */
+static void ensure_topics(qg_worker_t *w)
+{
+    if (!qg_config_get_bool(w->cfg, "topics.create", 1))
+        return;
+    char completed[300], dlq[300], errstr[512];
+    const char *topics[] = {w->in_topic, w->retry_topic,
+                            qg_topic_completed(completed, sizeof(completed), w->prefix),
+                            qg_topic_dlq(dlq, sizeof(dlq), w->prefix), NULL};
+    if (qg_kafka_ensure_topics(w->producer, topics,
+                               (int)qg_config_get_int(w->cfg, "topics.partitions", 6),
+                               (int)qg_config_get_int(w->cfg, "topics.replication.factor", -1),
+                               errstr, sizeof(errstr)) != 0)
+        qg_info("worker",
+                "topics not created here (%s); relying on existing or auto-created "
+                "topics",
+                errstr);
+}
+
 static int clients_new(qg_worker_t *w, char *errstr, size_t sz)
 {
     w->consumer = consumer_new(w, errstr, sz);
@@ -853,6 +872,7 @@ static int clients_new(qg_worker_t *w, char *errstr, size_t sz)
             return -1;
         }
     }
+    ensure_topics(w);
     return subscribe(w, errstr, sz);
 }
 
