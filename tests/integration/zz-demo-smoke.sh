@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The README's first command, end to end: scripts/demo with the default goal on
+# the embedded broker, a real AAS server with the sample factory and all three
+# workers. Asserts a real answer (estimated time, confidence, plan, bottlenecks)
+# and a report, and that the demo left no process behind.
+set -uo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+OUT=$(mktemp /tmp/qg-demo.XXXXXX)
+pass=0; fail=0
+check() {
+    local what=$1; shift
+    if "$@"; then echo "ok - $what"; pass=$((pass + 1)); else echo "not ok - $what"; fail=$((fail + 1)); fi
+}
+"$QG_ROOT/scripts/demo" >"$OUT" 2>&1
+rc=$?
+check "scripts/demo exits 0" test $rc -eq 0
+[ $rc -eq 0 ] || tail -n 40 "$OUT"
+ANSWER=$(sed -n 's/^enriched goal: //p' "$OUT")
+REPORT=$(sed -n 's/^report: //p' "$OUT")
+check "the answer is printed in human units" grep -Eq '^answer +estimated time [0-9]+ (s|min|h)' "$OUT"
+check "the enriched goal has a real estimatedTime, confidence, plan and bottlenecks" \
+    jq -e '.QueryGoal.outputs | (.estimatedTime > 0) and (.confidence >= 0 and .confidence <= 1)
+        and ((.productionPlan.operations // .productionPlan) | length > 0)
+        and (.bottlenecks | length > 0)' "$ANSWER"
+check "the goal went through selection, binding and simulation in order" \
+    jq -e '[.executionLog.stages[].stage] == ["swrlSelection","yamlBinding","simulation"]' "$ANSWER"
+check "an HTML report was written" test -s "$REPORT"
+leftover() { pgrep -x 'qg-selection|qg-binding|qg-simulation|qg-events|qg-broker' >/dev/null; }
+check "no demo process left running" bash -c "! $(declare -f leftover); leftover"
+rm -f "$OUT"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
