@@ -26,7 +26,7 @@ check "the goal went through selection, binding and simulation in order" \
     jq -e '[.executionLog.stages[].stage] == ["swrlSelection","yamlBinding","simulation"]' "$ANSWER"
 check "an HTML report was written" test -s "$REPORT"
 leftover() { pgrep -x 'qg-selection|qg-binding|qg-simulation|qg-events|qg-broker' >/dev/null; }
-check "no demo process left running" bash -c "! $(declare -f leftover); leftover"
+check "no demo process left running" bash -c "$(declare -f leftover); ! leftover"
 rm -f "$OUT"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

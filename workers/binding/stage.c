@@ -307,6 +307,20 @@ static int qg_binding_collect(qg_bplan_t *plan, qg_json_t *result, qg_json_t *sc
     return 0;
 }
 
+/* sha256 of the file as written: the text and its final newline. */
+static void qg_binding_digest(const char *text, size_t len, char hex[65])
+{
+    qg_sha256_t s;
+    unsigned char d[32];
+
+    qg_sha256_init(&s);
+    qg_sha256_update(&s, text, len);
+    qg_sha256_update(&s, "\n", 1);
+    qg_sha256_final(&s, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
 /* Inline, or claim check in the shared dir when larger than inline_max. */
 static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id,
                                     qg_json_t *result, qg_json_t *scenario)
@@ -335,7 +349,7 @@ static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id,
                             "binding.shared.dir is not set",
                             len, b->inline_max);
     }
-    qg_sha256_hex(text, len, sha);
+    qg_binding_digest(text, len, sha);
     qg_binding_safe_name(goal_id, safe, sizeof(safe));
     snprintf(name, sizeof(name), "scenario-%s-%.16s.json", safe, sha);
     snprintf(path, sizeof(path), "%s/%s", b->shared_dir, name);
