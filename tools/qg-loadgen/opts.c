@@ -22,6 +22,8 @@ void lg_usage(void *file)
             "           print end-to-end and per-hop latency\n"
             "  bench    produce at --rate while verifying; print throughput and latency\n"
             "  topics   only create the topics\n"
+            "  wait-groups  wait until each stage's consumer group <prefix>.<stage>.workers is\n"
+            "           Stable with --members members (default 1)\n"
             "options:\n"
             "  -b, --brokers LIST     bootstrap servers (default $QG_BOOTSTRAP or "
             "127.0.0.1:9092)\n"
