@@ -9,6 +9,7 @@
 #include <math.h>
 #include <regex.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -121,11 +122,51 @@ static int compare(qg_swrl_kb_t *kb, int id, const swrl_val_t *a, const swrl_val
     }
 }
 
+static int is_quant(char c)
+{
+    return c == '*' || c == '+' || c == '?' || c == '{';
+}
+
+/*
+ * glibc's regcomp copies the tree for every repetition, so stacked
+ * quantifiers ("a*++++") and large or repeated {n,m} bounds can take
+ * gigabytes. Allow at most one {n,m} (bounds <= 100), no quantifier right
+ * after another, and at most 512 bytes.
+ */
+int swrl_regex_ok(const char *p)
+{
+    size_t len = strlen(p), i;
+    int braces = 0;
+
+    if (len > 512)
+        return 0;
+    for (i = 0; i < len; i++) {
+        if (p[i] == '\\' && i + 1 < len) {
+            i++;
+            continue;
+        }
+        if (i > 0 && is_quant(p[i]) && (is_quant(p[i - 1]) || p[i - 1] == '}') &&
+            !(i > 1 && p[i - 2] == '\\'))
+            return 0;
+        if (p[i] == '{') {
+            char *end;
+            long a = strtol(p + i + 1, &end, 10), b = a;
+            if (*end == ',')
+                b = end[1] == '}' ? 0 : strtol(end + 1, &end, 10);
+            if (++braces > 1 || a > 100 || b > 100)
+                return 0;
+        }
+    }
+    return 1;
+}
+
 static int matches(const char *s, const char *pattern, const char *flags)
 {
     regex_t re;
     int cflags = REG_EXTENDED | REG_NOSUB, rc;
 
+    if (!swrl_regex_ok(pattern))
+        return 0;
     if (flags && strchr(flags, 'i'))
         cflags |= REG_ICASE;
     if (regcomp(&re, pattern, cflags) != 0)

@@ -159,7 +159,7 @@ static int push_pending(run_t *rn, int kind, uint32_t pred, uint32_t subj, const
         rn->pend = np;
         rn->cappend = cap;
     }
-    if (rn->npool + nv > rn->cappool) {
+    if (!rn->pool || rn->npool + nv > rn->cappool) {
         size_t cap = (rn->cappool + nv) * 2 + 16;
         swrl_val_t *pp = realloc(rn->pool, cap * sizeof(*pp));
         if (!pp)

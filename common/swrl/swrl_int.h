@@ -112,6 +112,9 @@ const swrl_builtin_info_t *swrl_builtin_by_id(int id);
  */
 int swrl_builtin_eval(qg_swrl_kb_t *kb, int id, swrl_val_t *args, size_t n);
 
+/* Is a regular expression cheap enough to compile (see swrl_builtins.c)? */
+int swrl_regex_ok(const char *pattern);
+
 /* Numeric comparison with a small relative tolerance: -1, 0, 1. */
 int swrl_num_cmp(double a, double b);
 /* Are two values the same (numbers across integer/decimal by value)? */

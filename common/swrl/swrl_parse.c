@@ -616,6 +616,12 @@ static int check_regex(parser_t *p, const swrl_atom_t *a)
     if (a->nargs == 3 && a->args[2].var < 0 && a->args[2].ctype == SWRL_V_STR &&
         strchr(a->args[2].text, 'i'))
         flags |= REG_ICASE;
+    if (!swrl_regex_ok(a->args[1].text)) {
+        perr(p, a->line, a->col,
+             "swrlb:matches: regular expression too costly (stacked quantifiers, more than one "
+             "{n,m}, bounds over 100, or over 512 bytes)");
+        return -1;
+    }
     if (regcomp(&re, a->args[1].text, flags) != 0) {
         perr(p, a->line, a->col, "swrlb:matches: invalid regular expression \"%s\"",
              a->args[1].text);

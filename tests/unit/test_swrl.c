@@ -178,6 +178,13 @@ Test(parser, builtin_errors)
                 "t.swrl:1:9: swrlb:add takes 2 or more arguments, got 1");
     parse_fails("A(?x) ^ swrlb:matches(?x, \"(\") -> B(?x)",
                 "t.swrl:1:9: swrlb:matches: invalid regular expression \"(\"");
+    parse_fails("A(?x) ^ swrlb:matches(?x, \"a*++++++\") -> B(?x)",
+                "t.swrl:1:9: swrlb:matches: regular expression too costly (stacked quantifiers, "
+                "more than one {n,m}, bounds over 100, or over 512 bytes)");
+    parse_fails("A(?x) ^ swrlb:matches(?x, \"(a{1,100}){1,100}\") -> B(?x)",
+                "t.swrl:1:9: swrlb:matches: regular expression too costly (stacked quantifiers, "
+                "more than one {n,m}, bounds over 100, or over 512 bytes)");
+    qg_swrl_rules_destroy(parse_ok("A(?x) ^ swrlb:matches(?x, \"^a\\\\*+(b|c){2,5}$\") -> B(?x)"));
     parse_fails("A(?x) ^ sameAs(?x) -> B(?x)", "t.swrl:1:9: sameAs takes 2 arguments, got 1");
 }
 
