@@ -1,0 +1,126 @@
+/*
+ * runner.h - how a simulation model is executed.
+ *
+ * A runner takes one job (scenario, order, limits, a private work directory)
+ * and returns a result in the engine's shape (see engine.h): estimatedTime
+ * (seconds), confidence, percentiles, productionPlan, bottlenecks, units, ...
+ * plus a "runner" member describing the execution. Each kind of runner is one
+ * const qg_runner_ops_t in one file:
+ *
+ *   builtin  runner_builtin.c  the engine library, in a forked child process
+ *   exec     runner_exec.c     a third-party simulator executable (argv, clean env)
+ *
+ * A Docker Engine API or Kubernetes Job runner is one more file providing its
+ * ops and one more line in qg_runner_find().
+ *
+ * Errors: QG_ERR_BAD_INPUT when the scenario/order cannot be planned,
+ * QG_ERR_STAGE_ERROR for everything the run itself got wrong (crash, limit
+ * exceeded, missing or malformed result: the message names the file and
+ * field), QG_ERR_TRANSIENT when the run was cancelled (the goal is redelivered).
+ */
+#ifndef QG_RUNNER_H
+#define QG_RUNNER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "engine/engine.h"
+#include "error.h"
+#include "json.h"
+
+/** Progress of a run, as far as the runner knows it. */
+typedef struct {
+    const char *phase;      /* "optimize", "replay" or "running" */
+    long generation;        /* -1: unknown */
+    double best;            /* best objective so far (s); NAN: unknown */
+    int replications_done;  /* -1: unknown */
+    int replications_total; /* -1: unknown */
+    double fraction;        /* 0..1; < 0: unknown */
+} qg_runner_progress_t;
+
+typedef void (*qg_runner_progress_cb)(const qg_runner_progress_t *pr, void *opaque);
+
+typedef struct {
+    const char *goal_id;
+    const qg_json_t *runner;           /* selectedModel.runner options; may be NULL */
+    const qg_json_t *scenario;         /* scenario object (engine.h shape) */
+    const qg_engine_order_t *order;    /* product, quantity, due date */
+    const qg_engine_options_t *engine; /* builtin: optimizer settings */
+    const qg_json_t *input;            /* exec: contents of simulation_input.json */
+    const char *work_dir;              /* existing private directory for this run */
+    double time_limit_s;               /* wall clock; the run is killed after it (> 0) */
+    long memory_limit_mb;              /* address-space limit; <= 0: none */
+    size_t log_max_bytes;              /* cap of each captured log file */
+    size_t result_max_bytes;           /* largest result file accepted */
+    qg_runner_progress_cb progress;    /* may be NULL */
+    void *opaque;
+    volatile sig_atomic_t *cancel; /* non-zero: stop the run now; may be NULL */
+} qg_runner_job_t;
+
+typedef struct qg_runner_ops_s {
+    const char *type; /* "builtin", "exec" */
+    /** Run the job. On success *result_out (caller owns) holds the result. */
+    qg_error_t *(*run)(const qg_runner_job_t *job, qg_json_t **result_out);
+} qg_runner_ops_t;
+
+extern const qg_runner_ops_t qg_runner_builtin;
+extern const qg_runner_ops_t qg_runner_exec;
+
+/** The runner for a registry runner type, or NULL when unknown. */
+const qg_runner_ops_t *qg_runner_find(const char *type);
+
+/* ---------- child-process supervision (shared by the process runners) ---------- */
+
+typedef enum {
+    QG_CHILD_EXITED,    /* exited or died by itself: see status */
+    QG_CHILD_TIMED_OUT, /* killed at the wall-clock limit */
+    QG_CHILD_CANCELLED, /* killed because *cancel became non-zero */
+} qg_child_end_t;
+
+typedef void (*qg_child_line_cb)(const char *line, size_t len, void *opaque);
+
+/** A started child: its process group and the pipes to drain. */
+typedef struct {
+    pid_t pid;            /* also its process group id */
+    int out_fd, err_fd;   /* child's stdout / stderr, or -1 */
+    int line_fd;          /* progress lines (builtin), or -1 */
+    const char *out_path; /* capped copies of stdout / stderr; NULL: discard */
+    const char *err_path;
+    size_t log_max;           /* cap of each log file (0: 1 MiB) */
+    qg_child_line_cb on_line; /* each line of line_fd, and "QG_PROGRESS " lines of stdout */
+    void *opaque;
+    /* filled by qg_runner_supervise */
+    int status;                  /* waitpid status */
+    size_t out_bytes, err_bytes; /* bytes the child wrote */
+    int out_truncated, err_truncated;
+    double elapsed_s;
+} qg_child_t;
+
+/**
+ * Drain the child's pipes into capped log files until it exits, the time
+ * limit passes or *cancel is set; kills the whole process group at the end
+ * (stragglers included) and reaps the child. Closes the fds.
+ */
+qg_child_end_t qg_runner_supervise(qg_child_t *c, double time_limit_s,
+                                   volatile sig_atomic_t *cancel);
+
+/** "exit status 3", "signal 9 (Killed)". */
+const char *qg_runner_describe_status(int status, char *buf, size_t sz);
+
+/** Apply an address-space limit of `mb` MiB in a child (<= 0: nothing). 0 or -1. */
+int qg_runner_limit_memory(long mb);
+
+/** Last up to `max` bytes of a file as a string (caller frees), or NULL. */
+char *qg_runner_file_tail(const char *path, size_t max);
+
+/**
+ * One progress line: {phase?, generation?, best?, replications?, replicationsTotal?,
+ * progress?}. Malformed lines are ignored.
+ */
+void qg_runner_progress_line(const char *line, size_t len, qg_runner_progress_cb cb, void *opaque);
+
+/** Parse a JSON result file of at most max_bytes; errors name the path. */
+qg_error_t *qg_runner_read_json(const char *path, size_t max_bytes, qg_json_t **out);
+
+#endif
