@@ -29,7 +29,9 @@ struct qg_ls_s {
     int *alt, *mach;
     double *dur;
     int **seq, *seq_len, *pos;
-    int *topo, *indeg;
+    int *topo, *indeg, *tpos;
+    int *jpa, *jsa, *mpa, *msa; /* job / machine predecessor and successor, -1 none */
+    double *flo, *tin;          /* head floor on the current machine; transfer into x from JP(x) */
     double *r, *q, *r2, *q2;
     unsigned char *desc, *anc, *crit;
     int *tabu;    /* (n+1)^2: iteration until which adjacency (a, b) may not be created */
@@ -52,6 +54,13 @@ void qg_ls_destroy(qg_ls_t *ls)
     free(ls->dur);
     free(ls->topo);
     free(ls->indeg);
+    free(ls->tpos);
+    free(ls->jpa);
+    free(ls->jsa);
+    free(ls->mpa);
+    free(ls->msa);
+    free(ls->flo);
+    free(ls->tin);
     free(ls->r);
     free(ls->q);
     free(ls->r2);
@@ -83,6 +92,13 @@ qg_ls_t *qg_ls_new(const qg_fjsp_t *p)
     ls->dur = malloc(n * sizeof(double));
     ls->topo = malloc(n * sizeof(int));
     ls->indeg = malloc(n * sizeof(int));
+    ls->tpos = malloc(n * sizeof(int));
+    ls->jpa = malloc(n * sizeof(int));
+    ls->jsa = malloc(n * sizeof(int));
+    ls->mpa = malloc(n * sizeof(int));
+    ls->msa = malloc(n * sizeof(int));
+    ls->flo = malloc(n * sizeof(double));
+    ls->tin = malloc(n * sizeof(double));
     ls->r = malloc(n * sizeof(double));
     ls->q = malloc(n * sizeof(double));
     ls->r2 = malloc(n * sizeof(double));
@@ -93,13 +109,19 @@ qg_ls_t *qg_ls_new(const qg_fjsp_t *p)
     ls->base = malloc(n * sizeof(double));
     ls->tabu = calloc((n + 1) * (n + 1), sizeof(int));
     int ok = ls->seq && ls->seq_len && ls->pos && ls->alt && ls->mach && ls->dur && ls->topo &&
-             ls->indeg && ls->r && ls->q && ls->r2 && ls->q2 && ls->desc && ls->anc && ls->crit &&
+             ls->indeg && ls->tpos && ls->jpa && ls->jsa && ls->mpa && ls->msa && ls->flo &&
+             ls->tin && ls->r && ls->q && ls->r2 && ls->q2 && ls->desc && ls->anc && ls->crit &&
              ls->base && ls->tabu;
     for (int k = 0; ok && k < ls->m; k++)
         ok = (ls->seq[k] = malloc((n + 1) * sizeof(int))) != NULL;
     if (!ok) {
         qg_ls_destroy(ls);
         return NULL;
+    }
+    for (int x = 0; x < ls->n; x++) {
+        int j = p->ops[x].job;
+        ls->jpa[x] = x > p->job_first[j] ? x - 1 : -1;
+        ls->jsa[x] = x + 1 < p->job_first[j + 1] ? x + 1 : -1;
     }
     return ls;
 }
@@ -108,23 +130,22 @@ qg_ls_t *qg_ls_new(const qg_fjsp_t *p)
 
 static inline int job_pred(const qg_ls_t *ls, int x)
 {
-    return x > ls->p->job_first[ls->p->ops[x].job] ? x - 1 : -1;
+    return ls->jpa[x];
 }
 
 static inline int job_succ(const qg_ls_t *ls, int x)
 {
-    return x + 1 < ls->p->job_first[ls->p->ops[x].job + 1] ? x + 1 : -1;
+    return ls->jsa[x];
 }
 
 static inline int mach_pred(const qg_ls_t *ls, int x)
 {
-    return ls->pos[x] > 0 ? ls->seq[ls->mach[x]][ls->pos[x] - 1] : -1;
+    return ls->mpa[x];
 }
 
 static inline int mach_succ(const qg_ls_t *ls, int x)
 {
-    int k = ls->mach[x];
-    return ls->pos[x] + 1 < ls->seq_len[k] ? ls->seq[k][ls->pos[x] + 1] : -1;
+    return ls->msa[x];
 }
 
 /* Lower bound on the start of x on machine k from release and availability. */
@@ -141,16 +162,34 @@ static inline double head_floor(const qg_ls_t *ls, int x, int k)
 }
 
 /* Kahn's algorithm; returns 0, or -1 when the graph has a cycle. */
+static void link_arrays(qg_ls_t *ls)
+{
+    for (int k = 0; k < ls->m; k++) {
+        const int *sq = ls->seq[k];
+        for (int i = 0; i < ls->seq_len[k]; i++) {
+            ls->mpa[sq[i]] = i > 0 ? sq[i - 1] : -1;
+            ls->msa[sq[i]] = i + 1 < ls->seq_len[k] ? sq[i + 1] : -1;
+        }
+    }
+    for (int x = 0; x < ls->n; x++) {
+        int jp = ls->jpa[x];
+        ls->flo[x] = head_floor(ls, x, ls->mach[x]);
+        ls->tin[x] = jp >= 0 ? qg_fjsp_transfer(ls->p, ls->mach[jp], ls->mach[x]) : 0.0;
+    }
+}
+
 static int topo_sort(qg_ls_t *ls)
 {
     int n = ls->n, head = 0, tail = 0;
+    link_arrays(ls);
     for (int x = 0; x < n; x++) {
         ls->indeg[x] = (job_pred(ls, x) >= 0) + (ls->pos[x] > 0);
         if (ls->indeg[x] == 0)
             ls->topo[tail++] = x;
     }
     while (head < tail) {
-        int x = ls->topo[head++];
+        int x = ls->topo[head];
+        ls->tpos[x] = head++;
         int s1 = job_succ(ls, x), s2 = mach_succ(ls, x);
         if (s1 >= 0 && --ls->indeg[s1] == 0)
             ls->topo[tail++] = s1;
@@ -163,14 +202,13 @@ static int topo_sort(qg_ls_t *ls)
 /* Heads and tails of the full graph; returns the objective. */
 static double times_full(qg_ls_t *ls)
 {
-    const qg_fjsp_t *p = ls->p;
     int n = ls->n;
     for (int i = 0; i < n; i++) {
-        int x = ls->topo[i], k = ls->mach[x];
-        double h = head_floor(ls, x, k);
+        int x = ls->topo[i];
+        double h = ls->flo[x];
         int jp = job_pred(ls, x), mp = mach_pred(ls, x);
         if (jp >= 0) {
-            double t = ls->r[jp] + ls->dur[jp] + qg_fjsp_transfer(p, ls->mach[jp], k);
+            double t = ls->r[jp] + ls->dur[jp] + ls->tin[x];
             if (t > h)
                 h = t;
         }
@@ -180,11 +218,11 @@ static double times_full(qg_ls_t *ls)
     }
     double obj = 0;
     for (int i = n - 1; i >= 0; i--) {
-        int x = ls->topo[i], k = ls->mach[x];
+        int x = ls->topo[i];
         double t = ls->base[x];
         int js = job_succ(ls, x), ms = mach_succ(ls, x);
         if (js >= 0) {
-            double u = ls->q[js] + ls->dur[js] + qg_fjsp_transfer(p, k, ls->mach[js]);
+            double u = ls->q[js] + ls->dur[js] + ls->tin[js];
             if (u > t)
                 t = u;
         }
@@ -203,20 +241,23 @@ static double times_full(qg_ls_t *ls)
  */
 static double times_without(qg_ls_t *ls, int v)
 {
-    const qg_fjsp_t *p = ls->p;
-    int n = ls->n, vmp = mach_pred(ls, v), vms = mach_succ(ls, v);
+    int n = ls->n, vmp = mach_pred(ls, v), vms = mach_succ(ls, v), tv = ls->tpos[v];
     int vjs = job_succ(ls, v), vjp = job_pred(ls, v);
-    for (int i = 0; i < n; i++) {
+    double obj = 0;
+    /* Ops before v in topological order keep their heads, ops after it their tails. */
+    memcpy(ls->r2, ls->r, (size_t)n * sizeof(double));
+    memcpy(ls->q2, ls->q, (size_t)n * sizeof(double));
+    memset(ls->desc, 0, (size_t)n);
+    memset(ls->anc, 0, (size_t)n);
+    for (int i = tv + 1; i < n; i++) {
         int x = ls->topo[i];
-        if (x == v)
-            continue;
-        int k = ls->mach[x], jp = job_pred(ls, x), mp = x == vms ? vmp : mach_pred(ls, x);
-        double h = head_floor(ls, x, k);
+        int jp = job_pred(ls, x), mp = x == vms ? vmp : mach_pred(ls, x);
+        double h = ls->flo[x];
         unsigned char d = x == vjs;
         if (jp == v)
             jp = -1;
         if (jp >= 0) {
-            double t = ls->r2[jp] + ls->dur[jp] + qg_fjsp_transfer(p, ls->mach[jp], k);
+            double t = ls->r2[jp] + ls->dur[jp] + ls->tin[x];
             if (t > h)
                 h = t;
             d |= ls->desc[jp];
@@ -228,19 +269,18 @@ static double times_without(qg_ls_t *ls, int v)
         }
         ls->r2[x] = h;
         ls->desc[x] = d;
+        if (h + ls->dur[x] + ls->q[x] > obj)
+            obj = h + ls->dur[x] + ls->q[x];
     }
-    double obj = 0;
-    for (int i = n - 1; i >= 0; i--) {
+    for (int i = tv - 1; i >= 0; i--) {
         int x = ls->topo[i];
-        if (x == v)
-            continue;
-        int k = ls->mach[x], js = job_succ(ls, x), ms = x == vmp ? vms : mach_succ(ls, x);
+        int js = job_succ(ls, x), ms = x == vmp ? vms : mach_succ(ls, x);
         double t = ls->base[x];
         unsigned char a = x == vjp;
         if (js == v)
             js = -1;
         if (js >= 0) {
-            double u = ls->q2[js] + ls->dur[js] + qg_fjsp_transfer(p, k, ls->mach[js]);
+            double u = ls->q2[js] + ls->dur[js] + ls->tin[js];
             if (u > t)
                 t = u;
             a |= ls->anc[js];
@@ -252,8 +292,8 @@ static double times_without(qg_ls_t *ls, int v)
         }
         ls->q2[x] = t;
         ls->anc[x] = a;
-        if (ls->r2[x] + ls->dur[x] + t > obj)
-            obj = ls->r2[x] + ls->dur[x] + t;
+        if (ls->r[x] + ls->dur[x] + t > obj)
+            obj = ls->r[x] + ls->dur[x] + t;
     }
     return obj;
 }
@@ -431,37 +471,35 @@ static void apply(qg_ls_t *ls, const move_t *mv, long iter, int tenure)
 
 #define MAX_CANDIDATES 48
 
-static inline int is_crit(const qg_ls_t *ls, int x, double obj)
+static inline int tight(double a, double b)
 {
-    return x >= 0 && ls->r[x] + ls->dur[x] + ls->q[x] >= obj - EPS * (1 + obj);
-}
-
-/* Interior of a critical block: tight machine neighbours on both sides, both critical. */
-static int interior(const qg_ls_t *ls, int x, double obj)
-{
-    int mp = mach_pred(ls, x), ms = mach_succ(ls, x);
-    return is_crit(ls, mp, obj) && is_crit(ls, ms, obj) &&
-           ls->r[mp] + ls->dur[mp] >= ls->r[x] - EPS && ls->r[x] + ls->dur[x] >= ls->r[ms] - EPS;
+    return fabs(a - b) <= EPS * (1 + fabs(b));
 }
 
 /*
- * Critical ops worth moving: block ends, and any critical op that has another
- * machine. At most MAX_CANDIDATES, sampled at random when there are more.
+ * One critical path, traced back from a random critical end through tight
+ * arcs (ties broken at random). Candidates are its block ends and any op of
+ * it that has another machine; at most MAX_CANDIDATES.
  */
 static int candidates(qg_ls_t *ls, double obj, int *list, qg_rng_t *rng)
 {
-    int c = 0;
+    int end = -1, seen = 0;
     for (int x = 0; x < ls->n; x++)
-        if (is_crit(ls, x, obj) && (ls->p->ops[x].n_alt > 1 || !interior(ls, x, obj)))
+        if (ls->base[x] == 0 && tight(ls->r[x] + ls->dur[x], obj) && qg_rng_below(rng, ++seen) == 0)
+            end = x;
+    int c = 0, x = end, next_on_path = -1;
+    while (x >= 0) {
+        int jp = job_pred(ls, x), mp = mach_pred(ls, x);
+        int via_j = jp >= 0 && tight(ls->r[jp] + ls->dur[jp] + ls->tin[x], ls->r[x]);
+        int via_m = mp >= 0 && tight(ls->r[mp] + ls->dur[mp], ls->r[x]);
+        int prev = via_j && via_m ? (qg_rng_below(rng, 2) ? jp : mp) : via_j ? jp : via_m ? mp : -1;
+        int block_end = prev != mp || next_on_path < 0 || mach_succ(ls, x) != next_on_path;
+        if ((ls->p->ops[x].n_alt > 1 || block_end) && c < MAX_CANDIDATES)
             list[c++] = x;
-    if (c <= MAX_CANDIDATES)
-        return c;
-    for (int i = 0; i < MAX_CANDIDATES; i++) {
-        int j = i + qg_rng_below(rng, c - i), t = list[i];
-        list[i] = list[j];
-        list[j] = t;
+        next_on_path = x;
+        x = prev;
     }
-    return MAX_CANDIDATES;
+    return c;
 }
 
 long qg_ls_tabu(qg_ls_t *ls, qg_sched_t *s, qg_ls_obj_t obj, long max_iter, long max_stall,
