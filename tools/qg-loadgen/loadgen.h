@@ -34,6 +34,7 @@ typedef struct lg_opts_s {
     const char *run_id;
     const char *stages_spec;
     const char *fail_classes_spec;
+    const char *dump_path; /* verify/bench: per-goal latency CSV */
     long count;
     long malformed;
     size_t size;      /* approximate value size of a good goal */

@@ -51,6 +51,8 @@ void lg_usage(void *file)
             "                         transient,stage_error,gate_failed,bad_input)\n"
             "  --at-least-once        verify: duplicates are reported, not failures\n"
             "  --json                 print the report as one JSON line\n"
+            "  --dump FILE            verify/bench: write one CSV line per completed goal\n"
+            "                         (goal, produced_ms, e2e_ms, read_ms, stage:hop_ms;...)\n"
             "  -X key=value           librdkafka property for every client\n"
             "  -h, --help\n");
 }
@@ -127,6 +129,7 @@ enum {
     OPT_MEMBERS,
     OPT_FAIL_EVERY,
     OPT_FAIL_CLASSES,
+    OPT_DUMP,
 };
 
 static const struct option long_opts[] = {
@@ -149,6 +152,7 @@ static const struct option long_opts[] = {
     {"members", required_argument, NULL, OPT_MEMBERS},
     {"fail-every", required_argument, NULL, OPT_FAIL_EVERY},
     {"fail-classes", required_argument, NULL, OPT_FAIL_CLASSES},
+    {"dump", required_argument, NULL, OPT_DUMP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -256,6 +260,9 @@ static qg_error_t *opts_apply(lg_opts_t *o, int c, const char *arg)
         break;
     case OPT_FAIL_CLASSES:
         o->fail_classes_spec = arg;
+        break;
+    case OPT_DUMP:
+        o->dump_path = arg;
         break;
     case OPT_MEMBERS:
         if (!(err = parse_long("members", arg, 0, &l)))

@@ -36,6 +36,7 @@ struct lg_report_s {
     double first_produced, last_done, last_read;
     double elapsed_s;
     int timed_out;
+    FILE *dump; /* --dump: one CSV line per completed goal */
     int nproblems;
     char problem[LG_MAX_PROBLEMS][320];
 };
@@ -87,6 +88,8 @@ void lg_report_destroy(lg_report_t *r)
 {
     if (!r)
         return;
+    if (r->dump)
+        fclose(r->dump);
     free(r->seen);
     free(r->bad_dlq);
     lg_stats_free(&r->e2e);
@@ -164,6 +167,12 @@ static const char *check_log(const qg_json_t *doc, const lg_pipeline_t *pl, long
     return NULL;
 }
 
+static const char *lg_goal_id_of(const qg_json_t *doc)
+{
+    const char *id = qg_json_str(qg_json_get(qg_json_get(doc, "QueryGoal"), "goalId"));
+    return id ? id : "";
+}
+
 static void add_latency(lg_report_t *r, const qg_json_t *doc, double ts_ms, double read_ms,
                         int live)
 {
@@ -177,20 +186,27 @@ static void add_latency(lg_report_t *r, const qg_json_t *doc, double ts_ms, doub
         lg_stats_add(&r->e2e, ts_ms - produced);
     if (live)
         lg_stats_add(&r->e2e_read, read_ms - produced);
+    if (r->dump)
+        fprintf(r->dump, "%s,%.3f,%.3f,%.3f,", lg_goal_id_of(doc), produced,
+                ts_ms > 0 ? ts_ms - produced : -1, live ? read_ms - produced : -1);
     const qg_json_t *stages = qg_json_get(qg_json_get(doc, "executionLog"), "stages");
     double prev = produced;
     for (size_t k = 0; k < qg_json_len(stages); k++) {
         const qg_json_t *e = qg_json_at(stages, k);
         double fin = lg_time_ms(qg_json_get(e, "finishedAt"));
-        if (fin < 0)
-            return;
-        lg_stats_add(&r->hop, fin - prev);
         const char *name = qg_json_str(qg_json_get(e, "stage"));
+        if (fin < 0)
+            break;
+        lg_stats_add(&r->hop, fin - prev);
         int si = name ? stage_index(r, name) : -1;
         if (si >= 0)
             lg_stats_add(&r->stage_hop[si], fin - prev);
+        if (r->dump)
+            fprintf(r->dump, "%s%s:%.3f", k ? ";" : "", name ? name : "?", fin - prev);
         prev = fin;
     }
+    if (r->dump)
+        fputc('\n', r->dump);
 }
 
 static void on_completed(lg_report_t *r, const lg_opts_t *o, const rd_kafka_message_t *rkm,
@@ -390,6 +406,13 @@ lg_report_t *lg_verify_run(const lg_opts_t *o, int live, qg_error_t **errp)
         *errp = qg_error_new(QG_ERR_FATAL, "out of memory");
         return NULL;
     }
+    if (o->dump_path && !(r->dump = fopen(o->dump_path, "w"))) {
+        *errp = qg_error_new(QG_ERR_BAD_INPUT, "--dump %s: cannot open", o->dump_path);
+        lg_report_destroy(r);
+        return NULL;
+    }
+    if (r->dump)
+        fprintf(r->dump, "goal,produced_ms,e2e_ms,read_ms,hops_ms\n");
     rd_kafka_t *rk = consumer_new(o, errp);
     if (!rk || (*errp = lg_assign_all(rk, topics, required, 2, o->timeout_s)) != NULL) {
         if (rk)
