@@ -562,20 +562,18 @@ static int resolve_obj2(const qg_fjsp_t *p, int want)
     return p->has_due ? 2 : 3;
 }
 
+/* Island 0 runs on the calling thread (so progress callbacks do too). */
 static qg_error_t *run_islands(island_t *is, int n)
 {
-    if (n == 1) {
-        island_run(&is[0]);
-        return NULL;
-    }
     pthread_t *th = calloc((size_t)n, sizeof(*th));
     if (!th)
         return qg_error_new(QG_ERR_STAGE_ERROR, "optimizer: out of memory");
-    int started = 0;
+    int started = 1;
     for (; started < n; started++)
         if (pthread_create(&th[started], NULL, island_thread, &is[started]) != 0)
             break;
-    for (int t = 0; t < started; t++)
+    island_run(&is[0]);
+    for (int t = 1; t < started; t++)
         pthread_join(th[t], NULL);
     free(th);
     if (started < n)
