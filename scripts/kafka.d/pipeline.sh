@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the Kafka integration tests and scripts/bench-pipeline: a broker
 # (real or mock), pass-through stage workers, crash injection, checks.
 # Source it after scripts/lib.sh. State lives in $QGK_DIR (a temp dir).
@@ -116,7 +117,8 @@ qgk_workers_alive() {
 
 # Kill -9 one random worker, wait until it is gone, restart it with the same id.
 qgk_chaos_kill_one() {
-    local names=($(qgk_worker_names)) n pid stage idx
+    local names n pid stage idx
+    mapfile -t names < <(qgk_worker_names)
     n=${names[RANDOM % ${#names[@]}]}
     pid=$(cat "$QGK_DIR/pid/$n")
     kill -KILL "$pid" 2>/dev/null || true
