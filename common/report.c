@@ -735,13 +735,19 @@ static void pct_svg(FILE *f, const pct_t *pc, size_t n, double est)
     fprintf(f, "<rect class=\"band\" x=\"%.2f\" y=\"35\" width=\"%.2f\" height=\"30\"/>\n",
             PX(pc[0].value), fmax(PX(pc[n - 1].value) - PX(pc[0].value), 1));
     char b[32];
-    for (size_t i = 0; i < n; i++) {
+    /* one line per distinct value; equal percentiles share a label */
+    for (size_t i = 0, k = 0; i < n; k++) {
         double x = PX(pc[i].value);
         fprintf(f, "<line class=\"pline\" x1=\"%.2f\" y1=\"30\" x2=\"%.2f\" y2=\"70\"/>", x, x);
         fprintf(f, "<text class=\"plbl\" x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">", x,
-                i % 2 ? 84 : 26);
-        esc(f, pc[i].name);
+                k % 2 ? 84 : 26);
+        size_t j = i;
+        for (; j < n && pc[j].value == pc[i].value; j++) {
+            fputs(j > i ? " = " : "", f);
+            esc(f, pc[j].name);
+        }
         fprintf(f, " %s</text>\n", qg_report_duration(b, sizeof(b), pc[i].value));
+        i = j;
     }
     if (isfinite(est))
         fprintf(f,
