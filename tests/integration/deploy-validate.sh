@@ -127,8 +127,30 @@ else
     fail "topic-init accepted bad settings"
 fi
 
-# 4. The image's run steps with the built binaries.
+# 4. The image's build steps, run on this machine as the build stage runs them (its RUN
+#    parts that call scripts/, in order, into a scratch build dir), then its run steps
+#    with what they built. QG_DEPLOY_REUSE_BUILD=1 uses $QG_BUILD instead (faster).
+deploycheck=$QG_CACHE/deploy/bin/deploycheck
 bin=$QG_BUILD/bin
+if [ -z "${QG_DEPLOY_REUSE_BUILD:-}" ] && [ -x "$deploycheck" ]; then
+    steps=$("$deploycheck" dockerfile -build-steps "$QG_ROOT/compose/Dockerfile")
+    bin=$scratch/image-build/bin
+    ran=0
+    while IFS= read -r step; do
+        [ -n "$step" ] || continue
+        if (cd "$QG_ROOT" && QG_BUILD=$scratch/image-build bash -c "$step") >"$scratch/step.log" 2>&1; then
+            ran=$((ran + 1))
+        else
+            tail -20 "$scratch/step.log" >&2
+            fail "image build step failed: $step"
+        fi
+    done <<<"$steps"
+    if [ "$ran" -eq 2 ] && [ -x "$bin/qgctl" ] && ! ls "$bin"/unit-* >/dev/null 2>&1; then
+        pass "image build steps ran: ${steps//$'\n'/; } (no unit tests built)"
+    else
+        fail "image build steps: $ran of 2 ran, binaries in $bin: $(ls "$bin" 2>/dev/null | tr '\n' ' ')"
+    fi
+fi
 if [ ! -x "$bin/qgctl" ]; then
     skip "no built binaries in $bin"
 else
@@ -160,7 +182,7 @@ else
     fi
 
     # The runtime stage installs the package of every library the binaries link directly.
-    runtime=$("$QG_CACHE/deploy/bin/deploycheck" dockerfile -runtime-packages "$QG_ROOT/compose/Dockerfile")
+    runtime=$("$deploycheck" dockerfile -runtime-packages "$QG_ROOT/compose/Dockerfile")
     if ! command -v objdump >/dev/null || ! command -v dpkg >/dev/null; then
         skip "runtime libraries: no objdump or dpkg here"
     elif objdump -p "$bin/qgctl" | grep -q 'NEEDED.*libasan'; then

@@ -84,6 +84,29 @@ func runtimePackages(file string) []string {
 	return aptPackages(runLines(stages[len(stages)-1]))
 }
 
+// buildSteps lists the commands of the build stages that run the repository's scripts
+// (each `&&`/`;` part of a RUN line that names scripts/), in order, so a test can run the
+// image's build steps on the host.
+func buildSteps(file string) []string {
+	var f findings
+	stages := parseDockerfile(file, &f)
+	if len(stages) < 2 {
+		f.add(file, "no build stage")
+		f.exit("dockerfile " + file)
+	}
+	var steps []string
+	for _, st := range stages[:len(stages)-1] {
+		for _, line := range runLines(st) {
+			for _, part := range strings.FieldsFunc(line, func(r rune) bool { return r == '&' || r == ';' }) {
+				if part = strings.TrimSpace(part); strings.Contains(part, "scripts/") {
+					steps = append(steps, part)
+				}
+			}
+		}
+	}
+	return steps
+}
+
 func checkDockerfile(file string) {
 	var f findings
 	stages := parseDockerfile(file, &f)

@@ -4,7 +4,8 @@
 //	deploycheck compose FILE          load FILE as `docker compose config` does (compose-go:
 //	                                  schema, interpolation, consistency), then project rules
 //	deploycheck dockerfile FILE       parse with BuildKit's parser, then image rules;
-//	                                  -runtime-packages prints the final stage's apt packages
+//	                                  -runtime-packages prints the final stage's apt packages,
+//	                                  -build-steps the build stages' scripts/ commands
 //	deploycheck k8s FILE|-            project rules over rendered manifests (kustomize build)
 //	deploycheck crd2schema OUT CRD... JSON schemas for kubeconform from CustomResourceDefinitions
 //	deploycheck k8sschemas SRC OUT    make kubernetes-validate's schemas loadable by kubeconform
@@ -46,7 +47,7 @@ func (f *findings) exit(what string) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: deploycheck compose FILE | dockerfile [-runtime-packages] FILE |"+
+	fmt.Fprintln(os.Stderr, "usage: deploycheck compose FILE | dockerfile [-runtime-packages|-build-steps] FILE |"+
 		" k8s FILE | crd2schema OUTDIR CRD.yaml... | k8sschemas SRCDIR OUTDIR")
 	os.Exit(2)
 }
@@ -67,6 +68,10 @@ func main() {
 	case "dockerfile":
 		if args[0] == "-runtime-packages" && len(args) == 2 {
 			fmt.Println(strings.Join(runtimePackages(args[1]), "\n"))
+			return
+		}
+		if args[0] == "-build-steps" && len(args) == 2 {
+			fmt.Println(strings.Join(buildSteps(args[1]), "\n"))
 			return
 		}
 		checkDockerfile(args[0])
