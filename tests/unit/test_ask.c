@@ -125,6 +125,12 @@ static const phrase_t goal3_phrases[] = {
     {"P-2001 100개 제작 기간 추정해줘", G3, "productType", "P-2001", "quantity", 100, NULL},
     {"Calculate the makespan to build 8 items of product P-3001", G3, "productType", "P-3001",
      "quantity", 8, NULL},
+    {"P-1001 50개 만드는 데 몇 시간 걸려?", G3, "productType", "P-1001", "quantity", 50, NULL},
+    {"How many hours to produce 60 units of P-2001", G3, "productType", "P-2001", "quantity", 60,
+     NULL},
+    {"time needed to build 12 pcs of product P-3001", G3, "productType", "P-3001", "quantity", 12,
+     NULL},
+    {"ETA for 50 units of P-1001", G3, "productType", "P-1001", "quantity", 50, NULL},
 };
 
 /* ---------- goal1: cooling failures ---------- */
@@ -154,6 +160,7 @@ static const phrase_t goal4_phrases[] = {
     {"Locate item X-99", G4, "productId", "X-99", NULL, 0, NULL},
     {"Find the location of lot L-2024-001", G4, "productId", "L-2024-001", NULL, 0, NULL},
     {"   WHERE   IS   PRODUCT   prd-7   ", G4, "productId", "PRD-7", NULL, 0, NULL},
+    {"PRD-7 제품은 지금 어디에 있나요?", G4, "productId", "PRD-7", NULL, 0, NULL},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
