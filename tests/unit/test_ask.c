@@ -588,3 +588,56 @@ Test(ask_load, custom_template_and_extra_stages)
     qg_json_destroy(doc);
     qg_ask_destroy(ask);
 }
+
+/* ---------- random requests ---------- */
+
+/* Random mixes of keywords, ids, numbers and noise: a goal of a known type or a bad_input. */
+Test(ask, random_requests_give_a_goal_or_a_clear_error)
+{
+    static const char *const vocab[] = {
+        "predict",   "production",  "time",    "for",  "product",    "P-1001",   "quantity",
+        "50",        "units",       "제품",    "50개", "생산",       "시간",     "예측",
+        "cooling",   "failure",     "machine", "M2",   "어제",       "냉각",     "고장",
+        "where",     "is",          "PRD-7",   "위치", "추적",       "track",    "2025-08-11",
+        "yesterday", "1,000",       "-",       "?",    "  ",         "\t",       "x",
+        "0",         "999999999",   "qty",     "=",    ":",          "ion",      "of",
+        "개",        "how",         "long",    "make", "2025-02-30", "\xc2\xa0", "lot",
+        "L-1",       "\xe3\x80\x80"};
+    const size_t nv = sizeof(vocab) / sizeof(vocab[0]);
+    qg_ask_t *ask = load();
+    unsigned seed = 12345;
+    size_t goals = 0, errors = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        char text[512] = "";
+        int words = 1 + (int)(rand_r(&seed) % 12);
+        for (int w = 0; w < words; w++) {
+            strncat(text, vocab[rand_r(&seed) % nv], sizeof(text) - strlen(text) - 2);
+            if (rand_r(&seed) % 4)
+                strcat(text, " ");
+        }
+        if (rand_r(&seed) % 50 == 0)
+            text[rand_r(&seed) % (strlen(text) + 1)] = (char)(0x80 + rand_r(&seed) % 0x80);
+        qg_json_t *doc = NULL;
+        qg_error_t *err = qg_ask_build_at(ask, text, NOW, &doc);
+        if (err) {
+            cr_assert_eq(qg_error_class(err), QG_ERR_BAD_INPUT, "\"%s\": %s", text,
+                         qg_error_message(err));
+            cr_assert_gt(strlen(qg_error_message(err)), 10);
+            qg_error_destroy(err);
+            errors++;
+            continue;
+        }
+        const char *type = qg_goal_type(doc);
+        cr_assert(strcmp(type, G1) == 0 || strcmp(type, G3) == 0 || strcmp(type, G4) == 0,
+                  "\"%s\": goalType %s", text, type);
+        cr_assert_null(qg_goal_validate(doc, NULL), "\"%s\"", text);
+        char buf[64];
+        const char *pt = qg_goal_param_text(doc, "productType", buf, sizeof(buf));
+        cr_assert(!pt || strcasecmp(pt, "ion") != 0, "\"%s\": productType ion", text);
+        qg_json_destroy(doc);
+        goals++;
+    }
+    cr_expect_gt(goals, 100, "random requests built %zu goals", goals);
+    cr_expect_gt(errors, 100, "random requests gave %zu errors", errors);
+    qg_ask_destroy(ask);
+}
