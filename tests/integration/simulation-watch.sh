@@ -40,15 +40,15 @@ qg_say "answered in $(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.1f", b-a}')
 qgk_check "the goal completed" \
     test "$(jq -r '.executionLog.status' "$A" 2>/dev/null)" = completed
 qgk_check "estimatedTime is a positive number of seconds" \
-    jq -e >/dev/null "$OUT.estimatedTime | type == \"number\" and . > 0" "$A"
+    sim_jq "$OUT.estimatedTime | type == \"number\" and . > 0" "$A"
 qgk_check "confidence is in [0, 1]" \
-    jq -e >/dev/null "$OUT.confidence | type == \"number\" and . >= 0 and . <= 1" "$A"
+    sim_jq "$OUT.confidence | type == \"number\" and . >= 0 and . <= 1" "$A"
 qgk_check "the production plan is non-empty and holds the 100 order operations" \
-    jq -e >/dev/null "[$OUT.productionPlan.operations[] | select(.order == true)] | length == 100" "$A"
+    sim_jq "[$OUT.productionPlan.operations[] | select(.order == true)] | length == 100" "$A"
 qgk_check "bottlenecks are ranked by utilization" \
-    jq -e >/dev/null "$OUT.bottlenecks | length > 0 and ([.[].utilization] == ([.[].utilization] | sort | reverse))" "$A"
+    sim_jq "$OUT.bottlenecks | length > 0 and ([.[].utilization] == ([.[].utilization] | sort | reverse))" "$A"
 qgk_check "the plan passed the engine's verifier and the gate" \
-    jq -e >/dev/null '.executionLog.stages[-1] | .gate.passed == true and .result.verification.passed == true' "$A"
+    sim_jq '.executionLog.stages[-1] | .gate.passed == true and .result.verification.passed == true' "$A"
 qgk_check "qgctl watch showed progress bars with generations" \
     grep -qE "$GOAL +simulation +progress +\[#+\.*\] +[0-9]+% gen [0-9]+ best [0-9]+" "$QGK_DIR/watch.out"
 qgk_check "qgctl watch showed the replications" \

@@ -51,7 +51,7 @@ sim_worker_start() {
     QGK_LOG="$QGK_DIR/log/$name.log" QGK_PIDF="$QGK_DIR/pid/$name" QGK_RCF="$QGK_DIR/rc/$name" \
         bash -c '"$@" 2>>"$QGK_LOG" & echo $! >"$QGK_PIDF.t"; mv "$QGK_PIDF.t" "$QGK_PIDF"; wait $!; echo $? >"$QGK_RCF.t"; mv "$QGK_RCF.t" "$QGK_RCF"' \
         sim-launch "$QGK_BIN/qg-simulation" -b "$QGK_BOOTSTRAP" --topic-prefix "$QGK_PREFIX" \
-        --worker-id "$name" -X simulation.work.dir="$QGK_DIR/work" "$@" \
+        --worker-id "$name" -X simulation.work.dir="$QGK_DIR/work" -X topics.create=false "$@" \
         </dev/null >/dev/null 2>&1 &
     qg_wait_for "worker $name to start" 10 test -s "$QGK_DIR/pid/$name"
 }
@@ -80,3 +80,13 @@ sim_exec_model() {
 SIM_SEED_PARAMS='[{"key":"productType","value":"P-1001"},{"key":"quantity","value":50}]'
 SIM_SEED_SPEC='[{"name":"estimatedTime","datatype":"number","unit":"s"},{"name":"confidence","datatype":"number"},{"name":"productionPlan","datatype":"object"},{"name":"bottlenecks","datatype":"array"}]'
 SIM_EXEC_SPEC='[{"name":"estimatedTime","datatype":"number"},{"name":"confidence","datatype":"number"},{"name":"bottlenecks","datatype":"array"}]'
+
+# sim_jq FILTER FILE: does the filter hold (quietly)?
+sim_jq() {
+    jq -e "$1" "$2" >/dev/null 2>&1
+}
+
+# sim_dlq_says FILE CLASS TEXT: qgctl submit reported a dead letter of CLASS mentioning TEXT.
+sim_dlq_says() {
+    grep -F "dead-lettered ($2): " "$1" | grep -qF -- "$3"
+}
