@@ -360,6 +360,14 @@ Test(preference, order_and_missing_values)
     cr_assert_gt(qg_sel_pref_compare(&p, a, b), 0, "900ms beats 2s");
     cr_assert_lt(qg_sel_pref_compare(&p, b, c), 0, "missing values sort last");
     cr_assert_lt(qg_sel_pref_compare(&p, c, b) * -1, 0);
+    cr_assert_null(qg_sel_pref_parse("accuracy", &p));
+    cr_assert_eq(p.n, 1);
+    cr_assert_eq(p.desc[0], 0);
+    cr_assert_null(qg_sel_pref_parse("  accuracy   desc ,avgLatency", &p));
+    cr_assert_eq(p.n, 2);
+    cr_assert_str_eq(p.key[1], "avgLatency");
+    cr_assert(qg_sel_pref_parse("accuracy desc extra", &p));
+    cr_assert(qg_sel_pref_parse("accuracy,,x", &p));
     cr_assert_null(qg_sel_pref_parse("", &p));
     cr_assert_lt(qg_sel_pref_compare(&p, a, b), 0, "modelId breaks ties");
     qg_json_destroy(a);

@@ -15,10 +15,23 @@ static const char *skip_ws(const char *s)
     return s;
 }
 
+/* Next whitespace-separated word of s into buf; returns the rest. */
+static const char *word(const char *s, char *buf, size_t n, int *too_long)
+{
+    size_t len;
+
+    s = skip_ws(s);
+    len = strcspn(s, " \t\r\n");
+    *too_long = len >= n;
+    snprintf(buf, n, "%.*s", (int)len, s);
+    return s + len;
+}
+
 static qg_error_t *parse_item(const char *item, size_t len, qg_sel_pref_t *pref)
 {
-    char buf[160], dir[16] = "";
-    int consumed = 0;
+    char buf[160], dir[16];
+    const char *rest;
+    int long_key, long_dir;
 
     if (len >= sizeof(buf))
         return qg_error_new(QG_ERR_FATAL, "preference: key too long");
@@ -26,11 +39,13 @@ static qg_error_t *parse_item(const char *item, size_t len, qg_sel_pref_t *pref)
     buf[len] = '\0';
     if (pref->n >= QG_SEL_MAX_KEYS)
         return qg_error_new(QG_ERR_FATAL, "preference: at most %d keys", QG_SEL_MAX_KEYS);
-    if (sscanf(buf, " %95s %15s %n", pref->key[pref->n], dir, &consumed) < 1)
+    rest = word(buf, pref->key[pref->n], sizeof(pref->key[0]), &long_key);
+    rest = word(rest, dir, sizeof(dir), &long_dir);
+    if (!pref->key[pref->n][0])
         return qg_error_new(QG_ERR_FATAL, "preference: empty key in \"%s\"", buf);
-    if (*skip_ws(buf + consumed) != '\0')
+    if (long_key || *skip_ws(rest) != '\0')
         return qg_error_new(QG_ERR_FATAL, "preference: expected 'key [asc|desc]', got \"%s\"", buf);
-    if (dir[0] && strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0)
+    if (long_dir || (dir[0] && strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0))
         return qg_error_new(QG_ERR_FATAL, "preference: direction must be asc or desc, got \"%s\"",
                             dir);
     pref->desc[pref->n++] = strcmp(dir, "desc") == 0;

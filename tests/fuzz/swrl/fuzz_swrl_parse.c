@@ -16,7 +16,8 @@ static const char *const facts =
     "{\"g\": {\"classes\": [\"QueryGoal\"], \"goalType\": \"goal3\", \"quantity\": 50,"
     "  \"optimizationMode\": \"fast\", \"next\": {\"ref\": \"M1\"}},"
     " \"M1\": {\"classes\": [\"Model\"], \"purpose\": \"p\", \"accuracy\": 0.85,"
-    "  \"capabilities\": [\"a\", \"fast_estimate\"], \"enabled\": true, \"next\": {\"ref\": \"M2\"}},"
+    "  \"capabilities\": [\"a\", \"fast_estimate\"], \"enabled\": true, \"next\": {\"ref\": "
+    "\"M2\"}},"
     " \"M2\": {\"classes\": [\"Model\"], \"purpose\": \"p\", \"accuracy\": 0.7, \"avg\": 1}}";
 
 static int small_enough(const qg_swrl_rules_t *rules)
