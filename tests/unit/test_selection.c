@@ -354,6 +354,7 @@ Test(preference, order_and_missing_values)
     qg_json_t *b = qg_json_parse(b_txt, strlen(b_txt), NULL, 0);
     qg_json_t *c = qg_json_parse(c_txt, strlen(c_txt), NULL, 0);
     qg_sel_pref_t p;
+    qg_error_t *err;
 
     cr_assert_null(qg_sel_pref_parse("accuracy desc, avgLatency asc", &p));
     cr_assert_eq(p.n, 2);
@@ -366,8 +367,12 @@ Test(preference, order_and_missing_values)
     cr_assert_null(qg_sel_pref_parse("  accuracy   desc ,avgLatency", &p));
     cr_assert_eq(p.n, 2);
     cr_assert_str_eq(p.key[1], "avgLatency");
-    cr_assert(qg_sel_pref_parse("accuracy desc extra", &p));
-    cr_assert(qg_sel_pref_parse("accuracy,,x", &p));
+    err = qg_sel_pref_parse("accuracy desc extra", &p);
+    cr_assert_eq(qg_error_class(err), QG_ERR_FATAL);
+    qg_error_destroy(err);
+    err = qg_sel_pref_parse("accuracy,,x", &p);
+    cr_assert_eq(qg_error_class(err), QG_ERR_FATAL);
+    qg_error_destroy(err);
     cr_assert_null(qg_sel_pref_parse("", &p));
     cr_assert_lt(qg_sel_pref_compare(&p, a, b), 0, "modelId breaks ties");
     qg_json_destroy(a);
