@@ -147,6 +147,9 @@ static const phrase_t goal1_phrases[] = {
     {"Cooling   failure   report the day before yesterday", G1, "machineId", NULL, "date", 0,
      "2026-11-22"},
     {"M3 냉각수 이상 있었어? 2025.8.9", G1, "machineId", "M3", "date", 0, "2025-08-09"},
+    {"Where did the cooling failure happen on M2 yesterday?", G1, "machineId", "M2", "date", 0,
+     "2026-11-23"},
+    {"냉각 고장 어디서 났어? 기계 M1", G1, "machineId", "M1", "date", 0, NULL},
 };
 
 /* ---------- goal4: product location ---------- */
