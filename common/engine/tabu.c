@@ -356,7 +356,8 @@ static void save(const qg_ls_t *ls, qg_sched_t *s)
 
 typedef struct {
     int v, alt, k, at; /* insert v on machine k before index `at` of seq (after removal) */
-    double est;
+    double est;        /* objective estimate: max(Cmax(G - v), path through v) */
+    double path;       /* the longest path through v: ties on est prefer shorter */
     int tabu;
 } move_t;
 
@@ -404,10 +405,12 @@ static void consider(pick_t *pk, const move_t *mv)
     int allowed = !mv->tabu || mv->est < pk->aspiration - EPS;
     move_t *slot = allowed ? &pk->best : &pk->best_tabu;
     int *cnt = allowed ? &pk->n_best : &pk->n_best_tabu;
-    if (*cnt == 0 || mv->est < slot->est - EPS) {
+    if (*cnt == 0 || mv->est < slot->est - EPS ||
+        (mv->est <= slot->est + EPS && mv->path < slot->path - EPS)) {
         *slot = *mv;
         *cnt = 1;
-    } else if (mv->est <= slot->est + EPS && qg_rng_below(pk->rng, ++*cnt) == 0) {
+    } else if (mv->est <= slot->est + EPS && mv->path <= slot->path + EPS &&
+               qg_rng_below(pk->rng, ++*cnt) == 0) {
         *slot = *mv;
     }
 }
@@ -442,10 +445,8 @@ static void moves_of(qg_ls_t *ls, int v, pick_t *pk)
                     rv = ls->r2[u] + ls->dur[u];
                 if (w >= 0 && ls->q2[w] + ls->dur[w] > qv)
                     qv = ls->q2[w] + ls->dur[w];
-                double est = rv + al->dur + qv;
-                if (est < base_obj)
-                    est = base_obj;
-                move_t mv = {v, a, k, 0, est, 0};
+                double path = rv + al->dur + qv, est = path < base_obj ? base_obj : path;
+                move_t mv = {v, a, k, 0, est, path, 0};
                 /* index in the sequence once v is removed */
                 mv.at = (k == cur_k && i > ls->pos[v]) ? i - 1 : i;
                 mv.tabu = ls->tabu[tabu_idx(ls, u, v)] > pk->iter ||
