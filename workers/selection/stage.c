@@ -207,14 +207,16 @@ static qg_json_t *candidate(const qg_json_t *fact, int preferred)
     return c;
 }
 
+/* Preferred candidates first, then the preference order. */
 static int better(const sel_state_t *st, const sel_pick_t *pk, const qg_json_t *m, int preferred)
 {
+    int best_preferred;
+
     if (!pk->best)
         return 1;
-    if (pk->npreferred > 0 && !preferred)
-        return 0;
-    if (preferred && !qg_json_truthy(qg_json_get(pk->best_cand, "preferred")))
-        return 1;
+    best_preferred = qg_json_truthy(qg_json_get(pk->best_cand, "preferred"));
+    if (preferred != best_preferred)
+        return preferred;
     return qg_sel_pref_compare(&st->pref, m, pk->best) < 0;
 }
 
