@@ -91,9 +91,16 @@ static void child_progress(const qg_engine_progress_t *pr, void *opaque)
     pthread_mutex_unlock(&cp->lock);
 }
 
-/* Address space mapped right now, in MiB (the fork inherits the worker's mappings). */
-static long mapped_mb(void)
+/*
+ * Limit the child's address space to what it maps now (the fork inherits the
+ * worker's mappings) plus mb MiB. Not under ASan, whose shadow mappings make
+ * an address-space limit unusable.
+ */
+static void child_limit_memory(long mb)
 {
+#ifdef QG_RUNNER_ASAN
+    (void)mb;
+#else
     FILE *f = fopen("/proc/self/statm", "r");
     unsigned long pages = 0;
     if (f) {
@@ -101,7 +108,10 @@ static long mapped_mb(void)
             pages = 0;
         fclose(f);
     }
-    return (long)((pages * (unsigned long)sysconf(_SC_PAGESIZE)) >> 20);
+    long mapped = (long)((pages * (unsigned long)sysconf(_SC_PAGESIZE)) >> 20);
+    if (mb > 0)
+        qg_runner_limit_memory(mapped + mb);
+#endif
 }
 
 static void write_error_file(const char *path, const qg_error_t *err)
@@ -124,10 +134,7 @@ static void child_main(const qg_runner_job_t *job, int progress_fd, const char *
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-#ifndef QG_RUNNER_ASAN /* ASan's shadow mappings make an address-space limit unusable */
-    if (job->memory_limit_mb > 0)
-        qg_runner_limit_memory(mapped_mb() + job->memory_limit_mb);
-#endif
+    child_limit_memory(job->memory_limit_mb);
     child_progress_t cp = {.fd = progress_fd, .opts = job->engine, .start = mono_s()};
     pthread_mutex_init(&cp.lock, NULL);
     qg_json_t *result = NULL;

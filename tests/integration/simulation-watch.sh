@@ -37,6 +37,7 @@ OUT='.QueryGoal.outputs'
 qg_say "answered in $(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.1f", b-a}') s:" \
     "$(jq -c "$OUT | {estimatedTime, confidence, percentiles, operations: (.productionPlan.operations|length), bottlenecks: [.bottlenecks[]? | {machine, utilization}]}" "$A" 2>/dev/null)"
 
+qg_say "answered goal: $(wc -c <"$A") bytes; stage result $(jq -c '.executionLog.stages[-1].result' "$A" | wc -c) bytes"
 qgk_check "the goal completed" \
     test "$(jq -r '.executionLog.status' "$A" 2>/dev/null)" = completed
 qgk_check "estimatedTime is a positive number of seconds" \

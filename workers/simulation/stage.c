@@ -9,7 +9,9 @@
  *         the plan verified.
  *
  * Result (ctx->result): the runner's full result (estimatedTime, confidence,
- * percentiles, productionPlan, bottlenecks, paretoFront, solver, units, ...)
+ * percentiles, bottlenecks, paretoFront, solver, units, ...; productionPlan
+ * becomes {in: "QueryGoal.outputs.productionPlan", operations: N} when the
+ * outputs carry it)
  * plus status, model, runnerType, scenarioSource, orderInput, engineOptions,
  * verification{passed, message}, progressEvents.
  */
@@ -220,6 +222,25 @@ static int describe_run(qg_json_t *res, const qg_sim_plan_t *plan)
     return rc;
 }
 
+/*
+ * The plan is the bulk of a result: when QueryGoal.outputs carries it, the
+ * stage result points there instead of holding a second copy.
+ */
+static qg_error_t *dedupe_plan(qg_stage_ctx_t *ctx)
+{
+    const qg_json_t *plan = qg_json_path(ctx->goal, "outputs.productionPlan");
+    if (!plan || !qg_json_equal(plan, qg_json_get(ctx->result, "productionPlan")))
+        return NULL;
+    qg_json_t *ref = qg_json_object();
+    if (!ref || qg_json_set_str(ref, "in", "QueryGoal.outputs.productionPlan") != 0 ||
+        qg_json_set_num(ref, "operations", (double)qg_json_len(qg_json_get(plan, "operations"))) !=
+            0) {
+        qg_json_destroy(ref);
+        return qg_error_oom;
+    }
+    return qg_json_set(ctx->result, "productionPlan", ref) == 0 ? NULL : qg_error_oom;
+}
+
 /* Merge the runner result into ctx->result, verify a builtin plan, map the outputs. */
 static qg_error_t *finish(qg_stage_ctx_t *ctx, const qg_sim_plan_t *plan, qg_json_t *result)
 {
@@ -239,7 +260,7 @@ static qg_error_t *finish(qg_stage_ctx_t *ctx, const qg_sim_plan_t *plan, qg_jso
     if (qg_json_set_str(ctx->result, "status", "completed") != 0 ||
         qg_sim_outputs_map(ctx->goal, result) != 0)
         return qg_error_oom;
-    return NULL;
+    return dedupe_plan(ctx);
 }
 
 static void run_job(const qg_sim_t *st, qg_stage_ctx_t *ctx, const qg_sim_plan_t *plan,
