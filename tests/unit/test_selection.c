@@ -156,7 +156,9 @@ Test(selection, fast_mode_and_small_orders_prefer_the_fast_model)
     expect_choice("quantity", "3", "FastDispatchEstimator");
     expect_choice("quantity", "5", "FastDispatchEstimator");
     expect_choice("quantity", "6", "NSGA2SimulatorModel");
-    expect_choice("quantity", "\"3\"", "NSGA2SimulatorModel"); /* a string is not a number */
+    expect_choice("quantity", "\"3\"", "FastDispatchEstimator"); /* numeric text counts */
+    expect_choice("quantity", "\"3 units\"", "NSGA2SimulatorModel");
+    expect_choice("quantity", "\"2.5\"", "FastDispatchEstimator");
 }
 
 Test(selection, preference_from_config_overrides_rules_file)

@@ -11,6 +11,9 @@
  *          leaves provenance in the stage result.
  *   gate   passes when a model was selected.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +126,25 @@ static qg_error_t *sel_init(void **state, const qg_config_t *cfg)
 
 /* ---------------------------------------------------------------- facts */
 
+/* A parameter given as numeric text ("50") is also asserted as a number. */
+static int add_numeric_text(qg_swrl_kb_t *kb, const char *ind, const char *key, const char *s)
+{
+    char *end;
+    double d;
+    long long i;
+
+    if (!s || !*s || isspace((unsigned char)*s))
+        return 0;
+    errno = 0;
+    i = strtoll(s, &end, 10);
+    if (*end == '\0' && errno == 0)
+        return qg_swrl_kb_add_int(kb, ind, key, i);
+    d = strtod(s, &end);
+    if (*end != '\0' || !isfinite(d) || strpbrk(s, "xXnN"))
+        return 0;
+    return qg_swrl_kb_add_dec(kb, ind, key, d);
+}
+
 static qg_error_t *add_goal_facts(qg_swrl_kb_t *kb, const char *ind, const qg_json_t *goal)
 {
     const qg_json_t *params = qg_json_get(goal, "parameters");
@@ -138,6 +160,8 @@ static qg_error_t *add_goal_facts(qg_swrl_kb_t *kb, const char *ind, const qg_js
         const char *key = qg_json_str(qg_json_get(p, "key"));
         if (key && *key)
             rc = qg_swrl_kb_add_json(kb, ind, key, qg_json_get(p, "value"), 0);
+        if (key && *key && rc == 0)
+            rc = add_numeric_text(kb, ind, key, qg_json_str(qg_json_get(p, "value")));
     }
     return rc < 0 ? qg_error_new(QG_ERR_STAGE_ERROR, "selection: too many goal facts") : NULL;
 }
