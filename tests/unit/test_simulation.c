@@ -371,6 +371,27 @@ Test(simulation, unknown_runner_type)
     run_teardown(&r);
 }
 
+Test(simulation, model_id_resolved_through_the_registry, .timeout = 60)
+{
+    const char *kv[] = {"registry.file=" QG_SOURCE_DIR "/config/registry.yaml", NULL};
+    run_t r;
+    run_setup(&r, kv);
+    r.doc = make_goal(seed_params, seed_spec, "\"FastDispatchEstimator\"", NULL);
+    qg_error_t *err = run_stage(&r);
+    cr_assert_null(err, "%s", qg_error_message(err));
+    const qg_json_t *res = qg_json_get(sim_entry(&r), "result");
+    cr_expect_str_eq(qg_json_str(qg_json_path(res, "model.modelId")), "FastDispatchEstimator");
+    cr_expect_float_eq(qg_json_num(qg_json_path(res, "engineOptions.timeLimitSeconds"), 0), 0.5,
+                       1e-9);
+    cr_expect_float_eq(qg_json_num(qg_json_path(res, "engineOptions.replications"), 0), 200, 1e-9);
+    run_teardown(&r);
+
+    run_setup(&r, kv);
+    r.doc = make_goal(seed_params, seed_spec, "{\"modelId\":\"NoSuchModel\"}", NULL);
+    expect_error(&r, QG_ERR_STAGE_ERROR, "not in the registry");
+    run_teardown(&r);
+}
+
 /* ---------- inputs ---------- */
 
 Test(simulation, no_binding_is_bad_input)

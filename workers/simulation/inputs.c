@@ -329,11 +329,24 @@ static qg_error_t *limits(const qg_sim_conf_t *conf, qg_sim_plan_t *plan)
     return err;
 }
 
-static qg_error_t *pick_runner(const qg_json_t *goal, qg_sim_plan_t *plan)
+/*
+ * The model: QueryGoal.selectedModel; an id (or an entry without a runner) is
+ * looked up in the registry when one is configured. No model, or an id and no
+ * registry: the builtin engine with the defaults.
+ */
+static qg_error_t *pick_runner(const qg_sim_conf_t *conf, const qg_json_t *goal,
+                               qg_sim_plan_t *plan)
 {
-    plan->model = qg_json_get(goal, "selectedModel");
-    if (plan->model && !qg_json_is(plan->model, QG_JSON_OBJECT))
-        plan->model = NULL; /* a bare model id: the builtin engine with defaults */
+    const qg_json_t *sm = qg_json_get(goal, "selectedModel");
+    const char *id =
+        qg_json_is(sm, QG_JSON_STRING) ? qg_json_str(sm) : qg_json_str(qg_json_get(sm, "modelId"));
+    plan->model = qg_json_is(sm, QG_JSON_OBJECT) ? sm : NULL;
+    if (id && conf->registry && !qg_json_get(plan->model, "runner")) {
+        plan->model = qg_registry_find(conf->registry, id);
+        if (!plan->model)
+            return STAGE_ERR("QueryGoal.selectedModel: model \"%s\" is not in the registry %s", id,
+                             qg_registry_path(conf->registry));
+    }
     plan->options = qg_json_get(plan->model, "runner");
     if (plan->options && !qg_json_is(plan->options, QG_JSON_OBJECT))
         return STAGE_ERR("selectedModel.runner: expected an object");
@@ -375,7 +388,7 @@ static qg_json_t *make_input(const qg_json_t *doc, const qg_sim_plan_t *plan)
 qg_error_t *qg_sim_plan_read(const qg_sim_conf_t *conf, const qg_json_t *doc, qg_sim_plan_t *plan)
 {
     memset(plan, 0, sizeof(*plan));
-    qg_error_t *err = pick_runner(qg_goal_query(doc), plan);
+    qg_error_t *err = pick_runner(conf, qg_goal_query(doc), plan);
     if (!err)
         err = read_order(doc, plan);
     if (!err)

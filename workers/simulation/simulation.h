@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "error.h"
 #include "json.h"
+#include "registry.h"
 #include "runner.h"
 
 #define QG_SIM_COMPONENT "simulation"
@@ -33,12 +34,13 @@ typedef struct {
     size_t result_max_bytes;
     size_t scenario_max_bytes;
     double progress_interval_ms;
+    qg_registry_t *registry; /* resolves selectedModel ids without a runner; may be NULL */
 } qg_sim_conf_t;
 
 /** Everything one run needs, read from the goal. */
 typedef struct {
     const qg_runner_ops_t *runner;
-    const qg_json_t *model;   /* QueryGoal.selectedModel, may be NULL */
+    const qg_json_t *model;   /* QueryGoal.selectedModel or its registry entry; may be NULL */
     const qg_json_t *options; /* selectedModel.runner, may be NULL */
     qg_json_t *scenario;      /* owned */
     char scenario_source[4200];

@@ -51,6 +51,8 @@ static const qg_option_t sim_options[] = {
     {"simulation.result.max.bytes", "67108864", "largest result file accepted", 0},
     {"simulation.scenario.max.bytes", "268435456", "largest claim-check scenario file accepted", 0},
     {"simulation.progress.interval.ms", "500", "least time between two progress events", 0},
+    {"registry.file", NULL,
+     "model registry: resolves a selectedModel given by id only (unset: builtin defaults)", 0},
     {NULL, NULL, NULL, 0},
 };
 
@@ -61,6 +63,17 @@ typedef struct {
 static char *dup_or_null(const char *s)
 {
     return s && *s ? strdup(s) : NULL;
+}
+
+static void sim_destroy(void *state)
+{
+    qg_sim_t *st = state;
+    if (!st)
+        return;
+    free(st->conf.work_dir);
+    free(st->conf.claims_dir);
+    qg_registry_destroy(st->conf.registry);
+    free(st);
 }
 
 static qg_error_t *sim_init(void **state, const qg_config_t *cfg)
@@ -85,27 +98,25 @@ static qg_error_t *sim_init(void **state, const qg_config_t *cfg)
         (size_t)qg_config_get_int(cfg, "simulation.scenario.max.bytes", 256LL << 20);
     c->progress_interval_ms =
         (double)qg_config_get_int(cfg, "simulation.progress.interval.ms", 500);
-    *state = st;
+    qg_error_t *err = NULL;
+    const char *reg = qg_config_get(cfg, "registry.file");
     if (!c->work_dir)
-        return qg_error_new(QG_ERR_FATAL, "simulation.work.dir: must not be empty");
-    if (c->time_cap_s <= 0 || c->engine_threads < 1 || c->engine_replications < 1 ||
-        c->engine_time_s < 0 || c->time_grace_s < 0)
-        return qg_error_new(QG_ERR_FATAL, "simulation: time limits, threads and replications "
-                                          "must be positive");
-    if (mkdir(c->work_dir, 0700) != 0 && errno != EEXIST)
-        return qg_error_new(QG_ERR_FATAL, "simulation.work.dir %s: %s", c->work_dir,
-                            strerror(errno));
+        err = qg_error_new(QG_ERR_FATAL, "simulation.work.dir: must not be empty");
+    else if (c->time_cap_s <= 0 || c->engine_threads < 1 || c->engine_replications < 1 ||
+             c->engine_time_s < 0 || c->time_grace_s < 0)
+        err = qg_error_new(QG_ERR_FATAL, "simulation: time limits, threads and replications "
+                                         "must be positive");
+    else if (reg && *reg && !(c->registry = qg_registry_load(reg, &err)))
+        err = err ? err : qg_error_new(QG_ERR_FATAL, "registry.file %s: cannot load", reg);
+    else if (mkdir(c->work_dir, 0700) != 0 && errno != EEXIST)
+        err =
+            qg_error_new(QG_ERR_FATAL, "simulation.work.dir %s: %s", c->work_dir, strerror(errno));
+    if (err) {
+        sim_destroy(st);
+        return err;
+    }
+    *state = st;
     return NULL;
-}
-
-static void sim_destroy(void *state)
-{
-    qg_sim_t *st = state;
-    if (!st)
-        return;
-    free(st->conf.work_dir);
-    free(st->conf.claims_dir);
-    free(st);
 }
 
 /* ---------- work directory ---------- */
