@@ -415,6 +415,19 @@ static void consider(pick_t *pk, const move_t *mv)
     }
 }
 
+static int beats(const move_t *slot, int cnt, double est, double path)
+{
+    return cnt == 0 || est < slot->est - EPS ||
+           (est <= slot->est + EPS && path <= slot->path + EPS);
+}
+
+/* Could a move with these figures enter either slot? (Checked before the tabu lookup.) */
+static inline int worth(const pick_t *pk, double est, double path)
+{
+    return beats(&pk->best, pk->n_best, est, path) ||
+           beats(&pk->best_tabu, pk->n_best_tabu, est, path);
+}
+
 /* Evaluate every re-insertion of critical op v. */
 static void moves_of(qg_ls_t *ls, int v, pick_t *pk)
 {
@@ -446,6 +459,10 @@ static void moves_of(qg_ls_t *ls, int v, pick_t *pk)
                 if (w >= 0 && ls->q2[w] + ls->dur[w] > qv)
                     qv = ls->q2[w] + ls->dur[w];
                 double path = rv + al->dur + qv, est = path < base_obj ? base_obj : path;
+                if (!worth(pk, est, path)) {
+                    u = w;
+                    continue;
+                }
                 move_t mv = {v, a, k, 0, est, path, 0};
                 /* index in the sequence once v is removed */
                 mv.at = (k == cur_k && i > ls->pos[v]) ? i - 1 : i;

@@ -91,7 +91,7 @@ static int parse_valued(cli_t *c, const char *a, const char *v)
         const char *name;
         double lo, hi;
     } nums[] = {{"--time-limit", 0, 86400}, {"--generations", 0, 1e9},  {"--seed", 0, 1.8e19},
-                {"--threads", 1, 64},       {"--population", 4, 10000}, {"--ls-iterations", 0, 1e9},
+                {"--threads", 1, 64},       {"--population", 4, 10000}, {"--ls-iterations", 1, 1e9},
                 {"--replications", 1, 1e7}, {"--quantity", 1, 1e6},     {"--lot-size", 1, 1e6},
                 {"--due", 0, 1e12},         {"--tolerance", 0, 10}};
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
