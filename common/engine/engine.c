@@ -20,7 +20,7 @@ void qg_engine_options_default(qg_engine_options_t *o)
     o->max_generations = 200;
     o->threads = 1;
     o->population = 30;
-    o->ls_iterations = 0; /* auto */
+    o->ls_iterations = -1; /* auto */
     o->replications = 1000;
     o->promise_tolerance = 0.10;
 }
@@ -399,9 +399,9 @@ static qg_error_t *optimize(const qg_fjsp_t *p, const qg_engine_options_t *o, do
         prm.max_generations = 200;
     prm.population = o->population > 0 ? o->population : 30;
     prm.threads = o->threads > 0 ? o->threads : 1;
-    prm.ls_iterations = o->ls_iterations > 0 ? o->ls_iterations
-                        : unit == 1.0        ? LS_AUTO_BENCH
-                                             : LS_AUTO_SCENARIO;
+    prm.ls_iterations = o->ls_iterations >= 0 ? o->ls_iterations
+                        : unit == 1.0         ? LS_AUTO_BENCH
+                                              : LS_AUTO_SCENARIO;
     progress_ctx_t pc = {cb, opaque, unit};
     qg_error_t *err = qg_opt_run(p, &prm, cb ? opt_progress : NULL, &pc, cancel, r);
     if (!err && cancel && *cancel) {

@@ -46,13 +46,14 @@ typedef struct {
 } qg_engine_order_t;
 
 typedef struct {
-    uint64_t seed;        /* same seed + inputs + generation limit = same answer */
-    double time_limit_s;  /* optimizer wall-clock budget; <= 0: none */
-    long max_generations; /* <= 0: none (one of the two limits must be set) */
-    int threads;          /* optimizer islands and replay workers */
-    int population;       /* NSGA-II population per island */
-    long ls_iterations;   /* tabu iterations per offspring; 0: auto (300 benchmark, 40 scenario) */
-    int replications;     /* Monte Carlo replications of the chosen plan */
+    uint64_t seed;            /* same seed + inputs + generation limit = same answer */
+    double time_limit_s;      /* optimizer wall-clock budget; <= 0: none */
+    long max_generations;     /* <= 0: none (one of the two limits must be set) */
+    int threads;              /* optimizer islands and replay workers */
+    int population;           /* NSGA-II population per island */
+    long ls_iterations;       /* tabu iterations per offspring; 0: none;
+                                     < 0: auto (300 benchmark, 40 scenario) */
+    int replications;         /* Monte Carlo replications of the chosen plan */
     double promise_tolerance; /* confidence without a due date: P(C <= est*(1+tol)) */
 } qg_engine_options_t;
 

@@ -250,3 +250,27 @@ Test(engine_scenario, due_date_confidence)
     qg_json_destroy(res);
     qg_json_destroy(sc);
 }
+
+Test(engine_scenario, replay_independent_of_threads)
+{
+    qg_json_t *sc = load_dir(TINY);
+    qg_engine_order_t o = order_of("X-1", 4);
+    qg_fjsp_t *p = NULL;
+    cr_assert_null(qg_scn_build(sc, &o, 60, &p));
+    qg_opt_params_t prm = {
+        .seed = 3, .max_generations = 2, .population = 8, .threads = 1, .ls_iterations = 20};
+    qg_opt_result_t *r = NULL;
+    cr_assert_null(qg_opt_run(p, &prm, NULL, NULL, NULL, &r));
+    enum { R = 2000 };
+    static double c1[R], m1[R], c4[R], m4[R];
+    cr_assert_eq(qg_replay(p, r->best, R, 11, 1, NULL, c1, m1), R);
+    cr_assert_eq(qg_replay(p, r->best, R, 11, 4, NULL, c4, m4), R);
+    for (int i = 0; i < R; i++) {
+        cr_assert_float_eq(c1[i], c4[i], 0, "replication %d differs", i);
+        cr_assert_float_eq(m1[i], m4[i], 0, "replication %d differs", i);
+        cr_assert_geq(m1[i], c1[i]);
+    }
+    qg_opt_result_destroy(r);
+    qg_fjsp_destroy(p);
+    qg_json_destroy(sc);
+}

@@ -91,7 +91,7 @@ static int parse_valued(cli_t *c, const char *a, const char *v)
         const char *name;
         double lo, hi;
     } nums[] = {{"--time-limit", 0, 86400}, {"--generations", 0, 1e9},  {"--seed", 0, 1.8e19},
-                {"--threads", 1, 64},       {"--population", 4, 10000}, {"--ls-iterations", 1, 1e9},
+                {"--threads", 1, 64},       {"--population", 4, 10000}, {"--ls-iterations", 0, 1e9},
                 {"--replications", 1, 1e7}, {"--quantity", 1, 1e6},     {"--lot-size", 1, 1e6},
                 {"--due", 0, 1e12},         {"--tolerance", 0, 10}};
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
@@ -144,7 +144,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
     if (argc < 2)
         return -1;
     c->cmd = argv[1];
-    int gens_given = 0;
+    int gens_given = 0, time_given = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
@@ -155,6 +155,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
             return -1;
         } else {
             gens_given |= !strcmp(a, "--generations");
+            time_given |= !strcmp(a, "--time-limit");
             int r = parse_valued(c, a, i + 1 < argc ? argv[i + 1] : NULL);
             if (r <= 0) {
                 fprintf(stderr, "qg-sim: %s option '%s'\n", r < 0 ? "bad value for" : "unknown", a);
@@ -165,6 +166,8 @@ static int parse_args(cli_t *c, int argc, char **argv)
     }
     if (!gens_given)
         c->opts.max_generations = 0; /* the time limit rules unless generations are given */
+    else if (!time_given)
+        c->opts.time_limit_s = 0; /* generations alone: deterministic, no clock */
     return 0;
 }
 
