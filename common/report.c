@@ -1085,6 +1085,58 @@ static void section_summary(const rctx_t *rc)
     fputs("</section>\n", f);
 }
 
+/* ---------- other outputs ---------- */
+
+static int shown_elsewhere(const char *key)
+{
+    static const char *const keys[] = {"estimatedTime", "confidence",  "productionPlan",
+                                       "bottlenecks",   "percentiles", "histogram",
+                                       "distribution",  "makespan",    NULL};
+    for (size_t i = 0; keys[i]; i++)
+        if (strcmp(keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+static void other_output_row(FILE *f, const char *key, const qg_json_t *v)
+{
+    char buf[256];
+    fputs("<tr><td>", f);
+    esc(f, key);
+    fputs("</td><td>", f);
+    if (qg_json_is(v, QG_JSON_OBJECT) || qg_json_is(v, QG_JSON_ARRAY)) {
+        size_t len = 0;
+        char *j = qg_json_serialize(v, 1, &len);
+        fputs("<pre>", f);
+        escn(f, j, 4000);
+        fputs("</pre>", f);
+        free(j);
+    } else {
+        esc(f, scalar_text(v, buf, sizeof(buf)));
+    }
+    fputs("</td></tr>\n", f);
+}
+
+/* Outputs the charts do not show (goal1 failures, goal4 location, solver stats, ...). */
+static void section_other_outputs(const rctx_t *rc)
+{
+    size_t n = 0;
+    for (size_t i = 0; qg_json_is(rc->outputs, QG_JSON_OBJECT) && i < qg_json_len(rc->outputs); i++)
+        n += !shown_elsewhere(qg_json_key_at(rc->outputs, i));
+    if (n == 0)
+        return;
+    section_start(rc->f, "outputs", "Other outputs");
+    fputs("<table><tr><th>output</th><th>value</th></tr>\n", rc->f);
+    for (size_t i = 0, shown = 0; i < qg_json_len(rc->outputs) && shown < 100; i++) {
+        const char *k = qg_json_key_at(rc->outputs, i);
+        if (!shown_elsewhere(k)) {
+            other_output_row(rc->f, k, qg_json_at(rc->outputs, i));
+            shown++;
+        }
+    }
+    fputs("</table>\n</section>\n", rc->f);
+}
+
 /* ---------- page ---------- */
 
 static const char CSS[] =
@@ -1112,6 +1164,7 @@ static const char CSS[] =
     ".bin{fill:#4e79a7}.band{fill:#a0cbe8}.pline{stroke:#1f4e79;stroke-width:2}"
     ".est{fill:#d62728}.stage.ok{fill:#59a14f}.stage.failed{fill:#e15759}.stage.other{fill:#bab0ac}"
     "td.ok,.pass{color:#2e7d32;font-weight:600}td.failed,.fail{color:#c62828;font-weight:600}"
+    "pre{margin:0;font-size:12px;max-height:320px;overflow:auto}"
     ".request{font-size:15px;color:#333}footer{margin-top:32px;font-size:12px;color:#8a94a3}";
 
 static void page_head(const rctx_t *rc)
@@ -1144,6 +1197,7 @@ static void render(const rctx_t *rc)
     section_bottlenecks(rc);
     section_distribution(rc);
     section_stages(rc);
+    section_other_outputs(rc);
     fputs("<footer>querygoal-runtime report \xc2\xb7 times in seconds from the start of the plan"
           "</footer>\n</body>\n</html>\n",
           rc->f);

@@ -74,7 +74,9 @@ Test(report, fixture_has_every_section)
                  count(html, "class=\"op\""), nops);
     cr_expect_eq(count(html, "data-order=\"1\""), 10, "the order's lots are marked");
     cr_expect_eq(count(html, "class=\"lbl\""), 4 + 3, "4 machine rows and 3 stage rows");
-    cr_expect_eq(count(html, "<tr><td>"), 2 + 4 + 3 + 3, "params, bottlenecks, pct, stages");
+    cr_expect_eq(count(html, "<tr><td>"), 2 + 4 + 3 + 3 + 4,
+                 "params, bottlenecks, pct, stages, other outputs (mean, std, ...)");
+    cr_expect_not_null(strstr(html, "<tr><td>orderCompletion</td><td>40800</td></tr>"));
     cr_expect_not_null(strstr(html, "11h 20m"), "estimated time in human units");
     cr_expect_not_null(strstr(html, "82.0%"));
     cr_expect_not_null(strstr(html, "NSGA2SimulatorModel"));
@@ -344,4 +346,20 @@ Test(report, durations)
     cr_expect_str_eq(qg_report_duration(b, sizeof(b), -1), "n/a");
     cr_expect_str_eq(qg_report_duration(b, sizeof(b), NAN), "n/a");
     cr_expect_str_eq(qg_report_duration(b, sizeof(b), INFINITY), "n/a");
+}
+
+Test(report, other_outputs_of_query_goals)
+{
+    char *html = render_text("{\"QueryGoal\":{\"goalType\":\"goal1_query_cooling_failure\","
+                             "\"outputs\":{\"failureCount\":2,\"failures\":[{\"job\":"
+                             "\"<J-1002>\",\"machine\":\"M2\"}],\"location\":null}}}");
+    cr_expect_not_null(strstr(html, "Other outputs"));
+    cr_expect_not_null(strstr(html, "<tr><td>failureCount</td><td>2</td></tr>"));
+    cr_expect_not_null(strstr(html, "&lt;J-1002&gt;"));
+    cr_expect_null(strstr(html, "<J-1002>"));
+    cr_expect_not_null(strstr(html, "<pre>"));
+    free(html);
+    html = render_text("{\"QueryGoal\":{\"outputs\":{\"estimatedTime\":5}}}");
+    cr_expect_null(strstr(html, "Other outputs"), "nothing else to show");
+    free(html);
 }
