@@ -381,3 +381,65 @@ Test(preference, order_and_missing_values)
     qg_json_destroy(b);
     qg_json_destroy(c);
 }
+
+/* ---------------------------------------------------------------- odd goals */
+
+Test(selection, odd_goals_never_crash)
+{
+    static const char *const goals[] = {
+        "{}",
+        "{\"goalType\": 42, \"parameters\": \"none\"}",
+        "{\"goalType\": \"goal3_predict_production_time\", \"parameters\": [1, null, {}, "
+        "{\"key\": \"\"}, {\"key\": 7, \"value\": 1}, {\"key\": \"quantity\"}]}",
+        "{\"goalId\": \"NSGA2SimulatorModel\", \"goalType\": \"goal3_predict_production_time\"}",
+        "{\"goalType\": \"goal3_predict_production_time\", \"parameters\": [{\"key\": "
+        "\"quantity\", "
+        "\"value\": {\"a\": [1, {\"b\": [true, null, 1e308]}]}}, {\"key\": \"selectedModel\", "
+        "\"value\": \"FastDispatchEstimator\"}, {\"key\": \"quantity\", \"value\": \"1e999\"}]}",
+        "{\"selectedModel\": {\"version\": \"1\"}}",
+        "{\"selectedModel\": 5}",
+        "{\"selectedModel\": null, \"goalType\": \"goal3_predict_production_time\"}",
+    };
+    qg_config_t *cfg = make_cfg(NULL, NULL, NULL);
+    void *st = init_ok(cfg);
+    size_t i;
+
+    for (i = 0; i < sizeof(goals) / sizeof(goals[0]); i++) {
+        qg_json_t *goal = qg_json_parse(goals[i], strlen(goals[i]), NULL, 0);
+        qg_stage_ctx_t ctx = {.cfg = cfg, .goal = goal, .result = qg_json_object()};
+        qg_error_t *err;
+        char reason[512];
+        cr_assert(goal, "goal %zu", i);
+        err = qg_stage_selection.run(st, &ctx);
+        if (err)
+            cr_assert_eq(qg_error_class(err), QG_ERR_BAD_INPUT, "goal %zu: %s", i,
+                         qg_error_message(err));
+        else
+            qg_stage_selection.gate(st, &ctx, reason, sizeof(reason));
+        qg_error_destroy(err);
+        qg_json_destroy(ctx.result);
+        qg_json_destroy(goal);
+    }
+    qg_stage_selection.destroy(st);
+    qg_config_destroy(cfg);
+}
+
+Test(selection, goal_named_like_a_model_is_a_separate_individual)
+{
+    const char *txt = "{\"goalId\": \"NSGA2SimulatorModel\", \"goalType\": "
+                      "\"goal3_predict_production_time\", \"parameters\": []}";
+    qg_config_t *cfg = make_cfg(NULL, NULL, NULL);
+    void *st = init_ok(cfg);
+    qg_json_t *goal = qg_json_parse(txt, strlen(txt), NULL, 0);
+    qg_stage_ctx_t ctx = {.cfg = cfg, .goal = goal, .result = qg_json_object()};
+
+    cr_assert_null(qg_stage_selection.run(st, &ctx));
+    cr_assert_str_eq(qg_json_str(qg_json_path(ctx.result, "bindings.g")),
+                     "goal:NSGA2SimulatorModel");
+    cr_assert_str_eq(qg_json_str(qg_json_path(goal, "selectedModel.modelId")),
+                     "NSGA2SimulatorModel");
+    qg_json_destroy(ctx.result);
+    qg_json_destroy(goal);
+    qg_stage_selection.destroy(st);
+    qg_config_destroy(cfg);
+}
