@@ -177,10 +177,10 @@ static void on_progress(const qg_runner_progress_t *pr, void *opaque)
         qg_json_set_num(e, "generation", (double)pr->generation);
     if (isfinite(pr->best) && pr->best >= 0)
         qg_json_set_num(e, "best", pr->best);
-    if (pr->replications_done >= 0)
+    if (pr->replications_total > 0 && pr->replications_done >= 0) {
         qg_json_set_num(e, "replications", pr->replications_done);
-    if (pr->replications_total > 0)
         qg_json_set_num(e, "replicationsTotal", pr->replications_total);
+    }
     if (pr->fraction >= 0)
         qg_json_set_num(e, "progress", round(pr->fraction * 1000) / 1000);
     qg_events_publish(pg->ctx->events, pg->ctx->goal_id, STAGE_NAME, "progress", e);
