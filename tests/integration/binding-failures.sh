@@ -29,6 +29,11 @@ bt_check "missing submodel: the reason names the source, the submodel id and the
 bt_check "missing submodel: the source that worked is still recorded ok" \
     bt_jq "$out" '.executionLog.stages[-1].result.bindings.JobOrders.ok and (.executionLog.stages[-1].result.bindings.ShiftPlan.errorClass == "stage_error")'
 
+out=$BT_DIR/missing-bulk.json
+bt_run "$out" "$url" "$(goal_with missing-submodel.yaml)" "$DATA/manifests" "aas.bulk.min.submodels=1" || true
+bt_check "missing submodel with the paged listing: still named (single GET fallback)" \
+    bt_jq "$out" '.executionLog.stages[-1].gate.reason | test("urn:factory:submodel:shift_plan.* not found")'
+
 out=$BT_DIR/optional.json
 bt_run "$out" "$url" "$(goal_with optional-missing.yaml)" "$DATA/manifests" || true
 bt_check "optional source missing: gate passes" \

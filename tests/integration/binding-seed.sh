@@ -46,6 +46,13 @@ for impl in faaast basyx-python; do
     bt_check "$impl: shell_filter finds M1..M4 through paged /shells" \
         bt_jq "$out" '[.executionLog.stages[-1].result.scenario.machines[].machine_id] | sort == ["M1","M2","M3","M4"]'
 
+    out=$BT_DIR/$impl-bulk.json
+    bt_run "$out" "$url" "$DATA/aas/goal-routing.json" "$DATA/manifests" "aas.bulk.min.submodels=1" || true
+    bt_check "$impl: paged /submodels listing (aas.bulk.min.submodels=1): same scenario, fewer requests" \
+        bash -c "same_json() { diff <(jq -S \"\$1\" \"\$2\") <(jq -S \"\$3\" \"\$4\") >/dev/null; }
+                 same_json '.executionLog.stages[-1].result.scenario' $out '.' $EXPECTED &&
+                 jq -e '.executionLog.stages[-1].result.requests < 9' $out >/dev/null"
+
     out=$BT_DIR/$impl-claim.json
     bt_run "$out" "$url" "$DATA/aas/goal-routing.json" "$DATA/manifests" \
         "binding.inline.max.bytes=1000

@@ -65,8 +65,12 @@ void qg_binding_plan_destroy(qg_bplan_t *plan);
 /** Resolve shell_filter sources into machines (one paged /shells listing). */
 qg_error_t *qg_binding_plan_shells(qg_bplan_t *plan, qg_aas_client_t *aas);
 
-/** Fetch every distinct submodel once, concurrently. */
-qg_error_t *qg_binding_plan_fetch(qg_bplan_t *plan, qg_aas_client_t *aas,
+/**
+ * Fetch every distinct submodel once, concurrently. With bulk_min > 0 and at
+ * least bulk_min submodels needed, one paged listing of /submodels is tried
+ * first.
+ */
+qg_error_t *qg_binding_plan_fetch(qg_bplan_t *plan, qg_aas_client_t *aas, size_t bulk_min,
                                   volatile sig_atomic_t *cancel);
 
 /** Build each source's data from the fetched submodels. */

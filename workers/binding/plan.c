@@ -259,39 +259,87 @@ static void qg_bp_free_reqs(qg_aas_request_t *reqs, size_t n)
     free(reqs);
 }
 
-static qg_aas_request_t *qg_bp_requests(const qg_bplan_t *plan)
+/* Requests for the submodels not fetched yet; idx[i] is the plan index of reqs[i]. */
+static qg_aas_request_t *qg_bp_requests(const qg_bplan_t *plan, size_t *idx, size_t *n)
 {
     qg_aas_request_t *reqs = calloc(plan->n_subs ? plan->n_subs : 1, sizeof(*reqs));
 
+    *n = 0;
     for (size_t i = 0; reqs && i < plan->n_subs; i++) {
-        size_t n = strlen(plan->subs[i].id) + 16;
-        char *what = malloc(n);
-        reqs[i].path = qg_aas_path_submodel(plan->subs[i].id);
-        reqs[i].what = what;
+        size_t len = strlen(plan->subs[i].id) + 16;
+        char *what;
+        if (plan->subs[i].body)
+            continue;
+        what = malloc(len);
+        reqs[*n].path = qg_aas_path_submodel(plan->subs[i].id);
+        reqs[*n].what = what;
+        idx[(*n)++] = i;
         if (what)
-            snprintf(what, n, "submodel '%s'", plan->subs[i].id);
-        if (!what || !reqs[i].path) {
-            qg_bp_free_reqs(reqs, i + 1);
+            snprintf(what, len, "submodel '%s'", plan->subs[i].id);
+        if (!what || !reqs[*n - 1].path) {
+            qg_bp_free_reqs(reqs, *n);
             return NULL;
         }
     }
     return reqs;
 }
 
-qg_error_t *qg_binding_plan_fetch(qg_bplan_t *plan, qg_aas_client_t *aas,
+static qg_bsub_t *qg_bp_sub(qg_bplan_t *plan, const char *id);
+
+/*
+ * Many submodels: one paged listing of /submodels instead of a request per
+ * submodel; the needed ones are kept. Anything missing from the listing (or
+ * a failed listing) falls back to single requests, which name the errors.
+ */
+static void qg_bp_bulk(qg_bplan_t *plan, qg_aas_client_t *aas)
+{
+    qg_json_t *all = NULL;
+    qg_error_t *err = qg_aas_list(aas, "/submodels", NULL, 200, &all);
+    size_t kept = 0;
+
+    if (err) {
+        qg_warn("binding", "listing /submodels failed, fetching one by one: %s",
+                qg_error_message(err));
+        qg_error_destroy(err);
+        return;
+    }
+    for (size_t i = 0; i < qg_json_len(all); i++) {
+        const qg_json_t *sm = qg_json_at(all, i);
+        qg_bsub_t *sub = qg_bp_sub(plan, qg_json_str(qg_json_get(sm, "id")));
+        if (sub && !sub->body) {
+            sub->body = qg_json_clone(sm);
+            kept += sub->body != NULL;
+        }
+    }
+    qg_debug("binding", "listing /submodels: %zu listed, %zu of %zu needed", qg_json_len(all),
+             kept, plan->n_subs);
+    qg_json_destroy(all);
+}
+
+qg_error_t *qg_binding_plan_fetch(qg_bplan_t *plan, qg_aas_client_t *aas, size_t bulk_min,
                                   volatile sig_atomic_t *cancel)
 {
     qg_aas_request_t *reqs;
+    size_t *idx, n = 0;
     qg_error_t *err;
 
-    if (qg_bp_collect(plan) != 0 || !(reqs = qg_bp_requests(plan)))
+    if (qg_bp_collect(plan) != 0)
         return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory planning requests");
-    err = qg_aas_get_many(aas, reqs, plan->n_subs, cancel);
-    for (size_t i = 0; i < plan->n_subs; i++) {
-        plan->subs[i].body = reqs[i].body;
-        plan->subs[i].err = reqs[i].err;
+    if (bulk_min > 0 && plan->n_subs >= bulk_min)
+        qg_bp_bulk(plan, aas);
+    idx = calloc(plan->n_subs ? plan->n_subs : 1, sizeof(*idx));
+    reqs = idx ? qg_bp_requests(plan, idx, &n) : NULL;
+    if (!reqs) {
+        free(idx);
+        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory planning requests");
     }
-    qg_bp_free_reqs(reqs, plan->n_subs);
+    err = qg_aas_get_many(aas, reqs, n, cancel);
+    for (size_t i = 0; i < n; i++) {
+        plan->subs[idx[i]].body = reqs[i].body;
+        plan->subs[idx[i]].err = reqs[i].err;
+    }
+    qg_bp_free_reqs(reqs, n);
+    free(idx);
     return err;
 }
 

@@ -29,6 +29,7 @@ typedef struct qg_binding_s {
     char *shared_dir;
     char *work_dir;
     size_t inline_max;
+    size_t bulk_min;
 } qg_binding_t;
 
 static const qg_option_t qg_binding_options[] = {
@@ -41,6 +42,10 @@ static const qg_option_t qg_binding_options[] = {
     {"aas.token.file", NULL, "file holding a bearer token for the AAS server", 0},
     {"aas.tls.verify", "true", "verify the AAS server's TLS certificate and host name", 0},
     {"aas.ca.file", NULL, "CA bundle for the AAS server's certificate", 0},
+    {"aas.bulk.min.submodels", "64",
+     "a goal needing at least this many submodels lists /submodels (paged) instead of one "
+     "request each; 0: never",
+     0},
     {"registry.dir", NULL, "model registry directory; manifests must lie inside it", 0},
     {"binding.inline.max.bytes", "524288",
      "largest scenario carried inline in the goal; larger ones go to binding.shared.dir", 0},
@@ -144,6 +149,8 @@ static qg_error_t *qg_binding_init(void **state, const qg_config_t *cfg)
     b->shared_dir = qg_binding_dup_opt(cfg, "binding.shared.dir");
     b->work_dir = qg_binding_dup_opt(cfg, "binding.work.dir");
     b->inline_max = max < 0 ? 0 : (size_t)max;
+    max = qg_config_get_int(cfg, "aas.bulk.min.submodels", 64);
+    b->bulk_min = max < 0 ? 0 : (size_t)max;
     err = qg_binding_client(b, cfg);
     if (err) {
         qg_binding_destroy(b);
@@ -426,7 +433,7 @@ static qg_error_t *qg_binding_execute(qg_binding_t *b, qg_stage_ctx_t *ctx, qg_b
     qg_error_t *err = qg_binding_plan_shells(plan, b->aas);
 
     if (!err)
-        err = qg_binding_plan_fetch(plan, b->aas, ctx->cancel);
+        err = qg_binding_plan_fetch(plan, b->aas, b->bulk_min, ctx->cancel);
     if (err)
         return err;
     qg_binding_plan_build(plan);
