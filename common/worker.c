@@ -307,6 +307,13 @@ static int emit_outcome(qg_worker_t *w, const rd_kafka_message_t *rkm, qg_outcom
         free(p);
         return emit_outcome(w, rkm, o);
     }
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && o->kind == QG_OUT_DLQ && len > 0) {
+        /* Even the original is too large to dead-letter: keep the headers, drop the value,
+         * and say so; the input offset still identifies the record. */
+        snprintf(num, sizeof(num), "%zu", len);
+        rd_kafka_header_add(hdrs, QG_HDR_VALUE_OMITTED, -1, num, -1);
+        err = produce(w, topic, key[0] ? key : NULL, NULL, 0, hdrs, p);
+    }
     if (err) {
         if (hdrs)
             rd_kafka_headers_destroy(hdrs);
