@@ -3,8 +3,10 @@
 # BaSyx Python SDK server): the scenario is correct (equal to the expected
 # content computed from the seed files), identical on both servers, each
 # distinct submodel is fetched once, the work dir keeps the scenario files,
-# shell_filter discovery works, and a scenario above the inline limit goes to
-# the shared directory as a claim check whose sha256 matches.
+# shell_filter discovery works, a scenario above the inline limit goes to the
+# shared directory as a claim check whose sha256 matches, and the well-modelled
+# variant of the factory (collections and lists instead of JSON strings) gives
+# the same scenario. The fixtures pass the official AAS schema.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/binding.lib"
@@ -15,6 +17,15 @@ EXPECTED=$DATA/aas/expected-scenario-P-1001.json
 SEED_REG=$QG_SHARED/seed-formats
 
 same_json() { diff <(jq -S "$1" "$2") <(jq -S "$3" "$4") >/dev/null; }
+
+"$QG_ROOT/scripts/aas-server" install --impl basyx-python
+PY=$QG_CACHE/py/bin/python
+bt_check "factory/seed-factory passes the official AAS v3.0.1 JSON schema" \
+    "$PY" "$QG_ROOT/factory/check-schema" "$QG_ROOT/factory/seed-factory"
+bt_check "the shared seed files do not (they are the quirky originals)" \
+    bash -c "! '$PY' '$QG_ROOT/factory/check-schema' '$QG_SHARED/factory/seed-factory' >/dev/null"
+bt_check "manifests (seed and ours) pass schemas/manifest.schema.json" \
+    "$PY" "$QG_ROOT/factory/check-manifest" "$SEED_REG/NSGA2Model_sources.yaml" "$DATA"/manifests/*.yaml
 
 for impl in faaast basyx-python; do
     bt_server "$impl" "$QG_ROOT/factory/seed-factory"
@@ -64,6 +75,14 @@ binding.shared.dir=$BT_DIR/shared" || true
                  [ \"\$(stat -c %s \"\$p\")\" = \"\$(jq -r '.executionLog.stages[-1].result.scenarioRef.bytes' $out)\" ]"
     bt_check "$impl: claim-check file holds the expected scenario" \
         bash -c "p=\$(jq -r '.executionLog.stages[-1].result.scenarioRef.path' $out); diff <(jq -S . \"\$p\") <(jq -S . $EXPECTED) >/dev/null"
+    bt_stop "$impl"
+
+    # The same factory modelled as collections and lists instead of JSON text.
+    bt_server "$impl" "$QG_ROOT/factory/modelled-factory"
+    out=$BT_DIR/$impl-modelled.json
+    bt_run "$out" "$BT_URL" "$DATA/aas/goal-routing.json" "$DATA/manifests" || true
+    bt_check "$impl: well-modelled factory (SMC/SML, no JSON strings) gives the same scenario" \
+        same_json '.executionLog.stages[-1].result.scenario' "$out" '.' "$EXPECTED"
     bt_stop "$impl"
 done
 

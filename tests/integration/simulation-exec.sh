@@ -61,7 +61,7 @@ qgk_check "huge-log.sh: the logs were capped, the run kept its result" \
     sim_jq '.executionLog.stages[-1].result.runner.logsTruncated == true' "$QGK_DIR/answer-1.json"
 qgk_check "the worker stayed up through all of them" qgk_workers_alive
 qgk_check "no simulator process is left (hang.sh's sleep was killed with its group)" \
-    bash -c '! pgrep -f "^sleep 987$"'
+    sim_no_process '^sleep 987$'
 qgk_check "every work directory was removed" \
     bash -c "[ -z \"\$(ls -A '$QGK_DIR/work')\" ]"
 
@@ -77,7 +77,7 @@ t0=$(date +%s.%N)
 qgk_check "the worker exits 0 on SIGTERM in the middle of a run" qgk_workers_stop
 qg_say "worker stopped $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s after SIGTERM"
 qgk_check "the cancelled run left no process or work directory" \
-    bash -c "! pgrep -f '[s]low.sh 4' && [ -z \"\$(ls -A '$QGK_DIR/work')\" ]"
+    bash -c "$(declare -f sim_no_process qg_wait_for qg_say); sim_no_process '[s]low.sh 4' && [ -z \"\$(ls -A '$QGK_DIR/work')\" ]"
 sim_worker_start simulation-2 -X simulation.log.max.bytes=65536
 rc=0
 wait "$term_submit" || rc=$?
