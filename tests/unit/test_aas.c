@@ -65,12 +65,11 @@ Test(b64, decode_accepts_padding_and_standard_alphabet)
 {
     const char *forms[] = {"w6TDtg", "w6TDtg==", "Zm9vYmE=", "Zm9vYmE", "-_-_", "+/+/"};
     const char *want[] = {"\xc3\xa4\xc3\xb6", "\xc3\xa4\xc3\xb6", "fooba", "fooba",
-                          "\xfb\xff\xbf", "\xfb\xff\xbf"};
+                          "\xfb\xff\xbf",     "\xfb\xff\xbf"};
     for (size_t i = 0; i < 6; i++) {
         unsigned char *out;
         size_t n;
-        cr_assert_eq(qg_b64_decode(forms[i], strlen(forms[i]), &out, &n), 0, "decode %s",
-                     forms[i]);
+        cr_assert_eq(qg_b64_decode(forms[i], strlen(forms[i]), &out, &n), 0, "decode %s", forms[i]);
         cr_assert_eq(n, strlen(want[i]));
         cr_assert(memcmp(out, want[i], n) == 0, "decode %s", forms[i]);
         free(out);
@@ -132,11 +131,22 @@ Test(aas_path, resource_paths)
 
 Test(aas_value, numeric_types)
 {
-    const char *types[] = {"xs:decimal", "xs:double", "xs:float", "xs:integer", "xs:int",
-                           "xs:long", "xs:short", "xs:byte", "xs:unsignedInt",
-                           "xs:unsignedLong", "xs:unsignedShort", "xs:unsignedByte",
-                           "xs:nonNegativeInteger", "xs:positiveInteger",
-                           "xs:negativeInteger", "xs:nonPositiveInteger"};
+    const char *types[] = {"xs:decimal",
+                           "xs:double",
+                           "xs:float",
+                           "xs:integer",
+                           "xs:int",
+                           "xs:long",
+                           "xs:short",
+                           "xs:byte",
+                           "xs:unsignedInt",
+                           "xs:unsignedLong",
+                           "xs:unsignedShort",
+                           "xs:unsignedByte",
+                           "xs:nonNegativeInteger",
+                           "xs:positiveInteger",
+                           "xs:negativeInteger",
+                           "xs:nonPositiveInteger"};
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         qg_json_t *v = qg_aas_typed_value(types[i], "7");
         cr_assert(qg_json_is(v, QG_JSON_NUMBER), "%s must give a number", types[i]);
@@ -150,12 +160,18 @@ Test(aas_value, number_spellings)
     struct {
         const char *vt, *text, *json;
     } cases[] = {
-        {"xs:double", "0.95", "0.95"},      {"xs:double", " 1.5 ", "1.5"},
-        {"xs:double", "+3", "3"},           {"xs:double", "1e3", "1000"},
-        {"xs:decimal", ".5", "0.5"},        {"xs:decimal", "007", "7"},
-        {"xs:integer", "-20", "-20"},       {"xs:double", "INF", "\"INF\""},
-        {"xs:double", "NaN", "\"NaN\""},    {"xs:integer", "twelve", "\"twelve\""},
-        {"xs:double", "", "\"\""},          {"xs:double", "1.", "\"1.\""},
+        {"xs:double", "0.95", "0.95"},
+        {"xs:double", " 1.5 ", "1.5"},
+        {"xs:double", "+3", "3"},
+        {"xs:double", "1e3", "1000"},
+        {"xs:decimal", ".5", "0.5"},
+        {"xs:decimal", "007", "7"},
+        {"xs:integer", "-20", "-20"},
+        {"xs:double", "INF", "\"INF\""},
+        {"xs:double", "NaN", "\"NaN\""},
+        {"xs:integer", "twelve", "\"twelve\""},
+        {"xs:double", "", "\"\""},
+        {"xs:double", "1.", "\"1.\""},
         {"xs:long", "12345678901234567890", "12345678901234567890"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -187,8 +203,9 @@ Test(aas_value, booleans_strings_and_null)
                 "false");
     check_value("{\"modelType\":\"Property\",\"valueType\":\"xs:boolean\",\"value\":\"maybe\"}",
                 "\"maybe\"");
-    const char *stringy[] = {"xs:string", "xs:anyURI", "xs:date", "xs:dateTime", "xs:time",
-                             "xs:duration", "xs:gYear", "xs:base64Binary", "xs:hexBinary"};
+    const char *stringy[] = {"xs:string",   "xs:anyURI",       "xs:date",
+                             "xs:dateTime", "xs:time",         "xs:duration",
+                             "xs:gYear",    "xs:base64Binary", "xs:hexBinary"};
     for (size_t i = 0; i < sizeof(stringy) / sizeof(stringy[0]); i++) {
         qg_json_t *v = qg_aas_typed_value(stringy[i], "12");
         cr_assert(qg_json_is(v, QG_JSON_STRING), "%s stays a string", stringy[i]);
@@ -216,11 +233,13 @@ Test(aas_value, collections_and_lists)
 
 Test(aas_value, mlp_range_file_blob)
 {
-    check_value("{\"modelType\":\"MultiLanguageProperty\",\"value\":["
-                "{\"language\":\"en\",\"text\":\"drill\"},{\"language\":\"de\",\"text\":\"Bohrer\"}]}",
-                "[{\"en\":\"drill\"},{\"de\":\"Bohrer\"}]");
-    check_value("{\"modelType\":\"Range\",\"valueType\":\"xs:integer\",\"min\":\"1\",\"max\":\"9\"}",
-                "{\"min\":1,\"max\":9}");
+    check_value(
+        "{\"modelType\":\"MultiLanguageProperty\",\"value\":["
+        "{\"language\":\"en\",\"text\":\"drill\"},{\"language\":\"de\",\"text\":\"Bohrer\"}]}",
+        "[{\"en\":\"drill\"},{\"de\":\"Bohrer\"}]");
+    check_value(
+        "{\"modelType\":\"Range\",\"valueType\":\"xs:integer\",\"min\":\"1\",\"max\":\"9\"}",
+        "{\"min\":1,\"max\":9}");
     check_value("{\"modelType\":\"Range\",\"valueType\":\"xs:double\",\"min\":\"1.5\"}",
                 "{\"min\":1.5,\"max\":null}");
     check_value("{\"modelType\":\"File\",\"contentType\":\"text/csv\",\"value\":\"/a.csv\"}",

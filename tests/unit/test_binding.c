@@ -33,13 +33,11 @@ static qg_config_t *config(const char *url, const char *registry, const char *ex
 
     cr_assert_not_null(cfg);
     cr_assert_eq(qg_config_add_options(cfg, qg_stage_binding.options), 0);
-    cr_assert_eq(qg_config_set(cfg, "aas.base.url", url, errstr, sizeof(errstr)), 0, "%s",
-                 errstr);
+    cr_assert_eq(qg_config_set(cfg, "aas.base.url", url, errstr, sizeof(errstr)), 0, "%s", errstr);
     if (registry)
         cr_assert_eq(qg_config_set(cfg, "registry.dir", registry, errstr, sizeof(errstr)), 0);
-    cr_assert_eq(qg_config_set(cfg, "binding.work.dir", "/tmp/qg-binding-unit", errstr,
-                               sizeof(errstr)),
-                 0);
+    cr_assert_eq(
+        qg_config_set(cfg, "binding.work.dir", "/tmp/qg-binding-unit", errstr, sizeof(errstr)), 0);
     cr_assert_eq(qg_config_set(cfg, "aas.connect.timeout.ms", "2000", errstr, sizeof(errstr)), 0);
     for (const char *p = extra; p && *p;) {
         const char *nl = strchr(p, '\n');
@@ -106,8 +104,8 @@ Test(binding, init_needs_a_base_url)
 
 Test(binding, missing_token_env_is_fatal)
 {
-    qg_config_t *cfg = config("http://127.0.0.1:9/api/v3.0", NULL,
-                              "aas.token.env=QG_TEST_NO_SUCH_TOKEN_VARIABLE");
+    qg_config_t *cfg =
+        config("http://127.0.0.1:9/api/v3.0", NULL, "aas.token.env=QG_TEST_NO_SUCH_TOKEN_VARIABLE");
     void *state = NULL;
     expect_class(qg_stage_binding.init(&state, cfg), QG_ERR_FATAL, "QG_TEST_NO_SUCH_TOKEN");
     qg_config_destroy(cfg);
@@ -136,8 +134,8 @@ Test(binding, manifest_outside_registry_is_bad_input)
 
 Test(binding, missing_parameter_is_bad_input)
 {
-    qg_config_t *cfg = config("http://127.0.0.1:9/api/v3.0", QG_SOURCE_DIR "/tests/data/manifests",
-                              NULL);
+    qg_config_t *cfg =
+        config("http://127.0.0.1:9/api/v3.0", QG_SOURCE_DIR "/tests/data/manifests", NULL);
     qg_json_t *doc = load_goal(GOAL_FILE);
     qg_json_set_str(qg_json_get(qg_goal_query(doc), "selectedModel"), "metaDataFile",
                     "routing-required.yaml");

@@ -80,8 +80,8 @@ Test(bench, ours)
     for (int i = 0; i < bench_runs(); i++) {
         qg_json_t *doc = bench_goal();
         double t0 = qg_now_ms();
-        qg_error_t *err = qg_stage_run_local(&qg_stage_binding, state, cfg, doc, "bench", NULL,
-                                             NULL);
+        qg_error_t *err =
+            qg_stage_run_local(&qg_stage_binding, state, cfg, doc, "bench", NULL, NULL);
         qg_json_append(ms, qg_json_number(qg_now_ms() - t0));
         cr_assert_null(err, "%s", qg_error_message(err));
         qg_json_t *res = qg_goal_stage_result(doc, "yamlBinding");

@@ -25,12 +25,12 @@ typedef struct qg_bsub_s {
 
 /* One submodel of a machine record. */
 typedef struct qg_bmsub_s {
-    const char *key;         /* "capability" */
-    char *submodel_id;       /* filled */
-    const char **required;   /* element idShorts that must exist */
+    const char *key;       /* "capability" */
+    char *submodel_id;     /* filled */
+    const char **required; /* element idShorts that must exist */
     size_t n_required;
-    const char *pick_path;   /* shell_filter rules: property to copy ... */
-    const char *pick_key;    /* ... under this key */
+    const char *pick_path; /* shell_filter rules: property to copy ... */
+    const char *pick_key;  /* ... under this key */
 } qg_bmsub_t;
 
 typedef struct qg_bmachine_s {
@@ -46,8 +46,8 @@ typedef struct qg_bsrc_s {
     char *property_path;
     qg_bmachine_t *machines;
     size_t n_machines;
-    qg_error_t *err;  /* why it failed (NULL: ok) */
-    qg_json_t *data;  /* the scenario value */
+    qg_error_t *err; /* why it failed (NULL: ok) */
+    qg_json_t *data; /* the scenario value */
 } qg_bsrc_t;
 
 typedef struct qg_bplan_s {

@@ -180,8 +180,7 @@ static qg_error_t *qg_bp_filter_source(qg_bsrc_t *bs, const qg_json_t *shells)
             return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
     }
     if (bs->n_machines == 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "no shell matches id_pattern '%s'",
-                            s->id_pattern);
+        return qg_error_new(QG_ERR_STAGE_ERROR, "no shell matches id_pattern '%s'", s->id_pattern);
     return NULL;
 }
 
@@ -199,9 +198,9 @@ qg_error_t *qg_binding_plan_shells(qg_bplan_t *plan, qg_aas_client_t *aas)
             list_err = qg_aas_get_shells(aas, NULL, &shells);
             listed = 1;
         }
-        bs->err = list_err ? qg_error_new(qg_error_class(list_err), "%s",
-                                          qg_error_message(list_err))
-                           : qg_bp_filter_source(bs, shells);
+        bs->err = list_err
+                      ? qg_error_new(qg_error_class(list_err), "%s", qg_error_message(list_err))
+                      : qg_bp_filter_source(bs, shells);
     }
     qg_error_destroy(list_err);
     qg_json_destroy(shells);
@@ -311,8 +310,8 @@ static void qg_bp_bulk(qg_bplan_t *plan, qg_aas_client_t *aas)
             kept += sub->body != NULL;
         }
     }
-    qg_debug("binding", "listing /submodels: %zu listed, %zu of %zu needed", qg_json_len(all),
-             kept, plan->n_subs);
+    qg_debug("binding", "listing /submodels: %zu listed, %zu of %zu needed", qg_json_len(all), kept,
+             plan->n_subs);
     qg_json_destroy(all);
 }
 
@@ -430,9 +429,9 @@ static qg_error_t *qg_bp_machine_sub(qg_bplan_t *plan, const qg_bmachine_t *bm,
     val = qg_aas_submodel_value(sm);
     for (size_t r = 0; val && r < sub->n_required; r++)
         if (!qg_json_get(val, sub->required[r]))
-            err = qg_error_new(QG_ERR_STAGE_ERROR,
-                               "machine %s: %s submodel '%s' has no element '%s'",
-                               bm->machine_id, sub->key, sub->submodel_id, sub->required[r]);
+            err =
+                qg_error_new(QG_ERR_STAGE_ERROR, "machine %s: %s submodel '%s' has no element '%s'",
+                             bm->machine_id, sub->key, sub->submodel_id, sub->required[r]);
     if (!err && val && sub->pick_path) {
         char errstr[300];
         const qg_json_t *el = qg_aas_find_element(sm, sub->pick_path, errstr, sizeof(errstr));
@@ -445,8 +444,7 @@ static qg_error_t *qg_bp_machine_sub(qg_bplan_t *plan, const qg_bmachine_t *bm,
     return err;
 }
 
-static qg_json_t *qg_bp_machine_record(qg_bplan_t *plan, const qg_bmachine_t *bm,
-                                       qg_error_t **err)
+static qg_json_t *qg_bp_machine_record(qg_bplan_t *plan, const qg_bmachine_t *bm, qg_error_t **err)
 {
     qg_json_t *rec = qg_json_object();
 

@@ -49,8 +49,7 @@ static const qg_option_t qg_binding_options[] = {
     {"registry.dir", NULL, "model registry directory; manifests must lie inside it", 0},
     {"binding.inline.max.bytes", "524288",
      "largest scenario carried inline in the goal; larger ones go to binding.shared.dir", 0},
-    {"binding.shared.dir", NULL, "directory shared with simulation workers for large scenarios",
-     0},
+    {"binding.shared.dir", NULL, "directory shared with simulation workers for large scenarios", 0},
     {"binding.work.dir", "/tmp/qg-binding", "where scenario files are kept for inspection", 0},
     {NULL, NULL, NULL, 0},
 };
@@ -117,8 +116,9 @@ static qg_error_t *qg_binding_client(qg_binding_t *b, const qg_config_t *cfg)
         free(token);
     }
     if (!err)
-        qg_info(QG_BINDING_COMPONENT, "AAS server %s (timeout %ld ms, %d concurrent, tls verify %s%s)",
-                conf.base_url, conf.timeout_ms, conf.max_concurrency, conf.tls_verify ? "on" : "off",
+        qg_info(QG_BINDING_COMPONENT,
+                "AAS server %s (timeout %ld ms, %d concurrent, tls verify %s%s)", conf.base_url,
+                conf.timeout_ms, conf.max_concurrency, conf.tls_verify ? "on" : "off",
                 conf.token ? ", bearer token set" : "");
     return err;
 }
@@ -253,8 +253,8 @@ static qg_json_t *qg_binding_source_info(const qg_bsrc_t *bs)
 
     if (!o)
         return NULL;
-    qg_json_set_str(o, "type", s->type == QG_SOURCE_AAS_PROPERTY ? "aas_property"
-                                                                   : "aas_shell_collection");
+    qg_json_set_str(o, "type",
+                    s->type == QG_SOURCE_AAS_PROPERTY ? "aas_property" : "aas_shell_collection");
     if (bs->submodel_id)
         qg_json_set_str(o, "submodel_id", bs->submodel_id);
     if (bs->property_path)
@@ -329,8 +329,8 @@ static void qg_binding_digest(const char *text, size_t len, char hex[65])
 }
 
 /* Inline, or claim check in the shared dir when larger than inline_max. */
-static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id,
-                                    qg_json_t *result, qg_json_t *scenario)
+static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id, qg_json_t *result,
+                                    qg_json_t *scenario)
 {
     size_t len;
     char *text = qg_json_serialize(scenario, 0, &len);
@@ -362,8 +362,8 @@ static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id,
     snprintf(path, sizeof(path), "%s/%s", b->shared_dir, name);
     if (qg_binding_mkdirs(b->shared_dir) != 0 ||
         qg_binding_write(b->shared_dir, name, text, len) != 0) {
-        qg_error_t *err = qg_error_new(QG_ERR_TRANSIENT, "writing claim check %s: %s", path,
-                                       strerror(errno));
+        qg_error_t *err =
+            qg_error_new(QG_ERR_TRANSIENT, "writing claim check %s: %s", path, strerror(errno));
         free(text);
         return err;
     }
@@ -420,8 +420,8 @@ static qg_error_t *qg_binding_manifest(const qg_binding_t *b, const qg_stage_ctx
         err = qg_manifest_load(path, m);
     if (!err) {
         qg_json_set_str(result, "manifest", path);
-        qg_json_set_str(result, "model", (*m)->model ? (*m)->model
-                                                     : qg_json_str(qg_json_get(sel, "modelId")));
+        qg_json_set_str(result, "model",
+                        (*m)->model ? (*m)->model : qg_json_str(qg_json_get(sel, "modelId")));
     }
     free(path);
     return err;
@@ -508,8 +508,8 @@ static int qg_binding_gate(void *state, const qg_stage_ctx_t *ctx, char *reason,
     }
     if (req_ok < req)
         return 0;
-    snprintf(reason, size, "%zu/%zu required sources bound%s%zu optional failed", req_ok, req,
-             ", ", opt_failed);
+    snprintf(reason, size, "%zu/%zu required sources bound%s%zu optional failed", req_ok, req, ", ",
+             opt_failed);
     return 1;
 }
 
