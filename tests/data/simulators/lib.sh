@@ -90,3 +90,13 @@ sim_jq() {
 sim_dlq_says() {
     grep -F "dead-lettered ($2): " "$1" | grep -qF -- "$3"
 }
+
+# sim_no_process REGEX: no process's command line matches (a few seconds' grace
+# for the kernel to finish killing); prints the survivors otherwise.
+sim_no_process() {
+    if qg_wait_for "no process matching $1" 5 bash -c "! pgrep -f '$1'"; then
+        return 0
+    fi
+    ps -o pid,ppid,pgid,stat,etime,args -p "$(pgrep -d, -f "$1")" >&2 || true
+    return 1
+}
