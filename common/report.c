@@ -81,7 +81,7 @@ static void escn(FILE *f, const char *s, size_t max)
             fputs("&#39;", f);
             break;
         default:
-            fputc(c < 0x20 || c == 0x7F ? ' ' : c, f);
+            fputc((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F ? ' ' : c, f);
             break;
         }
     }
@@ -207,6 +207,36 @@ static const qg_json_t *find_output(const rctx_t *rc, const char *key)
         v = qg_json_get(qg_goal_stage_result(rc->doc, "simulation"), key);
     return v && !qg_json_is(v, QG_JSON_NULL) ? v : NULL;
 }
+
+/*
+ * Show a part of the page when its data is there, or when the goal asks for
+ * it in outputSpec (or has no outputSpec): a goal1 query has no plan to miss.
+ */
+static int show_part(const rctx_t *rc, const char *const *names)
+{
+    const qg_json_t *spec = qg_json_get(rc->q, "outputSpec");
+    if (!qg_json_is(spec, QG_JSON_ARRAY))
+        return 1;
+    for (; *names; names++) {
+        if (find_output(rc, *names))
+            return 1;
+        for (size_t i = 0; i < qg_json_len(spec); i++) {
+            const qg_json_t *e = qg_json_at(spec, i);
+            const char *n = qg_json_str(e) ? qg_json_str(e) : qg_json_str(qg_json_get(e, "name"));
+            if (n && strcmp(n, *names) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *const PART_PLAN[] = {"productionPlan", NULL};
+static const char *const PART_BOTTLENECKS[] = {"bottlenecks", NULL};
+static const char *const PART_DISTRIBUTION[] = {"estimatedTime", "percentiles", "histogram",
+                                                "distribution", NULL};
+static const char *const PART_ESTIMATE[] = {"estimatedTime", NULL};
+static const char *const PART_CONFIDENCE[] = {"confidence", NULL};
+static const char *const PART_MAKESPAN[] = {"makespan", "productionPlan", NULL};
 
 /* ================= production plan ================= */
 
@@ -498,6 +528,8 @@ static void gantt_legend(FILE *f, const plan_t *p)
 static void section_gantt(const rctx_t *rc)
 {
     FILE *f = rc->f;
+    if (!show_part(rc, PART_PLAN))
+        return;
     section_start(f, "plan", "Production plan");
     const qg_json_t *plan = find_output(rc, "productionPlan");
     plan_t p = {0};
@@ -595,6 +627,8 @@ static void bottleneck_row(FILE *f, const qg_json_t *b, size_t i)
 static void section_bottlenecks(const rctx_t *rc)
 {
     FILE *f = rc->f;
+    if (!show_part(rc, PART_BOTTLENECKS))
+        return;
     section_start(f, "bottlenecks", "Bottlenecks");
     const qg_json_t *bn = find_output(rc, "bottlenecks");
     size_t n = 0;
@@ -797,6 +831,8 @@ static int section_histogram(const rctx_t *rc)
 static void section_distribution(const rctx_t *rc)
 {
     FILE *f = rc->f;
+    if (!show_part(rc, PART_DISTRIBUTION))
+        return;
     section_start(f, "distribution", "Distribution of the completion time");
     int drawn = section_histogram(rc);
     pct_t pc[32];
@@ -1030,11 +1066,14 @@ static void summary_cards(const rctx_t *rc)
     char b[48] = "";
     double conf;
     fputs("<div class=\"cards\">\n", rc->f);
-    card_time(rc, "estimated time", "estimatedTime");
+    if (show_part(rc, PART_ESTIMATE))
+        card_time(rc, "estimated time", "estimatedTime");
     if (finite_num(find_output(rc, "confidence"), &conf))
         snprintf(b, sizeof(b), "%.1f%%", conf <= 1 ? conf * 100 : conf);
-    card(rc->f, "confidence", b, NULL);
-    card_time(rc, "makespan", "makespan");
+    if (show_part(rc, PART_CONFIDENCE))
+        card(rc->f, "confidence", b, NULL);
+    if (show_part(rc, PART_MAKESPAN))
+        card_time(rc, "makespan", "makespan");
     card(rc->f, "status", qg_json_str(qg_json_path(rc->doc, "executionLog.status")),
          qg_json_str(qg_json_path(rc->doc, "executionLog.failedStage")));
     card(rc->f, "model", model_name(rc->q), NULL);

@@ -363,3 +363,26 @@ Test(report, other_outputs_of_query_goals)
     cr_expect_null(strstr(html, "Other outputs"), "nothing else to show");
     free(html);
 }
+
+Test(report, parts_the_goal_does_not_ask_for_are_left_out)
+{
+    char *html =
+        render_text("{\"QueryGoal\":{\"goalType\":\"goal4_track_product_location\",\"outputSpec\":["
+                    "{\"name\":\"location\",\"datatype\":\"object\"}],\"outputs\":{\"location\":"
+                    "{\"machine\":\"M3\",\"since\":\"2026-11-24T03:00:00Z\"}}}}");
+    cr_expect_null(strstr(html, "Production plan"));
+    cr_expect_null(strstr(html, "Bottlenecks"));
+    cr_expect_null(strstr(html, "Distribution of the completion time"));
+    cr_expect_null(strstr(html, "estimated time"));
+    cr_expect_not_null(strstr(html, "<tr><td>location</td>"));
+    cr_expect_not_null(strstr(html, "&quot;machine&quot;: &quot;M3&quot;"));
+    cr_expect_not_null(strstr(html, ",\n"), "pretty JSON keeps its line breaks");
+    free(html);
+    /* a goal3 that failed before simulation still shows where its answer is missing */
+    html = render_text("{\"QueryGoal\":{\"outputSpec\":[\"estimatedTime\",\"productionPlan\","
+                       "\"bottlenecks\"]}}");
+    cr_expect_not_null(strstr(html, "Production plan: not available"));
+    cr_expect_not_null(strstr(html, "Bottlenecks: not available"));
+    cr_expect_not_null(strstr(html, "Percentiles and histogram: not available"));
+    free(html);
+}
