@@ -395,7 +395,8 @@ static qg_error_t *optimize(const qg_fjsp_t *p, const qg_engine_options_t *o, do
     prm.seed = o->seed;
     prm.time_limit_s = o->time_limit_s;
     prm.max_generations = o->max_generations;
-    if (prm.time_limit_s <= 0 && prm.max_generations <= 0)
+    prm.max_evaluations = o->max_evaluations;
+    if (prm.time_limit_s <= 0 && prm.max_generations <= 0 && prm.max_evaluations <= 0)
         prm.max_generations = 200;
     prm.population = o->population > 0 ? o->population : 30;
     prm.threads = o->threads > 0 ? o->threads : 1;

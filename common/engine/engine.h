@@ -55,6 +55,7 @@ typedef struct {
                                      < 0: auto (300 benchmark, 40 scenario) */
     int replications;         /* Monte Carlo replications of the chosen plan */
     double promise_tolerance; /* confidence without a due date: P(C <= est*(1+tol)) */
+    long max_evaluations;     /* per island, a clock-free budget; <= 0: none */
 } qg_engine_options_t;
 
 /** Defaults: seed 1, 1 s, 200 generations, 1 thread, population 30, 1000 replications. */

@@ -230,6 +230,7 @@ typedef struct {
     uint64_t seed;
     double time_limit_s;  /* <= 0: none */
     long max_generations; /* <= 0: none */
+    long max_evaluations; /* per island; <= 0: none (a clock-free budget) */
     int population;
     int threads;
     long ls_iterations;   /* tabu iterations per offspring polish */

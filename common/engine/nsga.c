@@ -430,6 +430,8 @@ static int out_of_budget(const island_t *is)
         return 1;
     if (is->prm->max_generations > 0 && is->gens >= is->prm->max_generations)
         return 1;
+    if (is->prm->max_evaluations > 0 && is->evals >= is->prm->max_evaluations)
+        return 1;
     return is->deadline > 0 && qg_engine_now() >= is->deadline;
 }
 

@@ -48,8 +48,8 @@ static void usage(FILE *f)
                "       qg-sim assemble --aas FILE... [--out FILE]\n"
                "       qg-sim verify (--scenario DIR|FILE | --aas FILE...) [--product ID\n"
                "                  --quantity Q] --result FILE\n"
-               "options: --time-limit S --generations G --seed N --threads T --population P\n"
-               "         --ls-iterations N --quiet\n");
+               "options: --time-limit S --generations G --max-evaluations E --seed N\n"
+               "         --threads T --population P --ls-iterations N --tolerance X --quiet\n");
 }
 
 static int num_arg(const char *name, const char *v, double lo, double hi, double *out)
@@ -90,10 +90,11 @@ static int parse_valued(cli_t *c, const char *a, const char *v)
     struct {
         const char *name;
         double lo, hi;
-    } nums[] = {{"--time-limit", 0, 86400}, {"--generations", 0, 1e9},  {"--seed", 0, 1.8e19},
-                {"--threads", 1, 64},       {"--population", 4, 10000}, {"--ls-iterations", 0, 1e9},
-                {"--replications", 1, 1e7}, {"--quantity", 1, 1e6},     {"--lot-size", 1, 1e6},
-                {"--due", 0, 1e12},         {"--tolerance", 0, 10}};
+    } nums[] = {
+        {"--time-limit", 0, 86400}, {"--generations", 0, 1e9},  {"--seed", 0, 1.8e19},
+        {"--threads", 1, 64},       {"--population", 4, 10000}, {"--ls-iterations", 0, 1e9},
+        {"--replications", 1, 1e7}, {"--quantity", 1, 1e6},     {"--lot-size", 1, 1e6},
+        {"--due", 0, 1e12},         {"--tolerance", 0, 10},     {"--max-evaluations", 1, 1e12}};
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         if (strcmp(a, nums[i].name))
             continue;
@@ -130,8 +131,11 @@ static int parse_valued(cli_t *c, const char *a, const char *v)
         case 9:
             c->order.due_s = d;
             break;
-        default:
+        case 10:
             c->opts.promise_tolerance = d;
+            break;
+        default:
+            c->opts.max_evaluations = (long)d;
             break;
         }
         return 1;
@@ -144,7 +148,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
     if (argc < 2)
         return -1;
     c->cmd = argv[1];
-    int gens_given = 0, time_given = 0;
+    int gens_given = 0, time_given = 0, evals_given = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
@@ -156,6 +160,7 @@ static int parse_args(cli_t *c, int argc, char **argv)
         } else {
             gens_given |= !strcmp(a, "--generations");
             time_given |= !strcmp(a, "--time-limit");
+            evals_given |= !strcmp(a, "--max-evaluations");
             int r = parse_valued(c, a, i + 1 < argc ? argv[i + 1] : NULL);
             if (r <= 0) {
                 fprintf(stderr, "qg-sim: %s option '%s'\n", r < 0 ? "bad value for" : "unknown", a);
@@ -166,8 +171,8 @@ static int parse_args(cli_t *c, int argc, char **argv)
     }
     if (!gens_given)
         c->opts.max_generations = 0; /* the time limit rules unless generations are given */
-    else if (!time_given)
-        c->opts.time_limit_s = 0; /* generations alone: deterministic, no clock */
+    if ((gens_given || evals_given) && !time_given)
+        c->opts.time_limit_s = 0; /* clock-free budgets: deterministic */
     return 0;
 }
 
