@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "binding.h"
+#include "events.h"
 #include "goal.h"
 #include "log.h"
 #include "sha256.h"
@@ -427,6 +428,20 @@ static qg_error_t *qg_binding_manifest(const qg_binding_t *b, const qg_stage_ctx
     return err;
 }
 
+/* Progress for `qgctl watch`: how much was fetched, which sources failed. */
+static void qg_binding_progress(const qg_stage_ctx_t *ctx, const qg_bplan_t *plan,
+                                const qg_aas_client_t *aas)
+{
+    char msg[256];
+    size_t failed = 0;
+
+    for (size_t i = 0; i < plan->n_srcs; i++)
+        failed += plan->srcs[i].err != NULL;
+    snprintf(msg, sizeof(msg), "fetched %zu submodels in %ld requests; %zu of %zu sources failed",
+             plan->n_subs, qg_aas_request_count(aas), failed, plan->n_srcs);
+    qg_events_stage(ctx->events, ctx->goal_id, "yamlBinding", "progress", msg);
+}
+
 static qg_error_t *qg_binding_execute(qg_binding_t *b, qg_stage_ctx_t *ctx, qg_bplan_t *plan)
 {
     qg_json_t *scenario;
@@ -437,6 +452,7 @@ static qg_error_t *qg_binding_execute(qg_binding_t *b, qg_stage_ctx_t *ctx, qg_b
     if (err)
         return err;
     qg_binding_plan_build(plan);
+    qg_binding_progress(ctx, plan, b->aas);
     err = qg_binding_transient(plan);
     qg_json_set_num(ctx->result, "requests", (double)qg_aas_request_count(b->aas));
     qg_json_set_num(ctx->result, "submodels", (double)plan->n_subs);
