@@ -518,3 +518,109 @@ Test(aas_client, rejects_bad_base_url)
     cr_assert_not_null(err);
     qg_error_destroy(err);
 }
+
+/* ---- a one-shot HTTP server on loopback, to see what the client sends ---- */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct one_shot_s {
+    int fd;
+    int port;
+    char req[4096];
+    const char *reply;
+} one_shot_t;
+
+static void *one_shot_main(void *opaque)
+{
+    one_shot_t *s = opaque;
+    int c = accept(s->fd, NULL, NULL);
+    size_t n = 0;
+
+    if (c < 0)
+        return NULL;
+    while (n + 1 < sizeof(s->req)) {
+        ssize_t r = read(c, s->req + n, sizeof(s->req) - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        s->req[n] = '\0';
+        if (strstr(s->req, "\r\n\r\n"))
+            break;
+    }
+    if (write(c, s->reply, strlen(s->reply)) < 0)
+        n = 0;
+    close(c);
+    return NULL;
+}
+
+static pthread_t one_shot_start(one_shot_t *s, const char *reply)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    pthread_t t;
+
+    s->reply = reply;
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(s->fd, 0);
+    cr_assert_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(s->fd, 1), 0);
+    cr_assert_eq(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
+    s->port = ntohs(a.sin_port);
+    cr_assert_eq(pthread_create(&t, NULL, one_shot_main, s), 0);
+    return t;
+}
+
+Test(aas_client, sends_bearer_token_and_accept_header)
+{
+    one_shot_t s = {0};
+    pthread_t t = one_shot_start(&s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                     "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+    char url[64];
+    qg_aas_conf_t conf = {.base_url = url, .token = "s3cret-token", .tls_verify = 1};
+    qg_aas_client_t *c = NULL;
+    qg_json_t *out = NULL;
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v3.0", s.port);
+    cr_assert_null(qg_aas_client_new(&conf, &c));
+    qg_error_t *err = qg_aas_get_description(c, &out);
+    pthread_join(t, NULL);
+    close(s.fd);
+    cr_assert_null(err, "%s", qg_error_message(err));
+    cr_assert(qg_json_is(out, QG_JSON_OBJECT));
+    cr_assert(strstr(s.req, "GET /api/v3.0/description HTTP/1.1\r\n") == s.req, "%s", s.req);
+    cr_assert(strstr(s.req, "\r\nAuthorization: Bearer s3cret-token\r\n") != NULL, "%s", s.req);
+    cr_assert(strstr(s.req, "\r\nAccept: application/json\r\n") != NULL, "%s", s.req);
+    qg_json_destroy(out);
+    qg_aas_client_destroy(c);
+}
+
+Test(aas_client, server_error_message_reaches_the_error)
+{
+    one_shot_t s = {0};
+    const char *body = "{\"messages\":[{\"messageType\":\"Error\",\"text\":\"overloaded!!\"}]}";
+    char reply[512];
+    snprintf(reply, sizeof(reply),
+             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             strlen(body), body);
+    pthread_t t = one_shot_start(&s, reply);
+    char url[64];
+    qg_aas_conf_t conf = {.base_url = url};
+    qg_aas_client_t *c = NULL;
+    qg_json_t *out = NULL;
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v3.0", s.port);
+    cr_assert_null(qg_aas_client_new(&conf, &c));
+    qg_error_t *err = qg_aas_get_submodel(c, "urn:x", &out);
+    pthread_join(t, NULL);
+    close(s.fd);
+    cr_assert_eq(qg_error_class(err), QG_ERR_TRANSIENT, "%s", qg_error_message(err));
+    cr_assert(strstr(qg_error_message(err), "HTTP 503") != NULL, "%s", qg_error_message(err));
+    cr_assert(strstr(qg_error_message(err), "overloaded!!") != NULL, "%s", qg_error_message(err));
+    qg_error_destroy(err);
+    qg_aas_client_destroy(c);
+}

@@ -219,3 +219,31 @@ Test(binding_live, run)
     qg_json_destroy(doc);
     qg_config_destroy(cfg);
 }
+
+/* ---- claim-check digest ---- */
+
+#include "sha256.h"
+
+Test(binding_sha256, fips_vectors)
+{
+    char hex[65];
+    qg_sha256_hex("", 0, hex);
+    cr_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    qg_sha256_hex("abc", 3, hex);
+    cr_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    qg_sha256_hex(two, strlen(two), hex);
+    cr_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+
+    qg_sha256_t s;
+    unsigned char d[32];
+    char a[1000];
+    memset(a, 'a', sizeof(a));
+    qg_sha256_init(&s);
+    for (int i = 0; i < 1000; i++)
+        qg_sha256_update(&s, a, sizeof(a));
+    qg_sha256_final(&s, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    cr_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
