@@ -6,7 +6,8 @@
 #   - the server stopped: the run fails with class transient;
 #   - through the real worker loop (qg-broker mock cluster + qg-binding +
 #     qgctl submit): server down -> transient -> retry topic -> the server comes
-#     back on the same port -> the retried goal completes.
+#     back on the same port -> the retried goal completes; a missing submodel
+#     lands in the DLQ naming it.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/binding.lib"
@@ -58,8 +59,10 @@ if [ -x "$BT_BIN/qg-broker" ] && [ -x "$BT_BIN/qg-binding" ] && [ -x "$BT_BIN/qg
     prefix=qgt-binding-$$
     jq '.QueryGoal.metadata.pipelineStages = ["yamlBinding"] | .QueryGoal.goalId = "binding-retry-1"' \
         "$DATA/aas/goal.json" >"$BT_DIR/goal-retry.json"
+    mkdir -p "$BT_DIR/registry"
+    cp "$QG_SHARED/seed-formats/NSGA2Model_sources.yaml" "$DATA/manifests/missing-submodel.yaml" "$BT_DIR/registry/"
     "$BT_BIN/qg-binding" -b "$boot" --topic-prefix "$prefix" -X "aas.base.url=$url" \
-        -X "registry.dir=$QG_SHARED/seed-formats" -X retry.backoff.ms=1000,1000,1000,1000,1000,1000,1000,1000,1000,1000 \
+        -X "registry.dir=$BT_DIR/registry" -X retry.backoff.ms=1000,1000,1000,1000,1000,1000,1000,1000,1000,1000 \
         -X aas.connect.timeout.ms=1000 -X "binding.work.dir=$BT_DIR/work" 2>"$BT_DIR/worker.log" &
     worker=$!
     BT_PIDS+=($worker)
@@ -75,6 +78,14 @@ if [ -x "$BT_BIN/qg-broker" ] && [ -x "$BT_BIN/qg-binding" ] && [ -x "$BT_BIN/qg
         bt_jq "$BT_DIR/retry.json" '.executionLog.status == "completed" and (.executionLog.stages[-1].stage == "yamlBinding") and .executionLog.stages[-1].gate.passed'
     bt_check "worker: the completed goal carries the scenario" \
         bt_jq "$BT_DIR/retry.json" '.executionLog.stages[-1].result.scenario.operations | length == 95'
+    jq '.QueryGoal.metadata.pipelineStages = ["yamlBinding"] | .QueryGoal.goalId = "binding-dlq-1" |
+        .QueryGoal.selectedModel.metaDataFile = "missing-submodel.yaml"' "$DATA/aas/goal.json" >"$BT_DIR/goal-dlq.json"
+    "$BT_BIN/qgctl" submit "$BT_DIR/goal-dlq.json" --wait --timeout 60 --json -b "$boot" \
+        --topic-prefix "$prefix" >"$BT_DIR/dlq-submit.json" 2>"$BT_DIR/dlq-submit.err" || true
+    "$BT_BIN/qgctl" dlq show binding-dlq-1 -b "$boot" --topic-prefix "$prefix" >"$BT_DIR/dlq.txt" 2>&1 || true
+    bt_check "worker: missing submodel -> DLQ record naming the submodel" \
+        grep -q "urn:factory:submodel:shift_plan" "$BT_DIR/dlq.txt"
+    bt_check "worker: DLQ reason is the failed gate" grep -q "gate_failed" "$BT_DIR/dlq.txt"
     kill -TERM "$worker"
     rc=0
     wait "$worker" || rc=$?
