@@ -58,6 +58,9 @@ qgk_check "qgctl watch showed the stage completing" \
     grep -qE "$GOAL +simulation +completed" "$QGK_DIR/watch.out"
 qg_say "watch: $(grep -c progress "$QGK_DIR/watch.out" || true) progress lines; last:"
 tail -n 2 "$QGK_DIR/watch.out" >&2 || true
+qgk_check "qg-events --version and --help" \
+    bash -c "'$QGK_BIN/qg-events' --version | grep -q '^qg-events ' &&
+             '$QGK_BIN/qg-events' --help | grep -q events.xpub.bind"
 qgk_check "the worker is still running" qgk_workers_alive
 qgk_check "the worker exits 0 on SIGTERM" qgk_workers_stop
 qgk_check "the forwarder exits 0 on SIGTERM" sim_events_stop
