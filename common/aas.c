@@ -650,6 +650,27 @@ qg_error_t *qg_aas_get_shells(qg_aas_client_t *c, const char *id_short, qg_json_
     return err;
 }
 
+qg_error_t *qg_aas_get_shells_by_asset(qg_aas_client_t *c, const char *name, const char *value,
+                                       qg_json_t **out)
+{
+    qg_json_t *id = qg_json_object();
+    char *text = NULL, *enc = NULL, *q = NULL;
+    qg_error_t *err;
+
+    *out = NULL;
+    if (id && qg_json_set_str(id, "name", name) == 0 && qg_json_set_str(id, "value", value) == 0)
+        text = qg_json_serialize(id, 0, NULL);
+    enc = text ? qg_b64url_encode(text, strlen(text)) : NULL;
+    q = enc ? qg_aas_strcat3("assetIds=", enc, "") : NULL;
+    err = q ? qg_aas_list(c, "/shells", q, 100, out)
+            : qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+    qg_json_destroy(id);
+    free(text);
+    free(enc);
+    free(q);
+    return err;
+}
+
 qg_error_t *qg_aas_get_submodel_refs(qg_aas_client_t *c, const char *aas_id, qg_json_t **out)
 {
     char *shell = qg_aas_path_shell(aas_id);

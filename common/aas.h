@@ -99,6 +99,12 @@ qg_error_t *qg_aas_list(qg_aas_client_t *c, const char *path, const char *query,
 qg_error_t *qg_aas_get_submodel(qg_aas_client_t *c, const char *submodel_id, qg_json_t **out);
 /** All shells (paged); id_short filter may be NULL. */
 qg_error_t *qg_aas_get_shells(qg_aas_client_t *c, const char *id_short, qg_json_t **out);
+/**
+ * Shells whose asset carries an id (paged): name "globalAssetId" or the name
+ * of a specificAssetId. Sent as assetIds=<base64url of {"name","value"}>.
+ */
+qg_error_t *qg_aas_get_shells_by_asset(qg_aas_client_t *c, const char *name, const char *value,
+                                       qg_json_t **out);
 /** GET /shells/{id}. */
 qg_error_t *qg_aas_get_shell(qg_aas_client_t *c, const char *aas_id, qg_json_t **out);
 /** All submodel references of a shell (paged). */

@@ -433,6 +433,25 @@ Test(aas_paging, stops_on_repeated_cursor_and_bare_arrays)
     qg_aas_client_destroy(c);
 }
 
+Test(aas_paging, shell_filters_in_the_query)
+{
+    const char *bodies[] = {"{\"result\":[{\"id\":\"urn:factory:machine:M1\"}]}",
+                            "{\"result\":[]}"};
+    fake_t f = {.bodies = bodies, .n = 2};
+    qg_aas_client_t *c = fake_client(&f);
+    qg_json_t *items;
+
+    cr_assert_null(qg_aas_get_shells_by_asset(c, "globalAssetId", "urn:a", &items));
+    /* base64url of {"name":"globalAssetId","value":"urn:a"} */
+    cr_assert_str_eq(f.urls[0], "http://127.0.0.1:1/api/v3.0/shells?limit=100&assetIds="
+                                "eyJuYW1lIjoiZ2xvYmFsQXNzZXRJZCIsInZhbHVlIjoidXJuOmEifQ");
+    qg_json_destroy(items);
+    cr_assert_null(qg_aas_get_shells(c, "M 1", &items));
+    cr_assert_str_eq(f.urls[1], "http://127.0.0.1:1/api/v3.0/shells?limit=100&idShort=M%201");
+    qg_json_destroy(items);
+    qg_aas_client_destroy(c);
+}
+
 Test(aas_errors, not_found_names_id_path_and_server_message)
 {
     const char *bodies[] = {"{\"messages\":[{\"messageType\":\"Error\",\"text\":\"No Submodel "
