@@ -643,3 +643,36 @@ Test(aas_client, server_error_message_reaches_the_error)
     qg_error_destroy(err);
     qg_aas_client_destroy(c);
 }
+
+Test(aas_value, odd_shapes_never_crash)
+{
+    const char *odd[] = {
+        "null",
+        "1",
+        "\"x\"",
+        "[]",
+        "{}",
+        "{\"modelType\":5}",
+        "{\"modelType\":\"Property\"}",
+        "{\"modelType\":\"Property\",\"valueType\":5,\"value\":{\"a\":1}}",
+        "{\"modelType\":\"SubmodelElementCollection\",\"value\":\"notalist\"}",
+        "{\"modelType\":\"SubmodelElementCollection\",\"value\":[1,null,{\"idShort\":3}]}",
+        "{\"modelType\":\"SubmodelElementList\",\"value\":{\"a\":1}}",
+        "{\"modelType\":\"MultiLanguageProperty\",\"value\":[1,{\"language\":2}]}",
+        "{\"modelType\":\"Range\"}",
+        "{\"modelType\":\"Entity\",\"statements\":7}",
+        "{\"modelType\":\"AnnotatedRelationshipElement\",\"annotations\":\"x\"}",
+        "{\"modelType\":\"Banana\",\"value\":[1]}"};
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+        qg_json_t *el = parse(odd[i]);
+        qg_json_t *v = qg_aas_element_value(el);
+        cr_assert_not_null(v, "%s", odd[i]);
+        qg_json_destroy(v);
+        v = qg_aas_submodel_value(el);
+        cr_assert_not_null(v);
+        qg_json_destroy(v);
+        char err[128];
+        (void)qg_aas_find_element(el, "a.b[0]", err, sizeof(err));
+        qg_json_destroy(el);
+    }
+}

@@ -294,3 +294,33 @@ Test(manifest_fill, errors_name_the_parameter)
     expect_fill_error("${param:productType|upper}", "unknown placeholder filter 'upper'");
     expect_fill_error("${param:}", "bad placeholder name");
 }
+
+/* Every prefix of the seed manifest, and byte flips: an error or a manifest, never a crash. */
+Test(manifest, truncated_and_mangled_input_never_crashes)
+{
+    FILE *f = fopen(SEED_MANIFEST, "rb");
+    char *buf = malloc(1 << 16);
+    size_t n;
+
+    cr_assert_not_null(f);
+    n = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    for (size_t len = 0; len <= n; len += 3) {
+        qg_manifest_t *m = NULL;
+        qg_error_t *err = qg_manifest_parse(buf, len, "t.yaml", &m);
+        cr_assert((err == NULL) != (m == NULL), "prefix %zu: exactly one of error/manifest", len);
+        qg_error_destroy(err);
+        qg_manifest_destroy(m);
+    }
+    for (size_t i = 0; i < n; i += 5) {
+        char saved = buf[i];
+        qg_manifest_t *m = NULL;
+        buf[i] = (char)(i % 3 == 0 ? ':' : i % 3 == 1 ? '-' : '\t');
+        qg_error_t *err = qg_manifest_parse(buf, n, "t.yaml", &m);
+        cr_assert((err == NULL) != (m == NULL));
+        qg_error_destroy(err);
+        qg_manifest_destroy(m);
+        buf[i] = saved;
+    }
+    free(buf);
+}
