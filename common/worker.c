@@ -847,6 +847,14 @@ static void ensure_topics(qg_worker_t *w)
 {
     if (!qg_config_get_bool(w->cfg, "topics.create", 1))
         return;
+    /* librdkafka's mock cluster (qg-broker) has no CreateTopics and never answers
+     * it; it auto-creates topics instead. Its cluster id says what it is. */
+    char *cluster_id = rd_kafka_clusterid(w->producer, 5000);
+    int is_mock = cluster_id && !strncmp(cluster_id, "mockCluster", 11);
+    if (cluster_id)
+        rd_kafka_mem_free(w->producer, cluster_id);
+    if (is_mock)
+        return;
     char completed[300], dlq[300], errstr[512];
     const char *topics[] = {w->in_topic, w->retry_topic,
                             qg_topic_completed(completed, sizeof(completed), w->prefix),
