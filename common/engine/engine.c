@@ -515,20 +515,48 @@ qg_error_t *qg_engine_solve_file(const char *path, const qg_engine_options_t *op
 
 /* ---- plan verification ---- */
 
-static int find_name(const qg_fjsp_t *p, const char *name, int kind)
+static int find_machine(const qg_fjsp_t *p, const char *name)
 {
     char buf[64];
-    int n = kind == 0 ? p->n_ops : p->n_machines;
-    for (int i = 0; name && i < n; i++) {
-        const char *x =
-            kind == 0 ? op_name(p, i, buf, sizeof(buf)) : machine_name(p, i, buf, sizeof(buf));
-        if (!strcmp(x, name))
-            return i;
-    }
+    for (int k = 0; name && k < p->n_machines; k++)
+        if (!strcmp(machine_name(p, k, buf, sizeof(buf)), name))
+            return k;
     return -1;
 }
 
-static qg_error_t *plan_to_sched(const qg_fjsp_t *p, const qg_json_t *result, qg_sched_t *s)
+typedef struct {
+    const char *name;
+    int op;
+} name_t;
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(((const name_t *)a)->name, ((const name_t *)b)->name);
+}
+
+/* Operation names sorted for lookup (scenario ops always carry names). */
+static name_t *op_index(const qg_fjsp_t *p)
+{
+    name_t *ix = malloc((size_t)p->n_ops * sizeof(*ix));
+    if (!ix)
+        return NULL;
+    for (int o = 0; o < p->n_ops; o++)
+        ix[o] = (name_t){p->ops[o].name ? p->ops[o].name : "", o};
+    qsort(ix, (size_t)p->n_ops, sizeof(*ix), name_cmp);
+    return ix;
+}
+
+static int find_op(const qg_fjsp_t *p, const name_t *ix, const char *name)
+{
+    if (!name)
+        return -1;
+    name_t key = {name, 0};
+    const name_t *hit = bsearch(&key, ix, (size_t)p->n_ops, sizeof(*ix), name_cmp);
+    return hit ? hit->op : -1;
+}
+
+static qg_error_t *plan_to_sched(const qg_fjsp_t *p, const name_t *ix, const qg_json_t *result,
+                                 qg_sched_t *s)
 {
     const qg_json_t *ops = qg_json_path(result, "productionPlan.operations");
     if (!qg_json_is(ops, QG_JSON_ARRAY))
@@ -539,12 +567,12 @@ static qg_error_t *plan_to_sched(const qg_fjsp_t *p, const qg_json_t *result, qg
     }
     for (size_t i = 0; i < qg_json_len(ops); i++) {
         const qg_json_t *x = qg_json_at(ops, i);
-        int o = find_name(p, qg_json_str(qg_json_get(x, "operation")), 0);
+        int o = find_op(p, ix, qg_json_str(qg_json_get(x, "operation")));
         if (o < 0)
             return qg_error_new(QG_ERR_GATE_FAILED, "plan operation %zu is not in the scenario", i);
         if (s->alt[o] != -2)
             return qg_error_new(QG_ERR_GATE_FAILED, "operation %s planned twice", p->ops[o].name);
-        int k = find_name(p, qg_json_str(qg_json_get(x, "machine")), 1);
+        int k = find_machine(p, qg_json_str(qg_json_get(x, "machine")));
         s->alt[o] = k >= 0 ? qg_fjsp_alt_index(p, o, k) : -1;
         s->start[o] = qg_scn_num(qg_json_get(x, "start"), NAN) / MINUTE;
         s->end[o] = qg_scn_num(qg_json_get(x, "end"), NAN) / MINUTE;
@@ -561,12 +589,14 @@ qg_error_t *qg_engine_verify_plan(const qg_json_t *scenario, const qg_engine_ord
     if (err)
         return qg_error_wrap(err, "verify");
     qg_sched_t *s = qg_sched_new(p->n_ops);
-    if (!s)
+    name_t *ix = op_index(p);
+    if (!s || !ix)
         err = qg_error_new(QG_ERR_STAGE_ERROR, "verify: out of memory");
     if (!err)
-        err = plan_to_sched(p, result, s);
+        err = plan_to_sched(p, ix, result, s);
     if (!err)
         err = qg_sched_verify_tol(p, s, NULL, 0.002 / MINUTE);
+    free(ix);
     qg_sched_destroy(s);
     qg_fjsp_destroy(p);
     return err;

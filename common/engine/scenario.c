@@ -353,6 +353,8 @@ static qg_error_t *existing_jobs(builder_t *b, const qg_json_t *jobs, const qg_j
 
 /* ---- the order ---- */
 
+#define QG_SCN_MAX_ORDER_OPS 20000
+
 /* Routing for product: {process_steps:[...]}, {product: {...}}, or an array of steps. */
 static const qg_json_t *routing_steps(const qg_json_t *routing, const char *product,
                                       qg_json_t **owned, qg_error_t **err)
@@ -451,6 +453,11 @@ static qg_error_t *order_jobs(builder_t *b, const qg_engine_order_t *order, cons
         return qg_error_new(QG_ERR_BAD_INPUT, "product %s: routing has no process steps",
                             order->product_id);
     int lots = (int)ceil(q / lot);
+    if ((double)lots * (double)qg_json_len(steps) > QG_SCN_MAX_ORDER_OPS)
+        return qg_error_new(QG_ERR_BAD_INPUT,
+                            "order %s x %g: %d lots of %zu steps exceed %d operations; use a "
+                            "larger lot size",
+                            order->product_id, q, lots, qg_json_len(steps), QG_SCN_MAX_ORDER_OPS);
     int *ks = malloc((size_t)(b->n > 0 ? b->n : 1) * sizeof(int));
     if (!ks)
         return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
