@@ -19,6 +19,10 @@ QGK_WORKER_ARGS=()
 QGK_STARTED_REAL=
 QGK_MOCK_PID=
 QGK_CHAOS_PID=
+# The broker's port. Workers read QG_KAFKA_* as librdkafka properties: keep
+# QG_KAFKA_PORT out of their environment.
+QGK_KAFKA_PORT=${QG_BROKER_PORT:-${QG_KAFKA_PORT:-9092}}
+unset QG_KAFKA_PORT
 
 qgk_init() {
     local name=$1
@@ -40,7 +44,8 @@ qgk_cleanup() {
         kill -TERM "$QGK_MOCK_PID" 2>/dev/null || true
         wait "$QGK_MOCK_PID" 2>/dev/null || true
     fi
-    [ -n "$QGK_STARTED_REAL" ] && "$QG_ROOT/scripts/kafka" stop >/dev/null 2>&1
+    [ -n "$QGK_STARTED_REAL" ] &&
+        QG_BROKER_PORT=$QGK_KAFKA_PORT "$QG_ROOT/scripts/kafka" stop >/dev/null 2>&1
     if [ "$rc" = 0 ] && [ -z "${QG_KEEP_LOGS:-}" ]; then
         rm -rf "$QGK_DIR"
     else
@@ -49,12 +54,22 @@ qgk_cleanup() {
     exit "$rc"
 }
 
-# Use the real broker: the running one, else start it (and stop it at exit).
+# Is something listening on 127.0.0.1:PORT?
+qgk_port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Use the real broker: the running one, else start it (and stop it at exit). When
+# the port is taken by something else (another checkout's broker), use a free one.
 qgk_broker_real() {
-    if QGK_BOOTSTRAP=$("$QG_ROOT/scripts/kafka" status 2>/dev/null); then
+    if QGK_BOOTSTRAP=$(QG_BROKER_PORT=$QGK_KAFKA_PORT "$QG_ROOT/scripts/kafka" status 2>/dev/null); then
         qg_say "using the running Kafka broker at $QGK_BOOTSTRAP"
     else
-        QGK_BOOTSTRAP=$("$QG_ROOT/scripts/kafka" start) || qg_die "cannot start Kafka"
+        while qgk_port_busy "$QGK_KAFKA_PORT" || qgk_port_busy $((QGK_KAFKA_PORT + 1)); do
+            QGK_KAFKA_PORT=$((19092 + 2 * (RANDOM % 500)))
+        done
+        QGK_BOOTSTRAP=$(QG_BROKER_PORT=$QGK_KAFKA_PORT "$QG_ROOT/scripts/kafka" start) ||
+            qg_die "cannot start Kafka"
         QGK_STARTED_REAL=1
     fi
     export QG_BOOTSTRAP=$QGK_BOOTSTRAP
