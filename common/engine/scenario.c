@@ -191,6 +191,10 @@ static qg_error_t *load_machines(builder_t *b, const qg_json_t *machines)
             return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
         double eff = qg_scn_num(qg_json_get(m, "efficiency"), 1.0);
         b->eff[k] = isfinite(eff) && eff > 0 ? eff : 1.0;
+        if (b->eff[k] < 0.01)
+            b->eff[k] = 0.01; /* at most 100 times slower */
+        if (b->eff[k] > 100)
+            b->eff[k] = 100;
         double av = qg_scn_num(qg_json_get(m, "next_available_time"), 0.0);
         b->avail[k] = isfinite(av) && av > 0 ? av : 0.0;
         const char *status = qg_json_str(qg_json_get(m, "status"));
@@ -292,9 +296,12 @@ static qg_error_t *existing_op(builder_t *b, const qg_json_t *op, const char *op
     qg_error_t *err = op_add(b, op_id, b->n_jobs - 1);
     if (err)
         return err;
-    size_t n = machines ? qg_json_len(machines) : qg_json_len(laws);
+    int one = qg_json_is(machines, QG_JSON_STRING); /* "machines": "M1" */
+    size_t n = one ? 1 : machines ? qg_json_len(machines) : qg_json_len(laws);
     for (size_t i = 0; i < n; i++) {
-        const char *mid = machines ? qg_json_str(qg_json_at(machines, i)) : qg_json_key_at(laws, i);
+        const char *mid = one        ? qg_json_str(machines)
+                          : machines ? qg_json_str(qg_json_at(machines, i))
+                                     : qg_json_key_at(laws, i);
         const qg_json_t *law = qg_json_get(laws, mid ? mid : "");
         if (!law) {
             law = qg_json_get(op, "duration");
