@@ -274,3 +274,41 @@ Test(engine_scenario, replay_independent_of_threads)
     qg_fjsp_destroy(p);
     qg_json_destroy(sc);
 }
+
+static void count_progress(const qg_engine_progress_t *pr, void *opaque)
+{
+    int *n = opaque;
+    if (!strcmp(pr->phase, "optimize"))
+        n[0]++;
+    else
+        n[1]++;
+}
+
+Test(engine_scenario, progress_and_cancel)
+{
+    qg_json_t *sc = load_dir(TINY);
+    qg_engine_order_t o = order_of("X-1", 2);
+    qg_engine_options_t opt;
+    qg_engine_options_default(&opt);
+    opt.time_limit_s = 0;
+    opt.max_generations = 4;
+    opt.ls_iterations = 0; /* decoder only */
+    opt.replications = 100;
+    int calls[2] = {0, 0};
+    qg_json_t *res = NULL;
+    qg_error_t *err = qg_engine_run(sc, &o, &opt, count_progress, calls, NULL, &res);
+    cr_assert_null(err, "%s", qg_error_message(err));
+    cr_assert_eq(calls[0], 4, "optimize progress calls: %d", calls[0]);
+    cr_assert_eq(calls[1], 1);
+    cr_assert_null(qg_engine_verify_plan(sc, &o, res));
+    qg_json_destroy(res);
+    res = NULL;
+    volatile sig_atomic_t cancel = 1;
+    opt.max_generations = 1000000;
+    err = qg_engine_run(sc, &o, &opt, NULL, NULL, &cancel, &res);
+    cr_assert_not_null(err, "a cancelled run must fail");
+    cr_assert_null(res);
+    cr_assert(strstr(qg_error_message(err), "cancel"), "%s", qg_error_message(err));
+    qg_error_destroy(err);
+    qg_json_destroy(sc);
+}
