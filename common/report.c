@@ -26,7 +26,7 @@
 typedef struct {
     char job[NAME_MAX_LEN], operation[NAME_MAX_LEN], machine[NAME_MAX_LEN], type[NAME_MAX_LEN];
     double start, end;
-    int order;
+    int order, first_of_job;
     size_t row, color;
 } rop_t;
 
@@ -352,6 +352,43 @@ static int cmp_machine_names(const void *a, const void *b)
     return natcmp((const char *)a, (const char *)b);
 }
 
+static size_t hash_str(const char *s)
+{
+    size_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* One colour per job, in order of first appearance (a hash set of job names). */
+static void assign_colors(plan_t *p)
+{
+    size_t cap = 64;
+    while (cap < p->n * 2)
+        cap <<= 1;
+    rop_t **set = calloc(cap, sizeof(*set));
+    size_t next = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        rop_t *op = &p->ops[i];
+        if (!set) { /* no memory: one colour, every op its own legend entry */
+            op->color = 0;
+            op->first_of_job = i < 24;
+            continue;
+        }
+        size_t h = hash_str(op->job) & (cap - 1);
+        while (set[h] && strcmp(set[h]->job, op->job) != 0)
+            h = (h + 1) & (cap - 1);
+        if (!set[h]) {
+            set[h] = op;
+            op->color = next++;
+            op->first_of_job = 1;
+        } else {
+            op->color = set[h]->color;
+        }
+    }
+    free(set);
+}
+
 /* Sort machine rows naturally, remap rows, assign job colours, find the time range. */
 static void plan_finish(plan_t *p)
 {
@@ -370,19 +407,11 @@ static void plan_finish(plan_t *p)
     }
     p->tmin = 0;
     p->tmax = 0;
-    size_t colors = 0;
     for (size_t i = 0; i < p->n; i++) {
-        rop_t *op = &p->ops[i];
-        p->tmin = fmin(p->tmin, op->start);
-        p->tmax = fmax(p->tmax, op->end);
-        op->color = colors;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(p->ops[j].job, op->job) == 0) {
-                op->color = p->ops[j].color;
-                break;
-            }
-        colors += op->color == colors;
+        p->tmin = fmin(p->tmin, p->ops[i].start);
+        p->tmax = fmax(p->tmax, p->ops[i].end);
     }
+    assign_colors(p);
 }
 
 static void plan_free(plan_t *p)
@@ -510,10 +539,7 @@ static void gantt_legend(FILE *f, const plan_t *p)
     size_t shown = 0;
     fputs("<p class=\"legend\">", f);
     for (size_t i = 0; i < p->n && shown < 24; i++) {
-        int first = 1;
-        for (size_t j = 0; j < i && first; j++)
-            first = strcmp(p->ops[j].job, p->ops[i].job) != 0;
-        if (!first)
+        if (!p->ops[i].first_of_job)
             continue;
         fprintf(f, "<span><i style=\"background:%s\"></i>", PALETTE[p->ops[i].color % NCOLORS]);
         esc(f, *p->ops[i].job ? p->ops[i].job : "?");
