@@ -31,6 +31,7 @@
 #define ASK_MAX_NODES       100000
 #define ASK_MAX_DEPTH       64
 #define ASK_MAX_MATCH_TRIES 64
+#define ASK_MAX_GROUPS      16 /* capture groups examined per parameter pattern */
 
 typedef enum { SLOT_NONE, SLOT_ID, SLOT_INT, SLOT_DATE } slot_kind_t;
 typedef enum { PT_STRING, PT_INTEGER, PT_NUMBER, PT_DATE } param_type_t;
@@ -230,12 +231,6 @@ static int is_id_byte(unsigned char c)
     return isalnum(c) || c == '_' || c == '-' || c == '.';
 }
 
-static void ascii_lower(char *s)
-{
-    for (; *s; s++)
-        *s = (char)tolower((unsigned char)*s);
-}
-
 /* Append `s` to a regex, escaping every ERE special character. */
 static void fput_regex_literal(FILE *f, const char *s)
 {
@@ -371,9 +366,8 @@ static qg_error_t *compile_param_pattern(ask_pattern_t *pat, const char *src, co
                   where, ex.nslots);
     else if (!(err = compile_re(&pat->re, ex.text, REG_EXTENDED | REG_ICASE, where)))
         pat->compiled = 1;
-    if (!err && pat->re.re_nsub < ex.group) {
-        err = BAD("%s: slot group out of range", where);
-    }
+    if (!err && (pat->re.re_nsub < ex.group || ex.group >= ASK_MAX_GROUPS))
+        err = BAD("%s: the slot must be within the first %d groups", where, ASK_MAX_GROUPS - 1);
     pat->group = ex.group;
     pat->slot = ex.slot;
     free(ex.text);
@@ -910,10 +904,10 @@ static int date_value(const ask_ctx_t *cx, const char *raw, char out[24])
         snprintf(out, 24, "%04d-%02d-%02d", y, m, d);
         return 0;
     }
-    char word[64];
-    snprintf(word, sizeof(word), "%s", raw);
-    ascii_lower(word);
-    const qg_json_t *off = qg_json_get(cx->relative, word);
+    const qg_json_t *off = NULL;
+    for (size_t i = 0; !off && i < qg_json_len(cx->relative); i++)
+        if (strcasecmp(qg_json_key_at(cx->relative, i), raw) == 0)
+            off = qg_json_at(cx->relative, i);
     if (!off)
         return -1;
     time_t t = cx->now + (time_t)qg_json_num(off, 0) * 86400;
@@ -993,8 +987,8 @@ static int slot_boundary_ok(const char *text, const regmatch_t *m, slot_kind_t s
 static qg_json_t *match_pattern(const ask_ctx_t *cx, const ask_param_t *p, const ask_pattern_t *pat,
                                 const char *text, char *range_err, size_t rsz)
 {
-    regmatch_t m[16];
-    size_t nm = pat->re.re_nsub + 1 < 16 ? pat->re.re_nsub + 1 : 16;
+    regmatch_t m[ASK_MAX_GROUPS];
+    size_t nm = pat->re.re_nsub + 1 < ASK_MAX_GROUPS ? pat->re.re_nsub + 1 : ASK_MAX_GROUPS;
     if (pat->group >= nm)
         return NULL;
     size_t len = strlen(text), start = 0;

@@ -539,6 +539,9 @@ Test(ask_load, broken_files)
         {GOAL_HEAD GOAL_ITEM, "defined twice"},
         {"relativeDates: {today: soon}\n" GOAL_HEAD, "whole number of days"},
         {"goals: 1\ngoals: 2\n", "duplicate key"},
+        {GOAL_HEAD "    parameters:\n      - key: k\n        patterns: ['(a)(b)(c)(d)(e)(f)(g)"
+                   "(h)(i)(j)(k)(l)(m)(n)(o)(p){id}']\n",
+         "first 15 groups"},
         {"a: &x [*x]\n", "aliases"},
         {"", "empty"},
     };
@@ -549,6 +552,28 @@ Test(ask_load, broken_files)
         cr_expect_not_null(strstr(msg, "t.yaml"), "case %zu names the file: %s", i, msg);
         free(msg);
     }
+}
+
+Test(ask_load, relative_dates_any_case)
+{
+    const char *yaml = "relativeDates: {Today: 0, \"Vorgestern\": -2}\n"
+                       "goals:\n  - goalType: g\n    pipelineStages: [aasQuery]\n"
+                       "    patterns: ['report']\n    parameters:\n      - key: date\n"
+                       "        type: date\n        patterns: ['{date}']\n";
+    qg_error_t *err = NULL;
+    qg_ask_t *ask = qg_ask_load_string(yaml, strlen(yaml), "t.yaml", &err);
+    cr_assert_not_null(ask, "%s", qg_error_message(err));
+    const char *texts[] = {"report today", "report TODAY", "report vorgestern"};
+    const char *want[] = {"2026-11-24", "2026-11-24", "2026-11-22"};
+    for (size_t i = 0; i < 3; i++) {
+        qg_json_t *doc = NULL;
+        err = qg_ask_build_at(ask, texts[i], NOW, &doc);
+        cr_assert_null(err, "%s", qg_error_message(err));
+        cr_expect_str_eq(qg_json_str(qg_json_get(qg_goal_param(doc, "date"), "value")), want[i],
+                         "%s", texts[i]);
+        qg_json_destroy(doc);
+    }
+    qg_ask_destroy(ask);
 }
 
 Test(ask_load, missing_file)
