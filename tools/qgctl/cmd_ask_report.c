@@ -90,9 +90,11 @@ int qgctl_cmd_ask(int argc, char **argv)
         fprintf(stderr, "qgctl ask: what do you want to know?\n%s", help ? help : "");
         free(help);
     } else if (ask) {
-        qg_ask_set_extra_stages(ask, qg_config_get(cfg, "pipeline.extra.stages"));
         qg_json_t *doc = NULL;
-        err = qg_ask_build(ask, rest[0], &doc);
+        if (qg_ask_set_extra_stages(ask, qg_config_get(cfg, "pipeline.extra.stages")) != 0)
+            err = qg_error_new(QG_ERR_FATAL, "out of memory");
+        else
+            err = qg_ask_build(ask, rest[0], &doc);
         if (doc && qg_config_get_bool(cfg, "run", 0)) {
             char e[64];
             qg_config_set(cfg, "wait", "true", e, sizeof(e));

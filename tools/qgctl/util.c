@@ -10,6 +10,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "qgctl.h"
+#include "report.h"
 
 static const qg_option_t qgctl_options[] = {
     {"stage", NULL, "stage name for generic stages", 0},
@@ -71,16 +72,6 @@ qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char 
     return cfg;
 }
 
-static void human_duration(double seconds, char *buf, size_t sz)
-{
-    if (seconds < 120)
-        snprintf(buf, sz, "%.0f s", seconds);
-    else if (seconds < 7200)
-        snprintf(buf, sz, "%.0f min %.0f s", floor(seconds / 60), fmod(seconds, 60));
-    else
-        snprintf(buf, sz, "%.0f h %.0f min", floor(seconds / 3600), fmod(seconds, 3600) / 60);
-}
-
 static void print_bottlenecks(const qg_json_t *b, FILE *f)
 {
     size_t n = qg_json_len(b) < 3 ? qg_json_len(b) : 3;
@@ -107,7 +98,7 @@ void qgctl_print_summary(const qg_json_t *doc, FILE *f)
     const qg_json_t *est = qg_json_get(out, "estimatedTime");
     if (qg_json_is(est, QG_JSON_NUMBER)) {
         char h[64];
-        human_duration(qg_json_num(est, 0), h, sizeof(h));
+        qg_report_duration(h, sizeof(h), qg_json_num(est, 0));
         fprintf(f, "answer    estimated time %s (%.0f s)\n", h, qg_json_num(est, 0));
     }
     const qg_json_t *conf = qg_json_get(out, "confidence");
