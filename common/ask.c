@@ -11,6 +11,7 @@
  * taken from the first acceptable slot match.
  */
 #include "ask.h"
+#include "yaml_json.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,8 +29,6 @@
 
 #define BAD(...)            qg_error_new(QG_ERR_BAD_INPUT, __VA_ARGS__)
 #define ASK_MAX_FILE        (1024 * 1024)
-#define ASK_MAX_NODES       100000
-#define ASK_MAX_DEPTH       64
 #define ASK_MAX_MATCH_TRIES 64
 #define ASK_MAX_GROUPS      16 /* capture groups examined per parameter pattern */
 
@@ -79,150 +78,6 @@ struct qg_ask_s {
 
 /* ================= YAML -> JSON ================= */
 
-typedef struct {
-    yaml_document_t *doc;
-    size_t nodes;
-    const char *name;
-    qg_error_t *err;
-} yconv_t;
-
-static int plain_is_number(const char *s)
-{
-    if (!*s)
-        return 0;
-    const char *p = s + (*s == '-' || *s == '+');
-    if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1])))
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    strtod(s, &end);
-    return errno == 0 && end && *end == '\0';
-}
-
-static qg_json_t *yscalar_to_json(const yaml_node_t *node)
-{
-    const char *s = (const char *)node->data.scalar.value;
-    size_t len = node->data.scalar.length;
-    if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return qg_json_stringn(s, len);
-    if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0)
-        return qg_json_bool(1);
-    if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0)
-        return qg_json_bool(0);
-    if (len == 0 || strcmp(s, "null") == 0 || strcmp(s, "~") == 0)
-        return qg_json_null();
-    if (plain_is_number(s))
-        return qg_json_number(strtod(s, NULL));
-    return qg_json_stringn(s, len);
-}
-
-static qg_json_t *ynode_to_json(yconv_t *yc, yaml_node_t *node, int depth);
-
-static qg_json_t *ymap_to_json(yconv_t *yc, yaml_node_t *node, int depth)
-{
-    qg_json_t *obj = qg_json_object();
-    for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-         obj && p < node->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(yc->doc, p->key);
-        if (!k || k->type != YAML_SCALAR_NODE) {
-            yc->err = BAD("%s:%zu: mapping keys must be scalars", yc->name,
-                          (size_t)node->start_mark.line + 1);
-            break;
-        }
-        const char *key = (const char *)k->data.scalar.value;
-        if (qg_json_get(obj, key)) {
-            yc->err = BAD("%s:%zu: duplicate key \"%.60s\"", yc->name,
-                          (size_t)k->start_mark.line + 1, key);
-            break;
-        }
-        qg_json_t *v = ynode_to_json(yc, yaml_document_get_node(yc->doc, p->value), depth + 1);
-        if (!v || qg_json_set(obj, key, v) != 0) {
-            if (!yc->err)
-                yc->err = qg_error_new(QG_ERR_FATAL, "%s: out of memory", yc->name);
-            break;
-        }
-    }
-    if (!obj || yc->err) {
-        qg_json_destroy(obj);
-        return NULL;
-    }
-    return obj;
-}
-
-static qg_json_t *yseq_to_json(yconv_t *yc, yaml_node_t *node, int depth)
-{
-    qg_json_t *arr = qg_json_array();
-    for (yaml_node_item_t *it = node->data.sequence.items.start;
-         arr && it < node->data.sequence.items.top; it++) {
-        qg_json_t *v = ynode_to_json(yc, yaml_document_get_node(yc->doc, *it), depth + 1);
-        if (!v || qg_json_append(arr, v) != 0) {
-            qg_json_destroy(arr);
-            return NULL;
-        }
-    }
-    return arr;
-}
-
-static qg_json_t *ynode_to_json(yconv_t *yc, yaml_node_t *node, int depth)
-{
-    if (yc->err)
-        return NULL;
-    if (!node || depth > ASK_MAX_DEPTH || ++yc->nodes > ASK_MAX_NODES) {
-        yc->err = BAD("%s: document too deep or too large (or uses recursive aliases)", yc->name);
-        return NULL;
-    }
-    qg_json_t *v = NULL;
-    switch (node->type) {
-    case YAML_SCALAR_NODE:
-        v = yscalar_to_json(node);
-        break;
-    case YAML_MAPPING_NODE:
-        v = ymap_to_json(yc, node, depth);
-        break;
-    case YAML_SEQUENCE_NODE:
-        v = yseq_to_json(yc, node, depth);
-        break;
-    default:
-        v = qg_json_null();
-        break;
-    }
-    if (!v && !yc->err)
-        yc->err = qg_error_new(QG_ERR_FATAL, "%s: out of memory", yc->name);
-    return v;
-}
-
-static qg_json_t *yaml_text_to_json(const char *text, size_t len, const char *name,
-                                    qg_error_t **err)
-{
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser)) {
-        *err = qg_error_new(QG_ERR_FATAL, "%s: cannot initialise the YAML parser", name);
-        return NULL;
-    }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        *err = BAD("%s:%zu:%zu: YAML error: %s %s", name, (size_t)parser.problem_mark.line + 1,
-                   (size_t)parser.problem_mark.column + 1,
-                   parser.problem ? parser.problem : "unknown problem",
-                   parser.context ? parser.context : "");
-        yaml_parser_delete(&parser);
-        return NULL;
-    }
-    yconv_t yc = {.doc = &doc, .name = name};
-    yaml_node_t *rootn = yaml_document_get_root_node(&doc);
-    qg_json_t *root = rootn ? ynode_to_json(&yc, rootn, 0) : NULL;
-    if (!rootn)
-        yc.err = BAD("%s: the file is empty", name);
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    if (yc.err) {
-        qg_json_destroy(root);
-        *err = yc.err;
-        return NULL;
-    }
-    return root;
-}
 
 /* ================= small helpers ================= */
 
@@ -624,7 +479,7 @@ qg_ask_t *qg_ask_load_string(const char *yaml, size_t len, const char *name, qg_
         *err = qg_error_new(QG_ERR_FATAL, "%s: out of memory", name);
         return NULL;
     }
-    ask->root = yaml_text_to_json(yaml, len, name, err);
+    ask->root = qg_yaml_to_json(yaml, len, name, QG_ERR_BAD_INPUT, err);
     if (!*err && !qg_json_is(ask->root, QG_JSON_OBJECT))
         *err = BAD("%s: expected a mapping with relativeDates and goals", name);
     if (!*err)

@@ -12,8 +12,8 @@
 #include <yaml.h>
 
 #include "registry.h"
+#include "yaml_json.h"
 
-#define REG_MAX_DEPTH 64
 
 struct qg_registry_s {
     char *path;
@@ -23,160 +23,9 @@ struct qg_registry_s {
 
 /* ---------------------------------------------------------------- YAML */
 
-typedef struct yconv_s {
-    yaml_document_t *doc;
-    const char *path;
-    qg_error_t *err;
-} yconv_t;
-
-static int plain_is_number(const char *s)
-{
-    char *end;
-
-    if (!*s || isspace((unsigned char)*s))
-        return 0;
-    errno = 0;
-    (void)strtod(s, &end);
-    if (*end != '\0' || strpbrk(s, "xXnN") || strchr("+.", s[0]))
-        return 0;
-    return s[0] == '-' ? isdigit((unsigned char)s[1]) : isdigit((unsigned char)s[0]);
-}
-
-static qg_json_t *yscalar(const yaml_node_t *n)
-{
-    const char *s = (const char *)n->data.scalar.value;
-    size_t len = n->data.scalar.length;
-
-    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return qg_json_stringn(s, len);
-    if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
-        strcmp(s, "NULL") == 0)
-        return qg_json_null();
-    if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
-        return qg_json_bool(1);
-    if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)
-        return qg_json_bool(0);
-    if (strlen(s) == len && plain_is_number(s)) {
-        qg_json_t *num = qg_json_parse(s, len, NULL, 0);
-        if (qg_json_is(num, QG_JSON_NUMBER))
-            return num;
-        qg_json_destroy(num);
-    }
-    return qg_json_stringn(s, len);
-}
-
-static void yfail(yconv_t *yc, const yaml_node_t *n, const char *msg)
-{
-    if (!yc->err)
-        yc->err = qg_error_new(QG_ERR_FATAL, "%s:%zu:%zu: %s", yc->path, n->start_mark.line + 1,
-                               n->start_mark.column + 1, msg);
-}
-
-static qg_json_t *ynode(yconv_t *yc, yaml_node_t *n, int depth);
-
-static qg_json_t *ymapping(yconv_t *yc, yaml_node_t *n, int depth)
-{
-    qg_json_t *obj = qg_json_object();
-    yaml_node_pair_t *p;
-
-    for (p = n->data.mapping.pairs.start; obj && p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(yc->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(yc->doc, p->value);
-        if (!k || !v || k->type != YAML_SCALAR_NODE) {
-            yfail(yc, k ? k : n, "mapping keys must be plain strings");
-            break;
-        }
-        if (qg_json_get(obj, (const char *)k->data.scalar.value)) {
-            yfail(yc, k, "duplicate key");
-            break;
-        }
-        if (qg_json_set(obj, (const char *)k->data.scalar.value, ynode(yc, v, depth + 1)) < 0) {
-            yfail(yc, v, "out of memory");
-            break;
-        }
-    }
-    if (yc->err) {
-        qg_json_destroy(obj);
-        return NULL;
-    }
-    return obj;
-}
-
-static qg_json_t *ysequence(yconv_t *yc, yaml_node_t *n, int depth)
-{
-    qg_json_t *arr = qg_json_array();
-    yaml_node_item_t *it;
-
-    for (it = n->data.sequence.items.start; arr && it < n->data.sequence.items.top; it++) {
-        yaml_node_t *v = yaml_document_get_node(yc->doc, *it);
-        if (!v || qg_json_append(arr, ynode(yc, v, depth + 1)) < 0) {
-            yfail(yc, v ? v : n, "bad sequence item");
-            break;
-        }
-    }
-    if (yc->err) {
-        qg_json_destroy(arr);
-        return NULL;
-    }
-    return arr;
-}
-
-static qg_json_t *ynode(yconv_t *yc, yaml_node_t *n, int depth)
-{
-    if (depth > REG_MAX_DEPTH) {
-        yfail(yc, n, "nesting too deep (recursive alias?)");
-        return NULL;
-    }
-    switch (n->type) {
-    case YAML_SCALAR_NODE:
-        return yscalar(n);
-    case YAML_MAPPING_NODE:
-        return ymapping(yc, n, depth);
-    case YAML_SEQUENCE_NODE:
-        return ysequence(yc, n, depth);
-    default:
-        yfail(yc, n, "unsupported node");
-        return NULL;
-    }
-}
-
 qg_json_t *qg_registry_read_yaml(const char *path, qg_error_t **errp)
 {
-    FILE *f = fopen(path, "rb");
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    yaml_node_t *root;
-    yconv_t yc = {&doc, path, NULL};
-    qg_json_t *out = NULL;
-
-    if (!f) {
-        *errp = qg_error_new(QG_ERR_FATAL, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &doc)) {
-        *errp = qg_error_new(QG_ERR_FATAL, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
-                             parser.problem_mark.column + 1,
-                             parser.problem ? parser.problem : "YAML syntax error");
-        yaml_parser_delete(&parser);
-        fclose(f);
-        return NULL;
-    }
-    root = yaml_document_get_root_node(&doc);
-    if (!root)
-        yc.err = qg_error_new(QG_ERR_FATAL, "%s: empty document", path);
-    else
-        out = ynode(&yc, root, 0);
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    fclose(f);
-    if (yc.err) {
-        qg_json_destroy(out);
-        *errp = yc.err;
-        return NULL;
-    }
-    return out;
+    return qg_yaml_file_to_json(path, QG_ERR_FATAL, errp);
 }
 
 /* ---------------------------------------------------------------- helpers */
