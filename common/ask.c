@@ -11,6 +11,7 @@
  * taken from the first acceptable slot match.
  */
 #include "ask.h"
+#include "file.h"
 #include "yaml_json.h"
 
 #include <ctype.h>
@@ -77,7 +78,6 @@ struct qg_ask_s {
 };
 
 /* ================= YAML -> JSON ================= */
-
 
 /* ================= small helpers ================= */
 
@@ -500,22 +500,13 @@ qg_ask_t *qg_ask_load(const char *patterns_file, qg_error_t **err)
         *err = BAD("no patterns file given");
         return NULL;
     }
-    FILE *f = fopen(patterns_file, "rb");
-    if (!f) {
-        *err = BAD("%s: cannot open: %s", patterns_file, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(ASK_MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, ASK_MAX_FILE + 1, f) : 0;
-    int rerr = ferror(f);
-    fclose(f);
+    char msg[512];
+    size_t n = 0;
+    int e = 0;
+    char *buf = qg_file_read(patterns_file, ASK_MAX_FILE, &n, &e, msg, sizeof(msg));
     qg_ask_t *ask = NULL;
     if (!buf)
-        *err = qg_error_new(QG_ERR_FATAL, "%s: out of memory", patterns_file);
-    else if (rerr)
-        *err = BAD("%s: read error", patterns_file);
-    else if (n > ASK_MAX_FILE)
-        *err = BAD("%s: larger than %d bytes", patterns_file, ASK_MAX_FILE);
+        *err = qg_error_new(e == ENOMEM ? QG_ERR_FATAL : QG_ERR_BAD_INPUT, "%s", msg);
     else
         ask = qg_ask_load_string(buf, n, patterns_file, err);
     free(buf);

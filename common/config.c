@@ -402,3 +402,27 @@ int qg_config_parse_args(qg_config_t *cfg, int argc, char **argv, char ***rest, 
     *nrest = n;
     return 0;
 }
+
+qg_config_t *qg_config_from_env_and_args(const qg_option_t *const *tables, size_t ntables, int argc,
+                                         char **argv, char ***rest, int *nrest, char *errstr,
+                                         size_t errstr_size)
+{
+    qg_config_t *cfg = qg_config_new();
+    int rc = cfg ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < ntables; i++)
+        rc = qg_config_add_options(cfg, tables[i]);
+    if (rc != 0)
+        snprintf(errstr, errstr_size, "out of memory");
+    if (rc == 0)
+        rc = qg_config_load_env(cfg, errstr, errstr_size);
+    if (rc == 0)
+        rc = qg_config_parse_args(cfg, argc, argv, rest, nrest, errstr, errstr_size);
+    if (rc != 0) {
+        qg_config_destroy(cfg);
+        return NULL;
+    }
+    int level = qg_log_level_from_name(qg_config_get(cfg, "log.level"));
+    if (level > 0 && qg_log_level == QG_LOG_INFO)
+        qg_log_level = level;
+    return cfg;
+}

@@ -69,4 +69,13 @@ void qg_config_print_help(const qg_config_t *cfg, void *file /* FILE* */);
 int qg_config_parse_args(qg_config_t *cfg, int argc, char **argv, char ***rest, int *nrest,
                          char *errstr, size_t errstr_size);
 
+/**
+ * A configuration from `ntables` option tables (each {NULL}-terminated; a
+ * NULL table is skipped), the QG_* environment and the command line, with the
+ * log level applied. NULL with errstr on a bad setting or out of memory.
+ */
+qg_config_t *qg_config_from_env_and_args(const qg_option_t *const *tables, size_t ntables, int argc,
+                                         char **argv, char ***rest, int *nrest, char *errstr,
+                                         size_t errstr_size);
+
 #endif

@@ -2,6 +2,7 @@
  * json.c - mutable JSON document model: yajl callbacks build it, yajl_gen writes it.
  */
 #include "json.h"
+#include "file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -634,34 +635,10 @@ qg_json_t *qg_json_parse(const char *text, size_t len, char *errstr, size_t errs
 
 qg_json_t *qg_json_parse_file(const char *path, char *errstr, size_t errstr_size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+    size_t len;
+    char *buf = qg_file_read(path, 0, &len, NULL, errstr, errstr_size);
+    if (!buf)
         return NULL;
-    }
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (len < cap)
-            break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int read_err = ferror(f);
-    fclose(f);
-    if (!buf || read_err) {
-        free(buf);
-        snprintf(errstr, errstr_size, "%s: %s", path, buf ? "read error" : "out of memory");
-        return NULL;
-    }
     char msg[512];
     qg_json_t *v = qg_json_parse(buf, len, msg, sizeof(msg));
     free(buf);

@@ -56,20 +56,14 @@ static int has_flag(int argc, char **argv, const char *a, const char *b)
 /* Build the configuration from tables, environment and argv. NULL on error (printed). */
 static qg_config_t *worker_config(const qg_stage_ops_t *ops, int argc, char **argv)
 {
-    qg_config_t *cfg = qg_config_new();
     char errstr[512];
     char **rest;
     int nrest;
-    if (!cfg || qg_config_add_options(cfg, qg_kafka_options) ||
-        qg_config_add_options(cfg, worker_options) || qg_config_add_options(cfg, ops->options)) {
-        fprintf(stderr, "%s: out of memory\n", ops->program);
-        qg_config_destroy(cfg);
-        return NULL;
-    }
-    if (qg_config_load_env(cfg, errstr, sizeof(errstr)) != 0 ||
-        qg_config_parse_args(cfg, argc, argv, &rest, &nrest, errstr, sizeof(errstr)) != 0) {
+    const qg_option_t *const tables[] = {qg_kafka_options, worker_options, ops->options};
+    qg_config_t *cfg =
+        qg_config_from_env_and_args(tables, 3, argc, argv, &rest, &nrest, errstr, sizeof(errstr));
+    if (!cfg) {
         fprintf(stderr, "%s: %s\n", ops->program, errstr);
-        qg_config_destroy(cfg);
         return NULL;
     }
     if (nrest > 0) {
@@ -77,9 +71,6 @@ static qg_config_t *worker_config(const qg_stage_ops_t *ops, int argc, char **ar
         qg_config_destroy(cfg);
         return NULL;
     }
-    int level = qg_log_level_from_name(qg_config_get(cfg, "log.level"));
-    if (level > 0 && qg_log_level == QG_LOG_INFO)
-        qg_log_level = level;
     return cfg;
 }
 

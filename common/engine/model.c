@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/fjsp.h"
+#include "file.h"
 
 qg_fjsp_t *qg_fjsp_new(int n_jobs, int n_machines, int n_ops, int n_alts)
 {
@@ -343,40 +344,13 @@ qg_error_t *qg_fjsp_parse_text(const char *text, int jssp, qg_fjsp_t **out)
 
 static char *slurp(const char *path, qg_error_t **err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *err = qg_error_new(QG_ERR_BAD_INPUT, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-        if (len + 1 >= cap) {
-            if (cap > ((size_t)64 << 20)) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
+    char msg[512];
+    size_t len;
+    char *buf = qg_file_read(path, (size_t)64 << 20, &len, NULL, msg, sizeof(msg));
     if (!buf) {
-        *err = qg_error_new(QG_ERR_BAD_INPUT, "%s: cannot read (too large or out of memory)", path);
+        *err = qg_error_new(QG_ERR_BAD_INPUT, "%s", msg);
         return NULL;
     }
-    buf[len] = '\0';
     if (strlen(buf) != len) {
         free(buf);
         *err = qg_error_new(QG_ERR_BAD_INPUT, "%s: binary data", path);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "goal.h"
 #include "log.h"
 #include "process.h"
@@ -70,7 +71,7 @@ int qgctl_cmd_stage(int argc, char **argv)
     if (generic)
         qg_config_set(cfg, "stage", argv[1], errstr, sizeof(errstr));
     size_t len;
-    char *buf = qgctl_read_file(nrest > 0 ? rest[0] : "-", &len, errstr, sizeof(errstr));
+    char *buf = qg_file_read(nrest > 0 ? rest[0] : "-", 0, &len, NULL, errstr, sizeof(errstr));
     int rc = 2;
     if (buf) {
         qg_error_t *err = NULL;

@@ -10,6 +10,7 @@
 
 #include "events.h"
 #include "follow.h"
+#include "file.h"
 #include "goal.h"
 #include "kafka.h"
 #include "qgctl.h"
@@ -183,7 +184,7 @@ int qgctl_cmd_submit(int argc, char **argv)
     char errstr[512];
     size_t len;
     int rc = 2;
-    char *buf = qgctl_read_file(nrest > 0 ? rest[0] : "-", &len, errstr, sizeof(errstr));
+    char *buf = qg_file_read(nrest > 0 ? rest[0] : "-", 0, &len, NULL, errstr, sizeof(errstr));
     qg_error_t *err = NULL;
     qg_json_t *doc =
         buf ? qg_goal_parse(buf, len, qg_config_get(cfg, "pipeline.extra.stages"), &err) : NULL;

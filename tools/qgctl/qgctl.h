@@ -23,9 +23,6 @@ int qgctl_cmd_ask(int argc, char **argv);
 int qgctl_cmd_report(int argc, char **argv);
 int qgctl_cmd_summary(int argc, char **argv);
 
-/** Read a whole file ("-" = stdin) into a malloc'd buffer. NULL with errstr. */
-char *qgctl_read_file(const char *path, size_t *lenp, char *errstr, size_t sz);
-
 /** Configuration with the runtime tables, environment and argv applied. */
 qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char ***rest,
                           int *nrest);

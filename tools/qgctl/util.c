@@ -18,57 +18,14 @@ static const qg_option_t qgctl_options[] = {
     {NULL, NULL, NULL, 0},
 };
 
-char *qgctl_read_file(const char *path, size_t *lenp, char *errstr, size_t sz)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) {
-        snprintf(errstr, sz, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        char *nb = realloc(buf, cap * 2 + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    if (f != stdin)
-        fclose(f);
-    if (!buf) {
-        snprintf(errstr, sz, "%s: out of memory", path);
-        return NULL;
-    }
-    buf[len] = '\0';
-    *lenp = len;
-    return buf;
-}
-
 qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char ***rest, int *nrest)
 {
     char errstr[512];
-    qg_config_t *cfg = qg_config_new();
+    const qg_option_t *const tables[] = {qg_kafka_options, qgctl_options, extra};
+    qg_config_t *cfg =
+        qg_config_from_env_and_args(tables, 3, argc, argv, rest, nrest, errstr, sizeof(errstr));
     if (!cfg)
-        return NULL;
-    qg_config_add_options(cfg, qg_kafka_options);
-    qg_config_add_options(cfg, qgctl_options);
-    qg_config_add_options(cfg, extra);
-    if (qg_config_load_env(cfg, errstr, sizeof(errstr)) != 0 ||
-        qg_config_parse_args(cfg, argc, argv, rest, nrest, errstr, sizeof(errstr)) != 0) {
         fprintf(stderr, "qgctl %s: %s\n", argv[0], errstr);
-        qg_config_destroy(cfg);
-        return NULL;
-    }
-    int level = qg_log_level_from_name(qg_config_get(cfg, "log.level"));
-    if (level > 0 && qg_log_level == QG_LOG_INFO)
-        qg_log_level = level;
     return cfg;
 }
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "goal.h"
+#include "file.h"
 #include "sha256.h"
 #include "simulation.h"
 
@@ -32,24 +33,17 @@ static int path_below(const char *path, const char *dir)
 
 static char *read_file(const char *path, size_t max, size_t *len, qg_error_t **err)
 {
-    FILE *f = fopen(path, "rb");
-    struct stat sb;
-    char *buf = NULL;
+    char msg[512];
+    int e = 0;
+    char *buf = qg_file_read(path, max, len, &e, msg, sizeof(msg));
     *err = NULL;
-    if (!f || fstat(fileno(f), &sb) != 0) {
-        *err = qg_error_new(errno == ENOENT ? QG_ERR_TRANSIENT : QG_ERR_STAGE_ERROR,
-                            "scenarioRef.path: %s: %s", path, strerror(errno));
-    } else if ((size_t)sb.st_size > max) {
-        *err = STAGE_ERR("scenarioRef.path: %s: %lld bytes is above simulation.scenario.max.bytes",
-                         path, (long long)sb.st_size);
-    } else if (!(buf = malloc((size_t)sb.st_size + 1))) {
-        *err = qg_error_oom;
-    } else {
-        *len = fread(buf, 1, (size_t)sb.st_size, f);
-        buf[*len] = '\0';
-    }
-    if (f)
-        fclose(f);
+    if (!buf && e == EFBIG)
+        *err = STAGE_ERR("scenarioRef.path: %s (simulation.scenario.max.bytes)", msg);
+    else if (!buf)
+        *err = qg_error_new(e == ENOENT   ? QG_ERR_TRANSIENT
+                            : e == ENOMEM ? QG_ERR_FATAL
+                                          : QG_ERR_STAGE_ERROR,
+                            "scenarioRef.path: %s", msg);
     return buf;
 }
 
