@@ -14,7 +14,6 @@
 #include "registry.h"
 #include "yaml_json.h"
 
-
 struct qg_registry_s {
     char *path;
     char *dir;

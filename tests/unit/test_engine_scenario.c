@@ -146,7 +146,7 @@ static qg_json_t *run(const qg_json_t *sc, const qg_engine_order_t *o, int reps,
     return res;
 }
 
-Test(engine_scenario, seed_factory_p1001_x50, .timeout = 30)
+Test(engine_scenario, seed_factory_p1001_x50)
 {
     qg_json_t *sc = seed_scenario();
     qg_engine_order_t o = order_of("P-1001", 50);
@@ -176,7 +176,7 @@ Test(engine_scenario, seed_factory_p1001_x50, .timeout = 30)
     qg_json_destroy(sc);
 }
 
-Test(engine_scenario, verify_plan_rejects_tampering, .timeout = 30)
+Test(engine_scenario, verify_plan_rejects_tampering)
 {
     qg_json_t *sc = load_dir(TINY);
     qg_engine_order_t o = order_of("X-1", 3);
@@ -217,7 +217,7 @@ static void add_spread(qg_json_t *sc)
     }
 }
 
-Test(engine_scenario, replay_mean_converges, .timeout = 60)
+Test(engine_scenario, replay_mean_converges)
 {
     qg_json_t *sc = seed_scenario();
     add_spread(sc);
