@@ -7,7 +7,7 @@
 #   qgk_broker_real | qgk_broker_mock   sets QGK_BOOTSTRAP
 #   qgk_worker_start STAGE IDX [-X k=v ...]   one pass-through worker "STAGE-IDX"
 #   qgk_chaos_start MIN_S MAX_S    kill -9 a random worker every MIN..MAX s, restart it
-#   qgk_chaos_stop                 prints the number of kills
+#   qgk_chaos_stop                 stops it; QGK_KILLS = number of kills
 #   qgk_workers_alive              all workers running?
 #   qgk_workers_stop               SIGTERM all; fails unless every one exits 0
 #   qgk_check DESC COMMAND...      counts a passed/failed check
@@ -38,7 +38,7 @@ qgk_init() {
 
 qgk_cleanup() {
     local rc=$?
-    qgk_chaos_stop >/dev/null 2>&1 || true
+    qgk_chaos_stop || true
     qgk_workers_kill
     if [ -n "$QGK_MOCK_PID" ]; then
         kill -TERM "$QGK_MOCK_PID" 2>/dev/null || true
@@ -146,32 +146,31 @@ qgk_chaos_kill_one() {
 qgk_chaos_start() {
     local min=$1 max=$2
     : >"$QGK_DIR/chaos.log"
+    rm -f "$QGK_DIR/chaos.stop"
     (
-        trap 'exit 0' TERM
-        while :; do
-            sleep "$(awk -v a="$min" -v b="$max" -v r="$RANDOM" 'BEGIN{printf "%.2f", a+(b-a)*r/32767}')" &
-            wait $!
-            qgk_chaos_kill_one
+        local pause
+        while [ ! -e "$QGK_DIR/chaos.stop" ]; do
+            # Wait MIN..MAX seconds in short steps so a stop request is seen quickly.
+            pause=$(awk -v a="$min" -v b="$max" -v r="$RANDOM" 'BEGIN{printf "%d", (a+(b-a)*r/32767)*5}')
+            while [ "$pause" -gt 0 ] && [ ! -e "$QGK_DIR/chaos.stop" ]; do
+                sleep 0.2
+                pause=$((pause - 1))
+            done
+            [ -e "$QGK_DIR/chaos.stop" ] || qgk_chaos_kill_one
         done
     ) &
     QGK_CHAOS_PID=$!
 }
 
+# Stop the chaos loop (it finishes a kill-and-restart in progress first) and set
+# QGK_KILLS to the number of workers it killed. Run it in this shell, not in $(...).
 qgk_chaos_stop() {
-    if [ -n "$QGK_CHAOS_PID" ]; then
-        kill -TERM "$QGK_CHAOS_PID" 2>/dev/null || true
-        wait "$QGK_CHAOS_PID" 2>/dev/null || true
-        QGK_CHAOS_PID=
-    fi
-    # A kill may have been cut short between kill and restart: restart what is down.
-    local n
-    for n in $(qgk_worker_names); do
-        if ! qgk_running "$(cat "$QGK_DIR/pid/$n")"; then
-            qg_wait_for "worker $n to die" 10 test -e "$QGK_DIR/rc/$n"
-            qgk_worker_start "${n%-*}" "${n##*-}"
-        fi
-    done
-    grep -c "kill -9" "$QGK_DIR/chaos.log" 2>/dev/null || echo 0
+    QGK_KILLS=0
+    [ -n "$QGK_CHAOS_PID" ] || return 0
+    touch "$QGK_DIR/chaos.stop"
+    wait "$QGK_CHAOS_PID" 2>/dev/null || true
+    QGK_CHAOS_PID=
+    QGK_KILLS=$(grep -c "kill -9" "$QGK_DIR/chaos.log" 2>/dev/null) || QGK_KILLS=0
 }
 
 # SIGTERM every worker; succeed only if each exits 0 within 30 s.

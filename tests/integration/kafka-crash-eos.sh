@@ -39,7 +39,8 @@ qgk_chaos_start 1.5 4
 # Produce at RATE goals/s while reading completed and the DLQ (read_committed).
 "${LG[@]}" bench --rate "$RATE" --timeout "$((COUNT / RATE + 240))" --settle 5 \
     "${VERIFY_ARGS[@]}" >"$QGK_DIR/report.txt" 2>"$QGK_DIR/report.err" && rc=0 || rc=$?
-KILLS=$(qgk_chaos_stop)
+qgk_chaos_stop
+KILLS=$QGK_KILLS
 cat "$QGK_DIR/report.txt"
 head -n 30 "$QGK_DIR/report.err" >&2
 qg_say "$KILLS workers killed with SIGKILL during the run"
