@@ -24,6 +24,14 @@ LG=("$QGK_BIN/qg-loadgen" -b "$QGK_BOOTSTRAP" --topic-prefix "$QGK_PREFIX" --run
 qgk_check "produce $COUNT goals and $MALFORMED malformed messages" "${LG[@]}" produce
 qgk_check "every goal once in completed with its stages in order; every malformed one in the DLQ as bad_input" \
     "${LG[@]}" verify --timeout 120 --settle 2
+# The verifier can fail: a goal that never came and a wrong stage order are caught.
+fails() { ! "$@" >/dev/null 2>&1; }
+LG_ONE=("$QGK_BIN/qg-loadgen" -b "$QGK_BOOTSTRAP" --topic-prefix "$QGK_PREFIX" --run-id mock
+    --malformed "$MALFORMED" --max-bytes 262144)
+qgk_check "verify fails when a goal is missing" \
+    fails "${LG_ONE[@]}" verify --count $((COUNT + 1)) --stages "$STAGES" --timeout 5 --settle 0
+qgk_check "verify fails on a wrong stage order" \
+    fails "${LG_ONE[@]}" verify --count "$COUNT" --stages "passC,passB,passA" --timeout 30 --settle 0
 qgk_check "all three workers still running" qgk_workers_alive
 qgk_check "workers exit 0 on SIGTERM" qgk_workers_stop
 qgk_finish

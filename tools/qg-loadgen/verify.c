@@ -118,6 +118,25 @@ static long find_tagged(const void *buf, size_t len, const char *tag)
     return -1;
 }
 
+/* What a completed stage entry lacks: times, duration, worker, a passed gate. NULL if none. */
+static const char *entry_incomplete(const qg_json_t *e)
+{
+    double started = lg_time_ms(qg_json_get(e, "startedAt"));
+    double finished = lg_time_ms(qg_json_get(e, "finishedAt"));
+    if (started < 0 || finished < 0)
+        return "startedAt/finishedAt missing or not ISO-8601";
+    if (finished < started)
+        return "finishedAt before startedAt";
+    if (!qg_json_is(qg_json_get(e, "durationMs"), QG_JSON_NUMBER))
+        return "durationMs missing";
+    const char *worker = qg_json_str(qg_json_get(e, "worker"));
+    if (!worker || !*worker)
+        return "worker missing";
+    if (!qg_json_truthy(qg_json_get(qg_json_get(e, "gate"), "passed")))
+        return "gate.passed is not true";
+    return NULL;
+}
+
 /* Check one completed goal's execution log; returns NULL if fine, else why not. */
 static const char *check_log(const qg_json_t *doc, const lg_pipeline_t *pl, long seq, char *why,
                              size_t whysz)
@@ -152,10 +171,19 @@ static const char *check_log(const qg_json_t *doc, const lg_pipeline_t *pl, long
             snprintf(why, whysz, "stage %s has status %s", name, status ? status : "(none)");
             return why;
         }
+        const char *missing = entry_incomplete(e);
+        if (missing) {
+            snprintf(why, whysz, "stage %s entry: %s", name, missing);
+            return why;
+        }
     }
     const char *st = qg_json_str(qg_json_get(log, "status"));
     if (!st || strcmp(st, "completed") != 0) {
         snprintf(why, whysz, "executionLog.status is %s", st ? st : "(none)");
+        return why;
+    }
+    if (lg_time_ms(qg_json_get(log, "endTime")) < 0) {
+        snprintf(why, whysz, "executionLog.endTime missing");
         return why;
     }
     const qg_json_t *lg = qg_json_get(qg_json_get(doc, "QueryGoal"), "loadgen");
