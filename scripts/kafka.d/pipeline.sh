@@ -173,6 +173,19 @@ qgk_chaos_stop() {
     QGK_KILLS=$(grep -c "kill -9" "$QGK_DIR/chaos.log" 2>/dev/null) || QGK_KILLS=0
 }
 
+# Has every worker, since its last start, received a partition assignment (its log
+# says "assigned N partition(s)" after "stage ... consuming")? librdkafka 2.0.2 with
+# the cooperative-sticky assignor aborts in rd_kafka_destroy when a consumer is
+# closed before its first assignment (librdkafka issue 4312, fixed in 2.3.0), so
+# the tests let restarted workers join before stopping them.
+qgk_workers_assigned() {
+    local n
+    for n in $(qgk_worker_names); do
+        awk '/"msg":"stage .* consuming / { a = 0 } /"msg":"assigned / { a = 1 } END { exit !a }' \
+            "$QGK_DIR/log/$n.log" || return 1
+    done
+}
+
 # SIGTERM every worker; succeed only if each exits 0 within 30 s.
 qgk_workers_stop() {
     local n bad=0 rc

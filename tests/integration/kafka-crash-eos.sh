@@ -53,5 +53,7 @@ else
 fi
 qgk_check "workers were killed during the run (at least 3)" test "$KILLS" -ge 3
 qgk_check "all workers running after the chaos" qgk_workers_alive
+qgk_check "restarted workers rejoined their groups" \
+    qg_wait_for "workers to get assignments" 60 qgk_workers_assigned
 qgk_check "workers exit 0 on SIGTERM" qgk_workers_stop
 qgk_finish
