@@ -87,6 +87,7 @@ struct qg_worker_s {
     char in_topic[300], retry_topic[300];
     int eos;
     int threaded; /* run the stage on a thread with partitions paused */
+    int ever_assigned;
     rd_kafka_t *consumer, *producer;
     track_t **tracks; /* each allocated once: pending entries point at them */
     size_t ntracks, cap_tracks;
@@ -475,6 +476,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     int cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
     rd_kafka_error_t *error = NULL;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        w->ever_assigned = 1;
         qg_info("worker", "assigned %d partition(s)", parts->cnt);
         if (cooperative)
             error = rd_kafka_incremental_assign(rk, parts);
@@ -738,8 +740,28 @@ static int loop_iteration(qg_worker_t *w)
     return w->fatal[0] ? -1 : 0;
 }
 
+/*
+ * librdkafka 2.0.2 aborts when a cooperative consumer is closed while its first
+ * rebalance is still in progress (fixed in 2.3.0). A worker stopped right after
+ * start therefore waits, bounded, for that first assignment before it closes;
+ * records polled meanwhile are not processed and stay uncommitted.
+ */
+static void wait_first_assignment(qg_worker_t *w)
+{
+    const char *strategy = qg_config_get(w->cfg, "partition.assignment.strategy");
+    if (w->ever_assigned || (strategy && !strstr(strategy, "cooperative")))
+        return;
+    double deadline = qg_now_ms() + (double)qg_config_get_int(w->cfg, "session.timeout.ms", 45000);
+    while (!w->ever_assigned && qg_now_ms() < deadline) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->consumer, 100);
+        if (rkm)
+            rd_kafka_message_destroy(rkm);
+    }
+}
+
 static void worker_drain(qg_worker_t *w)
 {
+    wait_first_assignment(w);
     if (w->job.running) {
         w->cancel = 1;
         while (!__atomic_load_n(&w->job.done, __ATOMIC_ACQUIRE))

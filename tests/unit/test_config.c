@@ -70,16 +70,20 @@ Test(config, environment_overrides)
     setenv("QG_TOPIC_PREFIX", "envprefix", 1);
     setenv("QG_KAFKA_SECURITY_PROTOCOL", "SASL_SSL", 1);
     setenv("QG_UNRELATED_THING", "x", 1);
+    setenv("QG_KAFKA_PORT", "19092", 1); /* the test broker's port, not a librdkafka property */
     qg_config_t *cfg = new_cfg();
     char err[256];
     cr_assert_eq(qg_config_load_env(cfg, err, sizeof(err)), 0);
     cr_assert_str_eq(qg_config_get(cfg, "topic.prefix"), "envprefix");
     cr_assert_str_eq(qg_config_get(cfg, "security.protocol"), "SASL_SSL");
     cr_assert_null(qg_config_get(cfg, "unrelated.thing"));
+    cr_assert_null(qg_config_get(cfg, "port"));
+    cr_assert_eq(qg_config_kafka_count(cfg), 1, "only security.protocol");
     qg_config_destroy(cfg);
     unsetenv("QG_TOPIC_PREFIX");
     unsetenv("QG_KAFKA_SECURITY_PROTOCOL");
     unsetenv("QG_UNRELATED_THING");
+    unsetenv("QG_KAFKA_PORT");
 }
 
 Test(config, dump_masks_secrets)
