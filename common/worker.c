@@ -833,6 +833,9 @@ static rd_kafka_t *consumer_new(qg_worker_t *w, char *errstr, size_t sz)
     rc = rc ? rc
             : qg_kafka_conf_default(conf, w->cfg, "allow.auto.create.topics", "true", errstr, sz);
     rc = rc ? rc : qg_kafka_conf_default(conf, w->cfg, "client.id", w->worker_id, errstr, sz);
+    /* Resumed partitions (retries coming due, the end of a long stage) join the next fetch
+     * request; a shorter broker long-poll lets that happen sooner. */
+    rc = rc ? rc : qg_kafka_conf_default(conf, w->cfg, "fetch.wait.max.ms", "100", errstr, sz);
     if (!rc && w->eos)
         rc = qg_kafka_conf_default(conf, w->cfg, "isolation.level", "read_committed", errstr, sz);
     if (rc) {
