@@ -123,6 +123,17 @@ rd_kafka_t *qg_kafka_producer_new(const qg_config_t *cfg, const char *transactio
     return rk;
 }
 
+rd_kafka_t *qg_kafka_consumer_new(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
 const char *qg_kafka_header(const rd_kafka_message_t *rkm, const char *name, char *buf,
                             size_t bufsz)
 {

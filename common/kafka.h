@@ -40,6 +40,12 @@ rd_kafka_t *qg_kafka_producer_new(const qg_config_t *cfg, const char *transactio
 int qg_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, int partitions,
                            int replication, char *errstr, size_t errstr_size);
 
+/**
+ * Consumer from a prepared conf, which it takes over (destroyed on failure
+ * too). Consumer messages and callbacks are served by rd_kafka_consumer_poll.
+ */
+rd_kafka_t *qg_kafka_consumer_new(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size);
+
 /** Header value as a NUL-terminated copy in buf (truncated), or NULL if absent. */
 const char *qg_kafka_header(const rd_kafka_message_t *rkm, const char *name, char *buf,
                             size_t bufsz);

@@ -844,13 +844,7 @@ static rd_kafka_t *consumer_new(qg_worker_t *w, char *errstr, size_t sz)
     }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, w);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sz);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    rd_kafka_poll_set_consumer(rk);
-    return rk;
+    return qg_kafka_consumer_new(conf, errstr, sz);
 }
 
 static int subscribe(qg_worker_t *w, char *errstr, size_t sz)

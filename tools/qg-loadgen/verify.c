@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kafka.h"
 #include "loadgen.h"
 
 #define LG_MAX_PROBLEMS 10
@@ -373,13 +374,9 @@ static rd_kafka_t *consumer_new(const lg_opts_t *o, qg_error_t **errp)
             *errp = qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
             return NULL;
         }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
+    rd_kafka_t *rk = qg_kafka_consumer_new(conf, errstr, sizeof(errstr));
+    if (!rk)
         *errp = qg_error_new(QG_ERR_FATAL, "rd_kafka_new: %s", errstr);
-        return NULL;
-    }
-    rd_kafka_poll_set_consumer(rk);
     return rk;
 }
 

@@ -84,13 +84,7 @@ rd_kafka_t *qg_follow_consumer_new(const qg_config_t *cfg, char *errstr, size_t 
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sz);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    rd_kafka_poll_set_consumer(rk);
-    return rk;
+    return qg_kafka_consumer_new(conf, errstr, sz);
 }
 
 static int key_is(const rd_kafka_message_t *rkm, const char *goal_id)
