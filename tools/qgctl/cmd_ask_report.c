@@ -57,18 +57,6 @@ static int write_goal(const qg_config_t *cfg, const qg_json_t *doc)
     return rc;
 }
 
-static void normalize_ask_flags(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--run"))
-            argv[i] = "--run=true";
-        else if (!strcmp(argv[i], "--json"))
-            argv[i] = "--json=true";
-        else if (!strcmp(argv[i], "-o"))
-            argv[i] = "--o";
-    }
-}
-
 int qgctl_cmd_ask(int argc, char **argv)
 {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -76,7 +64,7 @@ int qgctl_cmd_ask(int argc, char **argv)
                "[--patterns FILE]\n");
         return 0;
     }
-    normalize_ask_flags(argc, argv);
+    qgctl_normalize_flags(argc, argv);
     char **rest;
     int nrest;
     qg_config_t *cfg = qgctl_config(argc, argv, ask_options, &rest, &nrest);

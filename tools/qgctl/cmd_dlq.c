@@ -76,6 +76,7 @@ static void list_one(rd_kafka_message_t *rkm, void *opaque)
 typedef struct {
     const char *goal_id;
     rd_kafka_message_t *last; /* a copy of the newest match */
+    int print;                /* show: print the headers of each match */
     char stage[128];
     char *value;
     size_t len;
@@ -95,6 +96,8 @@ static void find_one(rd_kafka_message_t *rkm, void *opaque)
     f->value[rkm->len] = '\0';
     f->len = rkm->len;
     hdr(rkm, QG_HDR_DLQ_STAGE, f->stage, sizeof(f->stage));
+    if (!f->print)
+        return;
     printf("goal      %s\n", f->goal_id);
     const char *names[] = {QG_HDR_DLQ_CLASS,  QG_HDR_DLQ_STAGE,     QG_HDR_DLQ_MESSAGE,
                            QG_HDR_DLQ_TOPIC,  QG_HDR_DLQ_PARTITION, QG_HDR_DLQ_OFFSET,
@@ -106,40 +109,18 @@ static void find_one(rd_kafka_message_t *rkm, void *opaque)
     }
 }
 
-static int replay(const qg_config_t *cfg, dlq_find_t *f)
-{
-    char topic[300], errstr[512];
-    qg_topic_stage(topic, sizeof(topic), qg_config_get(cfg, "topic.prefix"), f->stage);
-    rd_kafka_t *p = qg_kafka_producer_new(cfg, NULL, NULL, NULL, errstr, sizeof(errstr));
-    if (!p) {
-        fprintf(stderr, "qgctl dlq replay: %s\n", errstr);
-        return 1;
-    }
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(f->goal_id, strlen(f->goal_id)),
-        RD_KAFKA_V_VALUE(f->value, f->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_END);
-    if (!err)
-        err = rd_kafka_flush(p, 30000);
-    rd_kafka_destroy(p);
-    if (err) {
-        fprintf(stderr, "qgctl dlq replay: %s\n", rd_kafka_err2str(err));
-        return 1;
-    }
-    printf("replayed %s to %s\n", f->goal_id, topic);
-    return 0;
-}
-
 int qgctl_cmd_dlq(int argc, char **argv)
 {
     char **rest;
     int nrest;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(argc < 2 ? stderr : stdout,
-                "Usage: qgctl dlq list | show GOAL_ID | replay GOAL_ID [-b BROKERS]\n");
+                "Usage: qgctl dlq list | show GOAL_ID | replay GOAL_ID [--wait [--timeout S]] "
+                "[-b BROKERS]\n");
         return argc < 2 ? 2 : 0;
     }
-    qg_config_t *cfg = qgctl_config(argc, argv, NULL, &rest, &nrest);
+    qgctl_normalize_flags(argc, argv);
+    qg_config_t *cfg = qgctl_config(argc, argv, qgctl_submit_options(), &rest, &nrest);
     if (!cfg)
         return 2;
     int rc = 2;
@@ -147,7 +128,7 @@ int qgctl_cmd_dlq(int argc, char **argv)
         printf("%-40s %-20s %-14s %-24s %s\n", "GOAL", "CLASS", "STAGE", "TIME", "REASON");
         rc = dlq_scan(cfg, list_one, NULL) ? 1 : 0;
     } else if (nrest >= 2 && (!strcmp(rest[0], "show") || !strcmp(rest[0], "replay"))) {
-        dlq_find_t f = {.goal_id = rest[1]};
+        dlq_find_t f = {.goal_id = rest[1], .print = !strcmp(rest[0], "show")};
         rc = dlq_scan(cfg, find_one, &f) ? 1 : 0;
         if (!rc && !f.value) {
             fprintf(stderr, "qgctl dlq: no dead letter for goal %s\n", rest[1]);
@@ -155,7 +136,7 @@ int qgctl_cmd_dlq(int argc, char **argv)
         } else if (!rc && !strcmp(rest[0], "show")) {
             printf("value\n%s\n", f.value);
         } else if (!rc) {
-            rc = replay(cfg, &f);
+            rc = qgctl_send(cfg, f.stage, f.goal_id, f.value, f.len);
         }
         free(f.value);
     } else {

@@ -31,12 +31,16 @@ static void on_signal(int sig)
     submit_stop = 1;
 }
 
-/* --wait / --json are flags without values: turn them into key=true. */
-static void normalize_flags(int argc, char **argv)
+void qgctl_normalize_flags(int argc, char **argv)
 {
+    static const char *const flags[][2] = {{"--wait", "--wait=true"},
+                                           {"--json", "--json=true"},
+                                           {"--run", "--run=true"},
+                                           {"-o", "--o"}};
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--wait") || !strcmp(argv[i], "--json") || !strcmp(argv[i], "--run"))
-            argv[i] = !strcmp(argv[i], "--json") ? "--json=true" : "--wait=true";
+        for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++)
+            if (!strcmp(argv[i], flags[f][0]))
+                argv[i] = (char *)flags[f][1];
 }
 
 static int produce_goal(const qg_config_t *cfg, const char *topic, const char *key,
@@ -45,7 +49,7 @@ static int produce_goal(const qg_config_t *cfg, const char *topic, const char *k
     char errstr[512];
     rd_kafka_t *p = qg_kafka_producer_new(cfg, NULL, NULL, NULL, errstr, sizeof(errstr));
     if (!p) {
-        fprintf(stderr, "qgctl submit: %s\n", errstr);
+        fprintf(stderr, "qgctl: %s\n", errstr);
         return -1;
     }
     rd_kafka_resp_err_t err =
@@ -56,7 +60,7 @@ static int produce_goal(const qg_config_t *cfg, const char *topic, const char *k
         err = rd_kafka_flush(p, 30000);
     rd_kafka_destroy(p);
     if (err) {
-        fprintf(stderr, "qgctl submit: producing to %s: %s\n", topic, rd_kafka_err2str(err));
+        fprintf(stderr, "qgctl: producing to %s: %s\n", topic, rd_kafka_err2str(err));
         return -1;
     }
     return 0;
@@ -121,45 +125,52 @@ static int wait_for(const qg_config_t *cfg, rd_kafka_t *consumer, const char *go
     return rc;
 }
 
-/* Submit a validated goal document; shared with `qgctl ask --run`. */
-int qgctl_submit_doc(const qg_config_t *cfg, const qg_json_t *doc)
+int qgctl_send(const qg_config_t *cfg, const char *stage, const char *goal_id, const void *value,
+               size_t len)
 {
     const char *prefix = qg_config_get(cfg, "topic.prefix");
     char topic[300], completed[300], dlq[300], errstr[512];
-    qg_topic_stage(topic, sizeof(topic), prefix, qg_goal_first_stage(doc));
+    qg_topic_stage(topic, sizeof(topic), prefix, stage);
     qg_topic_completed(completed, sizeof(completed), prefix);
     qg_topic_dlq(dlq, sizeof(dlq), prefix);
     int wait = qg_config_get_bool(cfg, "wait", 0);
     rd_kafka_t *consumer = NULL;
     if (wait) {
+        /* Follow from the current end, so only what happens to this send counts. */
         const char *topics[] = {completed, dlq, NULL};
         srand((unsigned)time(NULL) ^ (unsigned)getpid());
         consumer = qg_follow_consumer_new(cfg, errstr, sizeof(errstr));
         if (!consumer || qg_follow_assign(consumer, topics, 1, errstr, sizeof(errstr)) != 0) {
-            fprintf(stderr, "qgctl submit: %s\n", errstr);
+            fprintf(stderr, "qgctl: %s\n", errstr);
             if (consumer)
                 rd_kafka_destroy(consumer);
             return 1;
         }
     }
-    size_t len;
-    char *value = qg_json_serialize(doc, 0, &len);
-    int rc = value ? produce_goal(cfg, topic, qg_goal_id(doc), value, len) : -1;
-    free(value);
+    int rc = produce_goal(cfg, topic, goal_id, value, len) == 0 ? 0 : 1;
     if (rc == 0 && !wait)
-        printf("submitted %s to %s\n", qg_goal_id(doc), topic);
+        printf("sent %s to %s\n", goal_id, topic);
     if (rc == 0 && wait) {
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        fprintf(stderr, "submitted %s to %s; waiting\n", qg_goal_id(doc), topic);
-        rc = wait_for(cfg, consumer, qg_goal_id(doc), dlq);
-    } else if (rc != 0) {
-        rc = 1;
+        fprintf(stderr, "sent %s to %s; waiting\n", goal_id, topic);
+        rc = wait_for(cfg, consumer, goal_id, dlq);
     }
     if (consumer) {
         rd_kafka_consumer_close(consumer);
         rd_kafka_destroy(consumer);
     }
+    return rc;
+}
+
+int qgctl_submit_doc(const qg_config_t *cfg, const qg_json_t *doc)
+{
+    size_t len;
+    char *value = qg_json_serialize(doc, 0, &len);
+    if (!value)
+        return 1;
+    int rc = qgctl_send(cfg, qg_goal_first_stage(doc), qg_goal_id(doc), value, len);
+    free(value);
     return rc;
 }
 
@@ -175,7 +186,7 @@ int qgctl_cmd_submit(int argc, char **argv)
                "[-X k=v]\n");
         return 0;
     }
-    normalize_flags(argc, argv);
+    qgctl_normalize_flags(argc, argv);
     char **rest;
     int nrest;
     qg_config_t *cfg = qgctl_config(argc, argv, submit_options, &rest, &nrest);

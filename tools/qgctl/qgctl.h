@@ -27,8 +27,18 @@ int qgctl_cmd_summary(int argc, char **argv);
 qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char ***rest,
                           int *nrest);
 
-/** Produce a goal to its first stage; with config wait=true follow it. Exit code. */
+/**
+ * Produce a goal value to <prefix>.<stage>, keyed by goal_id. With config
+ * wait=true, follow it to <prefix>.completed or the DLQ and summarize (json=true:
+ * print the record). Returns the exit code: 0 completed or sent, 1 failed or
+ * dead-lettered, 3 no answer in time.
+ */
+int qgctl_send(const qg_config_t *cfg, const char *stage, const char *goal_id, const void *value,
+               size_t len);
+/** qgctl_send of a validated goal document to its first stage. */
 int qgctl_submit_doc(const qg_config_t *cfg, const qg_json_t *doc);
+/** Flags without values (--wait, --json, --run) become key=true settings. */
+void qgctl_normalize_flags(int argc, char **argv);
 const qg_option_t *qgctl_submit_options(void);
 
 /** Print a human summary of an enriched goal (answer, confidence, bottlenecks). */
