@@ -93,6 +93,9 @@ struct qg_worker_s {
     size_t ntracks, cap_tracks;
     long inflight;
     long max_inflight;
+    long txn_max_messages;     /* exactly_once: records per transaction */
+    double txn_max_ms;         /* exactly_once: transaction length */
+    double commit_interval_ms; /* at_least_once: offset commit period */
     char fatal[512];
     paused_t paused[64];
     size_t npaused;
@@ -435,10 +438,8 @@ static int txn_commit(qg_worker_t *w)
 
 static int txn_due(const qg_worker_t *w)
 {
-    return w->txn_open &&
-           (w->txn_count >= qg_config_get_int(w->cfg, "transaction.max.messages", 500) ||
-            qg_now_ms() - w->txn_started_ms >=
-                (double)qg_config_get_int(w->cfg, "transaction.max.ms", 100));
+    return w->txn_open && (w->txn_count >= w->txn_max_messages ||
+                           qg_now_ms() - w->txn_started_ms >= w->txn_max_ms);
 }
 
 /* ---------- rebalancing ---------- */
@@ -733,8 +734,7 @@ static int loop_iteration(qg_worker_t *w)
             return -1;
     } else {
         wait_inflight_below(w, w->max_inflight);
-        if (qg_now_ms() - w->last_commit_ms >=
-            (double)qg_config_get_int(w->cfg, "commit.interval.ms", 200))
+        if (qg_now_ms() - w->last_commit_ms >= w->commit_interval_ms)
             tracks_commit(w, 0);
     }
     return w->fatal[0] ? -1 : 0;
@@ -936,6 +936,9 @@ qg_worker_t *qg_worker_new(const qg_stage_ops_t *ops, void *state, qg_config_t *
         return NULL;
     }
     w->max_inflight = (long)qg_config_get_int(cfg, "max.inflight.goals", 5000);
+    w->txn_max_messages = (long)qg_config_get_int(cfg, "transaction.max.messages", 500);
+    w->txn_max_ms = (double)qg_config_get_int(cfg, "transaction.max.ms", 100);
+    w->commit_interval_ms = (double)qg_config_get_int(cfg, "commit.interval.ms", 200);
     w->threaded = qg_config_get_bool(cfg, "stage.threaded", ops->long_running);
     w->health_file = qg_config_get(cfg, "health.file");
     qg_topic_stage(w->in_topic, sizeof(w->in_topic), w->prefix, w->stage);
