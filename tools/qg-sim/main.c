@@ -399,6 +399,14 @@ static int cmd_verify(cli_t *c)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 1 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+        printf("qg-sim %s\n", QG_VERSION);
+        return 0;
+    }
     cli_t c;
     memset(&c, 0, sizeof(c));
     qg_engine_options_default(&c.opts);

@@ -193,6 +193,14 @@ int main(int argc, char **argv)
     qg_json_t *c;
     int rc;
 
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        usage();
+        return 0;
+    }
+    if (argc > 1 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+        printf("qg-swrl %s\n", QG_VERSION);
+        return 0;
+    }
     if (parse_opts(argc, argv, &o) < 0)
         return usage();
     c = qg_json_parse_file(o.case_file, errstr, sizeof(errstr));
