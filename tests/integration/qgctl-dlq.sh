@@ -23,7 +23,8 @@ trap cleanup EXIT
 "$BIN/qg-broker" >"$DIR/broker.out" 2>/dev/null &
 PIDS+=($!)
 qg_wait_for "qg-broker" 20 test -s "$DIR/broker.out" || exit 1
-X=(-b "$(head -n1 "$DIR/broker.out")" -X pipeline.extra.stages=passA,passB)
+X=(-b "$(head -n1 "$DIR/broker.out")" -X pipeline.extra.stages=passA,passB -X session.timeout.ms=6000
+   -X heartbeat.interval.ms=1000)
 
 "$BIN/qg-test-passthrough" "${X[@]}" --stage passA 2>"$DIR/a.log" &
 PIDS+=($!)
