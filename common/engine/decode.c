@@ -185,3 +185,11 @@ void qg_decode(qg_decoder_t *d, const int *alt, const int *os, qg_sched_t *out)
     }
     qg_sched_measure(p, out);
 }
+
+int qg_start_key_cmp(const void *a, const void *b)
+{
+    const qg_start_key_t *x = a, *y = b;
+    if (x->s != y->s)
+        return x->s < y->s ? -1 : 1;
+    return x->op - y->op;
+}

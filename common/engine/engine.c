@@ -105,19 +105,6 @@ static const char *op_name(const qg_fjsp_t *p, int o, char *buf, size_t sz)
     return buf;
 }
 
-typedef struct {
-    double s;
-    int op;
-} ekey_t;
-
-static int ekey_cmp(const void *a, const void *b)
-{
-    const ekey_t *x = a, *y = b;
-    if (x->s != y->s)
-        return x->s < y->s ? -1 : 1;
-    return x->op - y->op;
-}
-
 static qg_json_t *op_json(build_t *b, int o, int with_machine)
 {
     char b1[48], b2[48], b3[48];
@@ -262,7 +249,7 @@ static void solver_json(build_t *b, const qg_opt_result_t *r, const qg_engine_op
 
 static int *start_order(const qg_fjsp_t *p, const qg_sched_t *s)
 {
-    ekey_t *k = malloc((size_t)p->n_ops * sizeof(*k));
+    qg_start_key_t *k = malloc((size_t)p->n_ops * sizeof(*k));
     int *order = malloc((size_t)p->n_ops * sizeof(int));
     if (!k || !order) {
         free(k);
@@ -270,8 +257,8 @@ static int *start_order(const qg_fjsp_t *p, const qg_sched_t *s)
         return NULL;
     }
     for (int o = 0; o < p->n_ops; o++)
-        k[o] = (ekey_t){s->start[o], o};
-    qsort(k, (size_t)p->n_ops, sizeof(*k), ekey_cmp);
+        k[o] = (qg_start_key_t){s->start[o], o};
+    qsort(k, (size_t)p->n_ops, sizeof(*k), qg_start_key_cmp);
     for (int i = 0; i < p->n_ops; i++)
         order[i] = k[i].op;
     free(k);
@@ -423,6 +410,22 @@ static qg_error_t *optimize(const qg_fjsp_t *p, const qg_engine_options_t *o, do
     return err;
 }
 
+/* Hand the result over (or drop it on error) and free the optimizer state. */
+static qg_error_t *finish_result(build_t *b, qg_opt_result_t *r, qg_fjsp_t *p, qg_error_t *err,
+                                 qg_json_t **result_out)
+{
+    if (!err && b->fail)
+        err = qg_error_new(QG_ERR_STAGE_ERROR, "result: out of memory");
+    qg_opt_result_destroy(r);
+    qg_fjsp_destroy(p);
+    if (err) {
+        qg_json_destroy(b->res);
+        return err;
+    }
+    *result_out = b->res;
+    return NULL;
+}
+
 qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *order,
                           const qg_engine_options_t *opts, qg_engine_progress_cb cb,
                           void *cb_opaque, volatile sig_atomic_t *cancel, qg_json_t **result_out)
@@ -462,16 +465,7 @@ qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *or
             cb(&pr, cb_opaque);
         }
     }
-    if (!err && b.fail)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "result: out of memory");
-    qg_opt_result_destroy(r);
-    qg_fjsp_destroy(p);
-    if (err) {
-        qg_json_destroy(b.res);
-        return err;
-    }
-    *result_out = b.res;
-    return NULL;
+    return finish_result(&b, r, p, err, result_out);
 }
 
 qg_error_t *qg_engine_solve_file(const char *path, const qg_engine_options_t *opts,
@@ -501,16 +495,7 @@ qg_error_t *qg_engine_solve_file(const char *path, const qg_engine_options_t *op
             b.fail = 1;
         setn(&b, b.res, "lowerBound", qg_fjsp_lower_bound(p) / p->n_machines);
     }
-    if (!err && b.fail)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "result: out of memory");
-    qg_opt_result_destroy(r);
-    qg_fjsp_destroy(p);
-    if (err) {
-        qg_json_destroy(b.res);
-        return err;
-    }
-    *result_out = b.res;
-    return NULL;
+    return finish_result(&b, r, p, err, result_out);
 }
 
 /* ---- plan verification ---- */

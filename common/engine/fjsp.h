@@ -260,6 +260,15 @@ qg_error_t *qg_opt_run(const qg_fjsp_t *p, const qg_opt_params_t *params, qg_opt
                        void *opaque, volatile sig_atomic_t *cancel, qg_opt_result_t **out);
 void qg_opt_result_destroy(qg_opt_result_t *r);
 
+/** An operation keyed by its start time, for ordering a schedule (ties: lower op index). */
+typedef struct {
+    double s;
+    int op;
+} qg_start_key_t;
+
+/** qsort comparator for qg_start_key_t: by start, then by operation index. */
+int qg_start_key_cmp(const void *a, const void *b);
+
 /** Seconds on a monotonic clock. */
 double qg_engine_now(void);
 

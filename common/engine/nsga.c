@@ -166,29 +166,16 @@ static void init_alt(island_t *is, int *alt, int mode)
 
 /* ---- evaluation ---- */
 
-typedef struct {
-    double s;
-    int op;
-} start_key_t;
-
-static int key_cmp(const void *a, const void *b)
-{
-    const start_key_t *x = a, *y = b;
-    if (x->s != y->s)
-        return x->s < y->s ? -1 : 1;
-    return x->op - y->op;
-}
-
 /* Write a schedule back into the chromosome: machines and start-time order. */
 static int write_back(island_t *is, indiv_t *in)
 {
     const qg_fjsp_t *p = is->p;
-    start_key_t *k = malloc((size_t)p->n_ops * sizeof(*k));
+    qg_start_key_t *k = malloc((size_t)p->n_ops * sizeof(*k));
     if (!k)
         return -1;
     for (int o = 0; o < p->n_ops; o++)
-        k[o] = (start_key_t){in->s->start[o], o};
-    qsort(k, (size_t)p->n_ops, sizeof(*k), key_cmp);
+        k[o] = (qg_start_key_t){in->s->start[o], o};
+    qsort(k, (size_t)p->n_ops, sizeof(*k), qg_start_key_cmp);
     for (int i = 0; i < p->n_ops; i++)
         in->os[i] = p->ops[k[i].op].job;
     memcpy(in->alt, in->s->alt, (size_t)p->n_ops * sizeof(int));

@@ -18,19 +18,6 @@ typedef struct {
     double *order_c, *mk;
 } chunk_t;
 
-typedef struct {
-    double s;
-    int op;
-} rkey_t;
-
-static int rkey_cmp(const void *a, const void *b)
-{
-    const rkey_t *x = a, *y = b;
-    if (x->s != y->s)
-        return x->s < y->s ? -1 : 1;
-    return x->op - y->op;
-}
-
 static double sample_transfer(const qg_fjsp_t *p, int from, int to, qg_rng_t *rng)
 {
     if (!p->transfer_dist || from == to)
@@ -118,7 +105,7 @@ int qg_replay(const qg_fjsp_t *p, const qg_sched_t *s, int R, uint64_t seed, int
 {
     if (R <= 0)
         return 0;
-    rkey_t *keys = malloc((size_t)p->n_ops * sizeof(*keys));
+    qg_start_key_t *keys = malloc((size_t)p->n_ops * sizeof(*keys));
     int *order = malloc((size_t)p->n_ops * sizeof(int));
     if (!keys || !order) {
         free(keys);
@@ -126,8 +113,8 @@ int qg_replay(const qg_fjsp_t *p, const qg_sched_t *s, int R, uint64_t seed, int
         return -1;
     }
     for (int o = 0; o < p->n_ops; o++)
-        keys[o] = (rkey_t){s->start[o], o};
-    qsort(keys, (size_t)p->n_ops, sizeof(*keys), rkey_cmp);
+        keys[o] = (qg_start_key_t){s->start[o], o};
+    qsort(keys, (size_t)p->n_ops, sizeof(*keys), qg_start_key_cmp);
     for (int i = 0; i < p->n_ops; i++)
         order[i] = keys[i].op;
     free(keys);

@@ -300,23 +300,10 @@ static double times_without(qg_ls_t *ls, int v)
 
 /* ---- loading and saving ---- */
 
-typedef struct {
-    double s;
-    int op;
-} start_key_t;
-
-static int key_cmp(const void *a, const void *b)
-{
-    const start_key_t *x = a, *y = b;
-    if (x->s != y->s)
-        return x->s < y->s ? -1 : 1;
-    return x->op - y->op;
-}
-
 static int load(qg_ls_t *ls, const qg_sched_t *s, qg_ls_obj_t obj)
 {
     const qg_fjsp_t *p = ls->p;
-    start_key_t *keys = malloc((size_t)ls->n * sizeof(*keys));
+    qg_start_key_t *keys = malloc((size_t)ls->n * sizeof(*keys));
     if (!keys)
         return -1;
     for (int x = 0; x < ls->n; x++) {
@@ -324,14 +311,14 @@ static int load(qg_ls_t *ls, const qg_sched_t *s, qg_ls_obj_t obj)
         ls->alt[x] = s->alt[x];
         ls->mach[x] = a->machine;
         ls->dur[x] = a->dur;
-        keys[x] = (start_key_t){s->start[x], x};
+        keys[x] = (qg_start_key_t){s->start[x], x};
         ls->base[x] = NEG_INF;
     }
     for (int j = 0; j < p->n_jobs; j++)
         if (p->job_first[j + 1] > p->job_first[j])
             if (obj == QG_OBJ_MAKESPAN || !p->has_target || p->target[j])
                 ls->base[p->job_first[j + 1] - 1] = 0.0;
-    qsort(keys, (size_t)ls->n, sizeof(*keys), key_cmp);
+    qsort(keys, (size_t)ls->n, sizeof(*keys), qg_start_key_cmp);
     memset(ls->seq_len, 0, (size_t)ls->m * sizeof(int));
     for (int i = 0; i < ls->n; i++) {
         int x = keys[i].op, k = ls->mach[x];
