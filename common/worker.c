@@ -61,8 +61,8 @@ typedef struct track_s {
     int assigned;
 } track_t;
 
+/* A partition of this stage's retry topic, paused until its head record is due. */
 typedef struct {
-    char topic[256];
     int32_t partition;
     double resume_at_ms;
 } paused_t;
@@ -97,8 +97,8 @@ struct qg_worker_s {
     double txn_max_ms;         /* exactly_once: transaction length */
     double commit_interval_ms; /* at_least_once: offset commit period */
     char fatal[512];
-    paused_t paused[64];
-    size_t npaused;
+    paused_t *paused;
+    size_t npaused, cap_paused;
     int txn_open;
     long txn_count;
     double txn_started_ms;
@@ -470,6 +470,8 @@ static void revoke_prepare(qg_worker_t *w, rd_kafka_topic_partition_list_t *part
     }
 }
 
+static void forget_paused(qg_worker_t *w, const rd_kafka_topic_partition_list_t *revoked);
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -487,7 +489,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         qg_info("worker", "revoked %d partition(s)%s", parts->cnt,
                 rd_kafka_assignment_lost(rk) ? " (lost)" : "");
         revoke_prepare(w, parts, rd_kafka_assignment_lost(rk));
-        w->npaused = 0;
+        forget_paused(w, parts);
         if (cooperative)
             error = rd_kafka_incremental_unassign(rk, parts);
         else
@@ -501,11 +503,45 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---------- retry topic pacing ---------- */
 
-static void pause_one(qg_worker_t *w, const rd_kafka_message_t *rkm, double resume_at)
+/* Remember when a retry partition is due. 0, or -1 when it cannot be tracked. */
+static int track_paused(qg_worker_t *w, int32_t partition, double resume_at)
+{
+    for (size_t i = 0; i < w->npaused; i++)
+        if (w->paused[i].partition == partition) {
+            w->paused[i].resume_at_ms = resume_at;
+            return 0;
+        }
+    if (w->npaused == w->cap_paused) {
+        size_t cap = w->cap_paused ? w->cap_paused * 2 : 8;
+        paused_t *np = realloc(w->paused, cap * sizeof(*np));
+        if (!np)
+            return -1;
+        w->paused = np;
+        w->cap_paused = cap;
+    }
+    w->paused[w->npaused++] = (paused_t){partition, resume_at};
+    return 0;
+}
+
+/* Revoked retry partitions are no longer ours to resume; the rest stay paused. */
+static void forget_paused(qg_worker_t *w, const rd_kafka_topic_partition_list_t *revoked)
+{
+    for (int r = 0; r < revoked->cnt; r++) {
+        if (strcmp(revoked->elems[r].topic, w->retry_topic) != 0)
+            continue;
+        for (size_t i = 0; i < w->npaused; i++)
+            if (w->paused[i].partition == revoked->elems[r].partition) {
+                w->paused[i] = w->paused[--w->npaused];
+                break;
+            }
+    }
+}
+
+/* Pause a retry partition and put its head record back, to be read again when due. */
+static void pause_one(qg_worker_t *w, const rd_kafka_message_t *rkm)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(rkm->rkt), rkm->partition)->offset =
-        rkm->offset;
+    rd_kafka_topic_partition_list_add(l, w->retry_topic, rkm->partition)->offset = rkm->offset;
     rd_kafka_pause_partitions(w->consumer, l);
     rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, 5000);
     if (e) {
@@ -513,17 +549,6 @@ static void pause_one(qg_worker_t *w, const rd_kafka_message_t *rkm, double resu
         rd_kafka_error_destroy(e);
     }
     rd_kafka_topic_partition_list_destroy(l);
-    for (size_t i = 0; i < w->npaused; i++)
-        if (w->paused[i].partition == rkm->partition) {
-            w->paused[i].resume_at_ms = resume_at;
-            return;
-        }
-    if (w->npaused < sizeof(w->paused) / sizeof(w->paused[0])) {
-        paused_t *p = &w->paused[w->npaused++];
-        snprintf(p->topic, sizeof(p->topic), "%s", rd_kafka_topic_name(rkm->rkt));
-        p->partition = rkm->partition;
-        p->resume_at_ms = resume_at;
-    }
 }
 
 static void resume_due(qg_worker_t *w)
@@ -535,7 +560,7 @@ static void resume_due(qg_worker_t *w)
             continue;
         }
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, w->paused[i].topic, w->paused[i].partition);
+        rd_kafka_topic_partition_list_add(l, w->retry_topic, w->paused[i].partition);
         if (!w->job.running)
             rd_kafka_resume_partitions(w->consumer, l);
         rd_kafka_topic_partition_list_destroy(l);
@@ -557,7 +582,11 @@ static int defer_if_not_due(qg_worker_t *w, const rd_kafka_message_t *rkm)
     double due = nb ? strtod(nb, NULL) : 0;
     if (due <= qg_now_ms())
         return 0;
-    pause_one(w, rkm, due);
+    if (track_paused(w, rkm->partition, due) != 0) {
+        qg_warn("worker", "out of memory pacing retries: running a retry early");
+        return 0;
+    }
+    pause_one(w, rkm);
     return 1;
 }
 
@@ -584,7 +613,7 @@ static void set_all_paused(qg_worker_t *w, int pause)
     if (!pause) /* retry partitions that are not due stay paused */
         for (size_t i = 0; i < w->npaused; i++) {
             rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(l, w->paused[i].topic, w->paused[i].partition);
+            rd_kafka_topic_partition_list_add(l, w->retry_topic, w->paused[i].partition);
             rd_kafka_pause_partitions(w->consumer, l);
             rd_kafka_topic_partition_list_destroy(l);
         }
@@ -985,6 +1014,7 @@ void qg_worker_destroy(qg_worker_t *w)
         free(w->tracks[i]);
     }
     free(w->tracks);
+    free(w->paused);
     free(w);
 }
 

@@ -5,6 +5,8 @@
 #  - a goal that keeps failing transiently ends in the DLQ as transient_exhausted
 #    with its attempt count, while other goals pass it by (the main topic is not
 #    blocked by a goal that waits for its retry);
+#  - goals waiting in retry survive a cooperative rebalance (a second worker
+#    joins): the partitions the first worker keeps are still resumed when due;
 #  - a stage that runs longer than max.poll.interval.ms, run off the poll thread,
 #    completes without the worker being evicted from its group.
 set -uo pipefail
@@ -72,7 +74,40 @@ wait "$STUCK"
 check "the always-failing goal is dead-lettered as transient_exhausted" \
     grep -q 'dead-lettered (transient_exhausted): gave up after 3 attempts' "$DIR/stuck.out"
 
-# 3. a stage longer than max.poll.interval.ms
+# 3. retries waiting while the group rebalances: none may be stranded. On a
+#    real broker (scripts/test runs one) the rebalance is incremental: the first
+#    worker keeps some paused retry partitions and must still resume them. The
+#    embedded broker revokes everything instead, which is the weaker check.
+REAL=$("$QG_ROOT/scripts/kafka" status 2>/dev/null | tail -n1)
+R=(-b "${REAL:-$BS}" --topic-prefix "qgt-rebalance-$$" -X pipeline.extra.stages=passB
+   -X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
+qg_say "rebalance check on ${REAL:+the real broker }${REAL:-the embedded broker}"
+rworker() { # log
+    "$BIN/qg-test-passthrough" "${R[@]}" --stage passB -X passthrough.fail.param=failWith \
+        -X retry.backoff.ms=3000,3000 2>"$DIR/$1" &
+    PIDS+=($!)
+}
+rworker rb1.log
+assigned_rb1() { grep -q 'assigned' "$DIR/rb1.log"; }
+qg_wait_for "first rebalance worker assigned" 60 assigned_rb1
+for i in 1 2 3 4 5 6 7 8; do
+    goal "wait-$i" '"passB"' '{"key":"failWith","value":"transient"}'
+    "$BIN/qgctl" submit "$DIR/wait-$i.json" "${R[@]}" >/dev/null 2>&1
+done
+first_retries() { [ "$(grep -c 'wait-.*transient failure, attempt 1' "$DIR/rb1.log")" -ge 8 ]; }
+qg_wait_for "first retries of the waiting goals" 30 first_retries
+rworker rb2.log
+in_dlq() { "$BIN/qgctl" dlq list "${R[@]}" 2>/dev/null | grep -c '^wait-.*transient_exhausted'; }
+all_in_dlq() { [ "$(in_dlq)" -ge 8 ]; }
+qg_wait_for "all waiting goals given up after their retries" 60 all_in_dlq
+check "8 goals waiting in retry across a rebalance all end as transient_exhausted" \
+    test "$(in_dlq)" -eq 8
+if [ -n "$REAL" ]; then
+    check "... and the rebalance was incremental (the first worker kept partitions)" \
+        bash -c "grep -q 'revoked [0-9]* partition(s)\"' '$DIR/rb1.log'"
+fi
+
+# 4. a stage longer than max.poll.interval.ms
 goal long '"passD"' ''
 submit long
 check "a 9 s stage with max.poll.interval.ms=6000 completes" \
