@@ -67,9 +67,9 @@ rd_kafka_headers_t *qg_dlq_headers_new(const char *topic, int32_t partition, int
 #define QG_HDR_DLQ_ATTEMPTS  "__connect.errors.attempts"
 #define QG_HDR_DLQ_TIMESTAMP "__connect.errors.timestamp"
 /* Retry headers. */
-#define QG_HDR_ATTEMPT     "qg.attempt"
-#define QG_HDR_NOT_BEFORE  "qg.not.before.ms"
-#define QG_HDR_FIRST_ERROR "qg.last.error"
+#define QG_HDR_ATTEMPT    "qg.attempt"
+#define QG_HDR_NOT_BEFORE "qg.not.before.ms"
+#define QG_HDR_LAST_ERROR "qg.last.error"
 /* Set on a DLQ record whose original value was too large to produce: its size in bytes. */
 #define QG_HDR_VALUE_OMITTED "qg.value.omitted.bytes"
 

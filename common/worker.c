@@ -267,7 +267,7 @@ static int emit_outcome(qg_worker_t *w, const rd_kafka_message_t *rkm, qg_outcom
         rd_kafka_header_add(hdrs, QG_HDR_ATTEMPT, -1, num, -1);
         snprintf(num, sizeof(num), "%.0f", qg_now_ms() + (double)backoff_for(w, o->attempts));
         rd_kafka_header_add(hdrs, QG_HDR_NOT_BEFORE, -1, num, -1);
-        rd_kafka_header_add(hdrs, QG_HDR_FIRST_ERROR, -1, qg_error_message(o->err), -1);
+        rd_kafka_header_add(hdrs, QG_HDR_LAST_ERROR, -1, qg_error_message(o->err), -1);
         value = rkm->payload;
         len = rkm->len;
         w->retried++;
@@ -641,7 +641,9 @@ static int job_start(qg_worker_t *w, rd_kafka_message_t *rkm)
     if (pthread_create(&w->job.thread, NULL, job_thread, w) != 0) {
         set_all_paused(w, 0);
         w->job.rkm = NULL;
-        return handle_record(w, rkm) == 0 ? 1 : -1; /* run inline instead */
+        int rc = handle_record(w, rkm); /* run inline instead */
+        rd_kafka_message_destroy(rkm);
+        return rc;
     }
     w->job.running = 1;
     return 0;

@@ -4,7 +4,7 @@
  * of stdout and serves until SIGTERM/SIGINT.
  *
  * Not a real broker: no CreateTopics (topics are auto-created with
- * --partitions partitions), no TLS/SASL, no transactional offset storage.
+ * the mock's own partition count), no TLS/SASL, no transactional offset storage.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +29,8 @@ static void usage(FILE *f)
                "Runs an in-process mock Kafka cluster (librdkafka) until SIGTERM.\n"
                "Prints the bootstrap server list on the first line of stdout.\n"
                "  --brokers N      number of mock brokers (default 1)\n"
-               "  --partitions P   partitions of auto-created and listed topics (default 4)\n"
+               "  --partitions P   partitions of the topics given with --topics (default 4;\n"
+               "                   topics created on first use get 4)\n"
                "  --topics LIST    topics to create at start\n");
 }
 
@@ -76,9 +77,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "qg-broker: --brokers and --partitions must be at least 1\n");
         return 2;
     }
-    char errstr[512], num[16];
+    char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    snprintf(num, sizeof(num), "%d", partitions);
     /* The mock cluster needs a client instance to live in. */
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!rk) {
