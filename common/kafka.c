@@ -37,6 +37,7 @@ const qg_option_t qg_kafka_options[] = {
      "can keep busy",
      0},
     {"topics.replication.factor", "-1", "replication of created topics (-1: broker default)", 0},
+    {"shutdown.timeout.ms", "10000", "longest wait to leave the consumer group on shutdown", 0},
     {"health.file", "", "touched every loop iteration; liveness = recent mtime", 0},
     {"events.connect", "", "ZeroMQ endpoint of the progress forwarder's XSUB socket", 0},
     {NULL, NULL, NULL, 0},

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "events.h"
@@ -994,14 +995,50 @@ qg_worker_t *qg_worker_new(const qg_stage_ops_t *ops, void *state, qg_config_t *
     return w;
 }
 
+static void *consumer_close_thread(void *arg)
+{
+    rd_kafka_consumer_close(arg);
+    return NULL;
+}
+
+/*
+ * Leave the group, waiting at most shutdown.timeout.ms: librdkafka 2.0.2's
+ * close never returns once the group coordinator is unreachable (fixed in
+ * 2.1.0). Returns 0 when closed; -1 when it timed out, and the consumer is then
+ * left to the process exit (its uncommitted records are redelivered).
+ */
+static int consumer_close_bounded(qg_worker_t *w)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, consumer_close_thread, w->consumer) != 0) {
+        rd_kafka_consumer_close(w->consumer);
+        return 0;
+    }
+    long ms = (long)qg_config_get_int(w->cfg, "shutdown.timeout.ms", 10000);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += ms / 1000;
+    deadline.tv_nsec += (ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    if (pthread_timedjoin_np(t, NULL, &deadline) == 0)
+        return 0;
+    qg_warn("worker",
+            "leaving the consumer group took longer than %ld ms (Kafka unreachable?); "
+            "exiting without it",
+            ms);
+    pthread_detach(t);
+    return -1;
+}
+
 void qg_worker_destroy(qg_worker_t *w)
 {
     if (!w)
         return;
-    if (w->consumer) {
-        rd_kafka_consumer_close(w->consumer);
+    if (w->consumer && consumer_close_bounded(w) == 0)
         rd_kafka_destroy(w->consumer);
-    }
     if (w->producer) {
         rd_kafka_flush(w->producer, 10000);
         rd_kafka_destroy(w->producer);

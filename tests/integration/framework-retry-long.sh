@@ -20,8 +20,11 @@ check() { # description command...
     if "$@"; then echo "ok - $what"; pass=$((pass + 1)); else echo "not ok - $what"; fail=$((fail + 1)); fi
 }
 cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    local i # newest first: workers before the broker they talk to
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        kill -TERM "${PIDS[$i]}" 2>/dev/null
+        wait "${PIDS[$i]}" 2>/dev/null
+    done
     rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -121,5 +124,19 @@ ok_exit=1
 for p in "${PIDS[@]:1}"; do wait "$p" || ok_exit=0; done
 PIDS=("${PIDS[0]}")
 check "workers exit 0 on SIGTERM" test $ok_exit = 1
+
+# 5. a worker whose Kafka stops answering still exits on SIGTERM, within shutdown.timeout.ms
+worker frozen.log --stage passA -X shutdown.timeout.ms=2000
+assigned_frozen() { grep -q 'assigned' "$DIR/frozen.log"; }
+qg_wait_for "worker assigned" 30 assigned_frozen
+kill -STOP "${PIDS[0]}"
+t0=$SECONDS
+kill -TERM "${PIDS[-1]}"
+wait "${PIDS[-1]}"
+rc=$?
+kill -CONT "${PIDS[0]}"
+unset 'PIDS[-1]'
+check "with the broker frozen, SIGTERM still ends the worker with 0 ($((SECONDS - t0)) s)" \
+    bash -c "[ $rc -eq 0 ] && [ $((SECONDS - t0)) -le 20 ]"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

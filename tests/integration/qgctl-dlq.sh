@@ -14,8 +14,11 @@ check() {
     if "$@" >/dev/null; then echo "ok - $what"; pass=$((pass + 1)); else echo "not ok - $what"; fail=$((fail + 1)); fi
 }
 cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    local i # newest first: workers before the broker they talk to
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        kill -TERM "${PIDS[$i]}" 2>/dev/null
+        wait "${PIDS[$i]}" 2>/dev/null
+    done
     [ "$fail" -eq 0 ] && rm -rf "$DIR" || echo "kept $DIR"
 }
 trap cleanup EXIT
