@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aas.h"
-#include "b64.h"
+#include "aas/aas.h"
+#include "aas/b64.h"
 
 static qg_json_t *parse(const char *text)
 {

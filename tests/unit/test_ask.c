@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ask.h"
+#include "ask/ask.h"
 #include "goal.h"
 
 #define PATTERNS QG_SOURCE_DIR "/config/goal-patterns.yaml"

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aas.h"
+#include "aas/aas.h"
 #include "config.h"
 #include "goal.h"
-#include "manifest.h"
+#include "aas/manifest.h"
 #include "stage.h"
 
 extern const qg_stage_ops_t qg_stage_binding;

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "manifest.h"
+#include "aas/manifest.h"
 
 #define SEED_MANIFEST QG_SHARED_DIR "/seed-formats/NSGA2Model_sources.yaml"
 

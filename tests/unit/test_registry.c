@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "registry.h"
+#include "model/registry.h"
 
 static char tmpdir[64];
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "report/report.h"
 
 #define FIXTURE QG_SOURCE_DIR "/tests/data/report/goal3-enriched.json"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "engine/runner.h"
 
 #define FIXTURE QG_SOURCE_DIR "/tests/data/simulators/seed-scenario.json"
 

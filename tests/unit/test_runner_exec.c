@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "engine/runner.h"
 
 #define SIMS QG_SOURCE_DIR "/tests/data/simulators/"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../workers/selection/selection.h"
+#include "selection.h"
 #include "config.h"
 #include "goal.h"
 

@@ -21,7 +21,7 @@
 #include "goal.h"
 #include "sha256.h"
 #include "stage.h"
-#include "../../workers/simulation/simulation.h"
+#include "simulation.h"
 
 extern const qg_stage_ops_t qg_stage_simulation;
 

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ask.h"
+#include "ask/ask.h"
 #include "goal.h"
 #include "qgctl.h"
-#include "report.h"
+#include "report/report.h"
 
 static const qg_option_t ask_options[] = {
     {"patterns", "config/goal-patterns.yaml", "goal pattern templates (YAML)", 0},

@@ -56,8 +56,7 @@ int qgctl_cmd_stage(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
         return stage_usage();
-    int generic;
-    const qg_stage_ops_t *ops = qgctl_stage_find(argv[1], &generic);
+    const qg_stage_ops_t *ops = qgctl_stage_find(argv[1]);
     if (!ops) {
         fprintf(stderr, "qgctl stage: unknown stage \"%s\"\n", argv[1]);
         return stage_usage();
@@ -68,8 +67,6 @@ int qgctl_cmd_stage(int argc, char **argv)
     if (!cfg)
         return 2;
     char errstr[512];
-    if (generic)
-        qg_config_set(cfg, "stage", argv[1], errstr, sizeof(errstr));
     size_t len;
     char *buf = qg_file_read(nrest > 0 ? rest[0] : "-", 0, &len, NULL, errstr, sizeof(errstr));
     int rc = 2;

@@ -10,7 +10,7 @@
 #include "json.h"
 #include "stage.h"
 
-const qg_stage_ops_t *qgctl_stage_find(const char *name, int *is_generic);
+const qg_stage_ops_t *qgctl_stage_find(const char *name);
 void qgctl_stage_list(FILE *f);
 
 /* Subcommands: argv[0] is the subcommand name. Return the exit code. */

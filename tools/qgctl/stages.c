@@ -8,19 +8,13 @@
 extern const qg_stage_ops_t qg_stage_selection;
 extern const qg_stage_ops_t qg_stage_binding;
 extern const qg_stage_ops_t qg_stage_simulation;
-extern const qg_stage_ops_t qg_stage_passthrough;
 
-const qg_stage_ops_t *qgctl_stage_find(const char *name, int *is_generic)
+const qg_stage_ops_t *qgctl_stage_find(const char *name)
 {
     const qg_stage_ops_t *known[] = {&qg_stage_selection, &qg_stage_binding, &qg_stage_simulation};
-    *is_generic = 0;
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         if (!strcmp(known[i]->name, name))
             return known[i];
-    if (!strncmp(name, "pass", 4)) {
-        *is_generic = 1;
-        return &qg_stage_passthrough;
-    }
     return NULL;
 }
 

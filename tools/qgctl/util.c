@@ -10,7 +10,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "qgctl.h"
-#include "report.h"
+#include "report/report.h"
 
 static const qg_option_t qgctl_options[] = {
     {"stage", NULL, "stage name for generic stages", 0},

@@ -11,10 +11,10 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "aas.h"
+#include "aas/aas.h"
 #include "error.h"
 #include "json.h"
-#include "manifest.h"
+#include "aas/manifest.h"
 
 /* A distinct submodel, fetched once. */
 typedef struct qg_bsub_s {

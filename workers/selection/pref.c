@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "registry.h"
+#include "model/registry.h"
 #include "selection.h"
 
 static const char *skip_ws(const char *s)

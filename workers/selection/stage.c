@@ -21,7 +21,7 @@
 
 #include "goal.h"
 #include "log.h"
-#include "registry.h"
+#include "model/registry.h"
 #include "selection.h"
 #include "swrl/swrl.h"
 

@@ -14,8 +14,8 @@
 #include "engine/engine.h"
 #include "error.h"
 #include "json.h"
-#include "registry.h"
-#include "runner.h"
+#include "model/registry.h"
+#include "engine/runner.h"
 
 #define QG_SIM_COMPONENT "simulation"
 
