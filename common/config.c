@@ -114,6 +114,115 @@ static const qg_option_t *find_option(const qg_config_t *cfg, const char *key)
     return NULL;
 }
 
+static int parse_bool(const char *v, int *out)
+{
+    if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+        *out = 1;
+    else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") ||
+             !strcasecmp(v, "off"))
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+/* "250", "250ms", "2s", "5m", "1h" -> milliseconds. */
+static int parse_duration_ms(const char *v, double *ms)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || d != d)
+        return -1;
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"", 1}, {"ms", 1}, {"s", 1e3}, {"m", 60e3}, {"min", 60e3}, {"h", 3600e3}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (!strcmp(end, units[i].unit)) {
+            *ms = d * units[i].ms;
+            return 0;
+        }
+    return -1;
+}
+
+static int enum_has(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *c = choices; c && *c;) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (len == n && !strncmp(c, v, n))
+            return 1;
+        c = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+static int check_number(const qg_option_t *o, const char *value, double *number, char *errstr,
+                        size_t errstr_size)
+{
+    char *end;
+    errno = 0;
+    double d = 0;
+    if (o->type == QG_OPT_DURATION) {
+        if (parse_duration_ms(value, &d) != 0) {
+            snprintf(errstr, errstr_size, "%s: %s: not a duration (e.g. 250, 250ms, 2s, 5m)",
+                     o->name, value);
+            return -1;
+        }
+    } else if (o->type == QG_OPT_INT) {
+        long long n = strtoll(value, &end, 10);
+        if (errno || end == value || *end) {
+            snprintf(errstr, errstr_size, "%s: %s: not an integer", o->name, value);
+            return -1;
+        }
+        d = (double)n;
+    } else {
+        d = strtod(value, &end);
+        if (errno || end == value || *end || d != d) {
+            snprintf(errstr, errstr_size, "%s: %s: not a number", o->name, value);
+            return -1;
+        }
+    }
+    if ((o->min != 0 || o->max != 0) && (d < o->min || d > o->max)) {
+        snprintf(errstr, errstr_size, "%s: %s: out of range [%.15g, %.15g]", o->name, value, o->min,
+                 o->max);
+        return -1;
+    }
+    if (number)
+        *number = d;
+    return 0;
+}
+
+int qg_option_check(const qg_option_t *o, const char *value, double *number, char *errstr,
+                    size_t errstr_size)
+{
+    int b;
+    switch (o->type) {
+    case QG_OPT_INT:
+    case QG_OPT_DOUBLE:
+    case QG_OPT_DURATION:
+        return check_number(o, value, number, errstr, errstr_size);
+    case QG_OPT_BOOL:
+        if (parse_bool(value, &b) != 0) {
+            snprintf(errstr, errstr_size, "%s: %s: not a boolean (true/false)", o->name, value);
+            return -1;
+        }
+        if (number)
+            *number = b;
+        return 0;
+    case QG_OPT_ENUM:
+        if (!enum_has(o->choices, value)) {
+            snprintf(errstr, errstr_size, "%s: %s: not one of %s", o->name, value, o->choices);
+            return -1;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 int qg_config_set(qg_config_t *cfg, const char *key, const char *value, char *errstr,
                   size_t errstr_size)
 {
@@ -121,7 +230,10 @@ int qg_config_set(qg_config_t *cfg, const char *key, const char *value, char *er
         snprintf(errstr, errstr_size, "empty configuration key");
         return -1;
     }
-    kv_list_t *l = find_option(cfg, key) ? &cfg->ours : &cfg->kafka;
+    const qg_option_t *o = find_option(cfg, key);
+    if (o && qg_option_check(o, value, NULL, errstr, errstr_size) != 0)
+        return -1;
+    kv_list_t *l = o ? &cfg->ours : &cfg->kafka;
     if (kv_list_set(l, key, value) != 0) {
         snprintf(errstr, errstr_size, "out of memory");
         return -1;
@@ -237,37 +349,47 @@ const char *qg_config_get(const qg_config_t *cfg, const char *key)
     return v;
 }
 
-long long qg_config_get_int(const qg_config_t *cfg, const char *key, long long dflt)
+/* A typed option's value was checked when it was set, so parsing succeeds; an
+ * untyped (string) option still parses leniently to `dflt`. */
+double qg_config_get_number(const qg_config_t *cfg, const char *key, double dflt)
 {
     const char *v = qg_config_get(cfg, key);
     if (!v || !*v)
         return dflt;
+    const qg_option_t *o = find_option(cfg, key);
+    double d;
+    char err[256];
+    if (o && o->type != QG_OPT_STRING && o->type != QG_OPT_LIST && o->type != QG_OPT_ENUM)
+        return qg_option_check(o, v, &d, err, sizeof(err)) == 0 ? d : dflt;
     char *end;
     errno = 0;
-    long long n = strtoll(v, &end, 10);
-    return errno || *end ? dflt : n;
+    d = strtod(v, &end);
+    return errno || end == v || *end ? dflt : d;
+}
+
+long long qg_config_get_int(const qg_config_t *cfg, const char *key, long long dflt)
+{
+    const char *v = qg_config_get(cfg, key);
+    const qg_option_t *o = find_option(cfg, key);
+    if (v && *v && (!o || o->type == QG_OPT_STRING)) {
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        return errno || *end ? dflt : n;
+    }
+    return (long long)qg_config_get_number(cfg, key, (double)dflt);
 }
 
 double qg_config_get_double(const qg_config_t *cfg, const char *key, double dflt)
 {
-    const char *v = qg_config_get(cfg, key);
-    if (!v || !*v)
-        return dflt;
-    char *end;
-    double d = strtod(v, &end);
-    return *end ? dflt : d;
+    return qg_config_get_number(cfg, key, dflt);
 }
 
 int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt)
 {
     const char *v = qg_config_get(cfg, key);
-    if (!v || !*v)
-        return dflt;
-    if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
-        return 1;
-    if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "off"))
-        return 0;
-    return dflt;
+    int b;
+    return v && *v && parse_bool(v, &b) == 0 ? b : dflt;
 }
 
 size_t qg_config_kafka_count(const qg_config_t *cfg)

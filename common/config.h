@@ -18,12 +18,76 @@
 
 #include <stddef.h>
 
+typedef enum {
+    QG_OPT_STRING = 0, /* any text (the default for a table entry without a type) */
+    QG_OPT_INT,        /* integer in [min, max] */
+    QG_OPT_DOUBLE,     /* number in [min, max] */
+    QG_OPT_BOOL,       /* true/false, 1/0, yes/no, on/off */
+    QG_OPT_ENUM,       /* one of choices: "a|b|c" */
+    QG_OPT_DURATION,   /* milliseconds in [min, max]; "250", "250ms", "2s", "5m", "1h" */
+    QG_OPT_LIST        /* comma-separated text */
+} qg_option_type_t;
+
 typedef struct qg_option_s {
     const char *name;        /* "registry.dir"; --registry-dir on the command line */
     const char *default_val; /* NULL: unset */
     const char *description;
     int is_secret; /* never printed by dump */
+    qg_option_type_t type;
+    double min, max;     /* QG_OPT_INT, _DOUBLE, _DURATION (ms): bounds, inclusive */
+    const char *choices; /* QG_OPT_ENUM: "a|b|c" */
 } qg_option_t;
+
+/* Table entries. A value outside the type or bounds is refused where it is set
+ * ("key: value: reason"), so a program stops at start naming the key. */
+#define QG_OPT_STR(n, d, desc)                                                                     \
+    {                                                                                              \
+        .name = (n), .default_val = (d), .description = (desc)                                     \
+    }
+#define QG_OPT_SECRET(n, desc)                                                                     \
+    {                                                                                              \
+        .name = (n), .description = (desc), .is_secret = 1                                         \
+    }
+#define QG_OPT_INT(n, d, lo, hi, desc)                                                             \
+    {                                                                                              \
+        .name = (n), .default_val = (d), .description = (desc), .type = QG_OPT_INT, .min = (lo),   \
+        .max = (hi)                                                                                \
+    }
+#define QG_OPT_DOUBLE(n, d, lo, hi, desc)                                                          \
+    {                                                                                              \
+        .name = (n), .default_val = (d), .description = (desc), .type = QG_OPT_DOUBLE,             \
+        .min = (lo), .max = (hi)                                                                   \
+    }
+#define QG_OPT_MS(n, d, lo, hi, desc)                                                              \
+    {                                                                                              \
+        .name = (n), .default_val = (d), .description = (desc), .type = QG_OPT_DURATION,           \
+        .min = (lo), .max = (hi)                                                                   \
+    }
+#define QG_OPT_BOOL(n, d, desc)                                                                    \
+    {                                                                                              \
+        .name = (n), .default_val = (d), .description = (desc), .type = QG_OPT_BOOL                \
+    }
+#define QG_OPT_ENUM(n, d, ch, desc)                                                                \
+    {                                                                                              \
+        .name = (n), .default_val = (d), .description = (desc), .type = QG_OPT_ENUM,               \
+        .choices = (ch)                                                                            \
+    }
+#define QG_OPT_LIST(n, d, desc)                                                                    \
+    {                                                                                              \
+        .name = (n), .default_val = (d), .description = (desc), .type = QG_OPT_LIST                \
+    }
+#define QG_OPT_END                                                                                 \
+    {                                                                                              \
+        0                                                                                          \
+    }
+
+/**
+ * Check `value` against the option's type and bounds. For numeric types the
+ * value is stored in *number (durations in ms). Returns 0, or -1 with
+ * "key: value: reason" in errstr.
+ */
+int qg_option_check(const qg_option_t *o, const char *value, double *number, char *errstr,
+                    size_t errstr_size);
 
 typedef struct qg_config_s qg_config_t;
 
@@ -47,6 +111,7 @@ int qg_config_load_env(qg_config_t *cfg, char *errstr, size_t errstr_size);
 const char *qg_config_get(const qg_config_t *cfg, const char *key);
 long long qg_config_get_int(const qg_config_t *cfg, const char *key, long long dflt);
 double qg_config_get_double(const qg_config_t *cfg, const char *key, double dflt);
+double qg_config_get_number(const qg_config_t *cfg, const char *key, double dflt);
 int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt);
 
 /** Iterate librdkafka properties (keys not in any table). */

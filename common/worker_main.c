@@ -14,8 +14,9 @@
 #include "worker.h"
 
 static const qg_option_t worker_options[] = {
-    {"stage", NULL, "stage name this worker serves (only for stages without a fixed name)", 0},
-    {NULL, NULL, NULL, 0},
+    QG_OPT_STR("stage", NULL,
+               "stage name this worker serves (only for stages without a fixed name)"),
+    QG_OPT_END,
 };
 
 void qg_worker_default_id(const char *program, char *buf, size_t sz)

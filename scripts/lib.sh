@@ -1,7 +1,8 @@
 # Shared helpers for scripts/*. Source it: . "$(dirname "$0")/lib.sh"
 QG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QG_SHARED=${QG_SHARED:-$(cd "$QG_ROOT/.." && pwd)/shared}
-QG_CACHE=${QG_CACHE:-$QG_ROOT/.cache}
+# Downloads and tool builds live outside the clone so a fresh clone (CI) reuses them.
+QG_CACHE=${QG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/querygoal-runtime}
 QG_BUILD=${QG_BUILD:-$QG_ROOT/build}
 export QG_ROOT QG_SHARED QG_CACHE QG_BUILD
 

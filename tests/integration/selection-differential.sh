@@ -3,7 +3,7 @@
 # tests/data/swrl/ is run by our engine (qg-swrl) and by owlready2 with its
 # bundled Pellet reasoner (Java); the inferred selectedModel facts must agree,
 # and agree with the case's "expect". owlready2 is installed from PyPI into
-# .cache/venv-swrl (pinned: 0.48, the last release whose bundled Jena runs on
+# $QG_CACHE/venv-swrl (pinned: 0.48, the last release whose bundled Jena runs on
 # Java 17).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"

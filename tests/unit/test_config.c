@@ -8,9 +8,9 @@
 #include "kafka.h"
 
 static const qg_option_t stage_opts[] = {
-    {"registry.dir", "config", "registry", 0},
-    {"aas.token", NULL, "token", 1},
-    {NULL, NULL, NULL, 0},
+    QG_OPT_STR("registry.dir", "config", "registry"),
+    {.name = "aas.token", .default_val = NULL, .description = "token", .is_secret = 1},
+    QG_OPT_END,
 };
 
 static qg_config_t *new_cfg(void)
@@ -107,9 +107,15 @@ Test(config, typed_getters)
 {
     qg_config_t *cfg = new_cfg();
     char err[256];
-    qg_config_set(cfg, "commit.interval.ms", "250", err, sizeof(err));
-    qg_config_set(cfg, "goal.max.bytes", "abc", err, sizeof(err));
-    cr_assert_eq(qg_config_get_int(cfg, "commit.interval.ms", 0), 250);
-    cr_assert_eq(qg_config_get_int(cfg, "goal.max.bytes", 7), 7);
+    cr_assert_eq(qg_config_set(cfg, "commit.interval.ms", "2s", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(qg_config_get_int(cfg, "commit.interval.ms", 0), 2000);
+    /* A bad value is refused where it is set, naming key, value and reason. */
+    cr_assert_eq(qg_config_set(cfg, "goal.max.bytes", "abc", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "goal.max.bytes: abc: not an integer");
+    cr_assert_eq(qg_config_set(cfg, "goal.max.bytes", "10", err, sizeof(err)), -1);
+    cr_assert(strstr(err, "out of range") != NULL, "%s", err);
+    cr_assert_eq(qg_config_set(cfg, "processing.guarantee", "maybe", err, sizeof(err)), -1);
+    cr_assert(strstr(err, "not one of") != NULL, "%s", err);
+    cr_assert_eq(qg_config_get_int(cfg, "goal.max.bytes", 7), 1048576, "the default stays");
     qg_config_destroy(cfg);
 }

@@ -18,8 +18,7 @@ static void setup(void)
     char err[256];
     cfg = qg_config_new();
     qg_config_add_options(cfg, qg_kafka_options);
-    qg_config_add_options(cfg,
-                          (const qg_option_t[]){{"stage", NULL, "", 0}, {NULL, NULL, NULL, 0}});
+    qg_config_add_options(cfg, (const qg_option_t[]){QG_OPT_STR("stage", NULL, ""), QG_OPT_END});
     qg_config_add_options(cfg, qg_stage_passthrough.options);
     qg_config_set(cfg, "stage", "passA", err, sizeof(err));
     qg_config_set(cfg, "passthrough.fail.param", "failWith", err, sizeof(err));

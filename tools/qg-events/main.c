@@ -22,11 +22,12 @@
 #define CONTROL_ENDPOINT "inproc://qg-events-control"
 
 static const qg_option_t events_options[] = {
-    {"events.xsub.bind", "tcp://127.0.0.1:5559", "where publishers (workers) connect", 0},
-    {"events.xpub.bind", "tcp://127.0.0.1:5560", "where subscribers (qgctl watch) connect", 0},
-    {"events.hwm", "10000", "messages queued per peer before events are dropped", 0},
-    {"log.level", "info", "error, warn, info or debug", 0},
-    {NULL, NULL, NULL, 0},
+    QG_OPT_STR("events.xsub.bind", "tcp://127.0.0.1:5559", "where publishers (workers) connect"),
+    QG_OPT_STR("events.xpub.bind", "tcp://127.0.0.1:5560",
+               "where subscribers (qgctl watch) connect"),
+    QG_OPT_STR("events.hwm", "10000", "messages queued per peer before events are dropped"),
+    QG_OPT_STR("log.level", "info", "error, warn, info or debug"),
+    QG_OPT_END,
 };
 
 typedef struct {

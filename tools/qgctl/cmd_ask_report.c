@@ -11,14 +11,14 @@
 #include "report/report.h"
 
 static const qg_option_t ask_options[] = {
-    {"patterns", "config/goal-patterns.yaml", "goal pattern templates (YAML)", 0},
-    {"o", "", "write the goal to this file instead of stdout", 0},
-    {"run", "false", "submit the goal and wait for its answer", 0},
-    {"wait", "false", "(with --run) follow the goal", 0},
-    {"timeout", "300", "seconds to wait with --run", 0},
-    {"json", "false", "with --run: print the whole enriched goal", 0},
-    {"events.watch", "tcp://127.0.0.1:5560", "event forwarder's XPUB endpoint", 0},
-    {NULL, NULL, NULL, 0},
+    QG_OPT_STR("patterns", "config/goal-patterns.yaml", "goal pattern templates (YAML)"),
+    QG_OPT_STR("o", "", "write the goal to this file instead of stdout"),
+    QG_OPT_STR("run", "false", "submit the goal and wait for its answer"),
+    QG_OPT_STR("wait", "false", "(with --run) follow the goal"),
+    QG_OPT_STR("timeout", "300", "seconds to wait with --run"),
+    QG_OPT_STR("json", "false", "with --run: print the whole enriched goal"),
+    QG_OPT_STR("events.watch", "tcp://127.0.0.1:5560", "event forwarder's XPUB endpoint"),
+    QG_OPT_END,
 };
 
 /* The patterns file: --patterns, else config/ under the current dir, else next to the binary's

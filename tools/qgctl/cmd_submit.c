@@ -16,11 +16,12 @@
 #include "qgctl.h"
 
 static const qg_option_t submit_options[] = {
-    {"wait", "false", "follow the goal until it completes or is dead-lettered", 0},
-    {"timeout", "300", "seconds to wait with --wait", 0},
-    {"json", "false", "print the whole enriched goal as JSON", 0},
-    {"events.watch", "tcp://127.0.0.1:5560", "event forwarder's XPUB endpoint (progress)", 0},
-    {NULL, NULL, NULL, 0},
+    QG_OPT_STR("wait", "false", "follow the goal until it completes or is dead-lettered"),
+    QG_OPT_STR("timeout", "300", "seconds to wait with --wait"),
+    QG_OPT_STR("json", "false", "print the whole enriched goal as JSON"),
+    QG_OPT_STR("events.watch", "tcp://127.0.0.1:5560",
+               "event forwarder's XPUB endpoint (progress)"),
+    QG_OPT_END,
 };
 
 static volatile int submit_stop;

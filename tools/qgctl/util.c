@@ -13,9 +13,9 @@
 #include "report/report.h"
 
 static const qg_option_t qgctl_options[] = {
-    {"stage", NULL, "stage name for generic stages", 0},
-    {"registry.dir", NULL, "model registry directory", 0},
-    {NULL, NULL, NULL, 0},
+    QG_OPT_STR("stage", NULL, "stage name for generic stages"),
+    QG_OPT_STR("registry.dir", NULL, "model registry directory"),
+    QG_OPT_END,
 };
 
 qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char ***rest, int *nrest)

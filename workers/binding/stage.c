@@ -34,25 +34,28 @@ typedef struct qg_binding_s {
 } qg_binding_t;
 
 static const qg_option_t qg_binding_options[] = {
-    {"aas.base.url", NULL, "AAS server base URL including any prefix (http://host:8080/api/v3.0)",
-     0},
-    {"aas.timeout.ms", "30000", "timeout of one AAS request in ms", 0},
-    {"aas.connect.timeout.ms", "5000", "connect timeout of AAS requests in ms", 0},
-    {"aas.max.concurrency", "8", "AAS requests in flight at once", 0},
-    {"aas.token.env", NULL, "environment variable holding a bearer token for the AAS server", 0},
-    {"aas.token.file", NULL, "file holding a bearer token for the AAS server", 0},
-    {"aas.tls.verify", "true", "verify the AAS server's TLS certificate and host name", 0},
-    {"aas.ca.file", NULL, "CA bundle for the AAS server's certificate", 0},
-    {"aas.bulk.min.submodels", "64",
-     "a goal needing at least this many submodels lists /submodels (paged) instead of one "
-     "request each; 0: never",
-     0},
-    {"registry.dir", NULL, "model registry directory; manifests must lie inside it", 0},
-    {"binding.inline.max.bytes", "524288",
-     "largest scenario carried inline in the goal; larger ones go to binding.shared.dir", 0},
-    {"binding.shared.dir", NULL, "directory shared with simulation workers for large scenarios", 0},
-    {"binding.work.dir", "/tmp/qg-binding", "where scenario files are kept for inspection", 0},
-    {NULL, NULL, NULL, 0},
+    QG_OPT_STR("aas.base.url", NULL,
+               "AAS server base URL including any prefix (http://host:8080/api/v3.0)"),
+    QG_OPT_STR("aas.timeout.ms", "30000", "timeout of one AAS request in ms"),
+    QG_OPT_STR("aas.connect.timeout.ms", "5000", "connect timeout of AAS requests in ms"),
+    QG_OPT_STR("aas.max.concurrency", "8", "AAS requests in flight at once"),
+    QG_OPT_STR("aas.token.env", NULL,
+               "environment variable holding a bearer token for the AAS server"),
+    QG_OPT_STR("aas.token.file", NULL, "file holding a bearer token for the AAS server"),
+    QG_OPT_STR("aas.tls.verify", "true", "verify the AAS server's TLS certificate and host name"),
+    QG_OPT_STR("aas.ca.file", NULL, "CA bundle for the AAS server's certificate"),
+    QG_OPT_STR(
+        "aas.bulk.min.submodels", "64",
+        "a goal needing at least this many submodels lists /submodels (paged) instead of one "
+        "request each; 0: never"),
+    QG_OPT_STR("registry.dir", NULL, "model registry directory; manifests must lie inside it"),
+    QG_OPT_STR("binding.inline.max.bytes", "524288",
+               "largest scenario carried inline in the goal; larger ones go to binding.shared.dir"),
+    QG_OPT_STR("binding.shared.dir", NULL,
+               "directory shared with simulation workers for large scenarios"),
+    QG_OPT_STR("binding.work.dir", "/tmp/qg-binding",
+               "where scenario files are kept for inspection"),
+    QG_OPT_END,
 };
 
 /* ---- init ---- */

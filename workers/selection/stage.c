@@ -28,16 +28,14 @@
 #define SEL_DEFAULT_PREFERENCE "performance.accuracy desc, performance.avgLatencySeconds asc"
 
 static const qg_option_t qg_selection_options[] = {
-    {"registry.file", "config/registry.yaml",
-     "model registry (YAML or JSON); relative paths are tried in the current directory, "
-     "then under $QG_ROOT",
-     0},
-    {"rules.file", "config/rules.swrl", "SWRL selection rules (Protégé syntax)", 0},
-    {"selection.preference", NULL,
-     "order among several selected models, e.g. \"performance.accuracy desc, "
-     "performance.avgLatencySeconds asc\" (default: the rules file's preference: line)",
-     0},
-    {NULL, NULL, NULL, 0},
+    QG_OPT_STR("registry.file", "config/registry.yaml",
+               "model registry (YAML or JSON); relative paths are tried in the current directory, "
+               "then under $QG_ROOT"),
+    QG_OPT_STR("rules.file", "config/rules.swrl", "SWRL selection rules (Protégé syntax)"),
+    QG_OPT_STR("selection.preference", NULL,
+               "order among several selected models, e.g. \"performance.accuracy desc, "
+               "performance.avgLatencySeconds asc\" (default: the rules file's preference: line)"),
+    QG_OPT_END,
 };
 
 typedef struct sel_state_s {

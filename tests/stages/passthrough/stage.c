@@ -12,14 +12,13 @@
 #include "stage.h"
 
 static const qg_option_t passthrough_options[] = {
-    {"passthrough.delay.ms", "0", "milliseconds of simulated work per goal", 0},
-    {"passthrough.transient.failures", "0",
-     "fail each goal transiently this many times before passing it (retry tests)", 0},
-    {"passthrough.fail.param", "",
-     "goal parameter key whose presence makes the stage fail "
-     "with the class named by its value (tests)",
-     0},
-    {NULL, NULL, NULL, 0},
+    QG_OPT_STR("passthrough.delay.ms", "0", "milliseconds of simulated work per goal"),
+    QG_OPT_STR("passthrough.transient.failures", "0",
+               "fail each goal transiently this many times before passing it (retry tests)"),
+    QG_OPT_STR("passthrough.fail.param", "",
+               "goal parameter key whose presence makes the stage fail "
+               "with the class named by its value (tests)"),
+    QG_OPT_END,
 };
 
 #define SEEN_MAX 4096
