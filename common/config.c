@@ -305,8 +305,8 @@ static void env_to_key(const char *name, size_t len, char *key, size_t keysz)
 static int env_is_reserved(const char *name)
 {
     /* Script settings, not configuration: the repository paths and the test broker's port. */
-    static const char *const reserved[] = {"QG_ROOT",  "QG_SHARED",     "QG_BUILD",
-                                           "QG_CACHE", "QG_KAFKA_PORT", NULL};
+    static const char *const reserved[] = {"QG_ROOT", "QG_SHARED",     "QG_BUILD", "QG_CACHE",
+                                           "QG_RUN",  "QG_KAFKA_PORT", NULL};
     for (size_t i = 0; reserved[i]; i++) {
         size_t n = strlen(reserved[i]);
         if (strncmp(name, reserved[i], n) == 0 && name[n] == '=')

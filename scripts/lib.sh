@@ -4,7 +4,9 @@ QG_SHARED=${QG_SHARED:-$(cd "$QG_ROOT/.." && pwd)/shared}
 # Downloads and tool builds live outside the clone so a fresh clone (CI) reuses them.
 QG_CACHE=${QG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/querygoal-runtime}
 QG_BUILD=${QG_BUILD:-$QG_ROOT/build}
-export QG_ROOT QG_SHARED QG_CACHE QG_BUILD
+# Running servers (pid, port, log) of this checkout.
+QG_RUN=${QG_RUN:-$QG_ROOT/.run}
+export QG_ROOT QG_SHARED QG_CACHE QG_BUILD QG_RUN
 
 qg_say() { printf '%s %s\n' "==>" "$*" >&2; }
 qg_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
