@@ -392,6 +392,26 @@ int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt)
     return v && *v && parse_bool(v, &b) == 0 ? b : dflt;
 }
 
+long long qg_config_int(const qg_config_t *cfg, const char *key)
+{
+    return (long long)qg_config_get_number(cfg, key, 0);
+}
+
+double qg_config_double(const qg_config_t *cfg, const char *key)
+{
+    return qg_config_get_number(cfg, key, 0);
+}
+
+long long qg_config_ms(const qg_config_t *cfg, const char *key)
+{
+    return (long long)qg_config_get_number(cfg, key, 0);
+}
+
+int qg_config_bool(const qg_config_t *cfg, const char *key)
+{
+    return qg_config_get_bool(cfg, key, 0);
+}
+
 size_t qg_config_kafka_count(const qg_config_t *cfg)
 {
     return cfg->kafka.len;

@@ -112,6 +112,13 @@ const char *qg_config_get(const qg_config_t *cfg, const char *key);
 long long qg_config_get_int(const qg_config_t *cfg, const char *key, long long dflt);
 double qg_config_get_double(const qg_config_t *cfg, const char *key, double dflt);
 double qg_config_get_number(const qg_config_t *cfg, const char *key, double dflt);
+
+/* Typed getters: the default is the table's (written once, there). The key must be
+ * a typed option of a registered table; its value was checked when it was set. */
+long long qg_config_int(const qg_config_t *cfg, const char *key); /* QG_OPT_INT */
+double qg_config_double(const qg_config_t *cfg, const char *key); /* QG_OPT_DOUBLE */
+long long qg_config_ms(const qg_config_t *cfg, const char *key);  /* QG_OPT_DURATION */
+int qg_config_bool(const qg_config_t *cfg, const char *key);      /* QG_OPT_BOOL */
 int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt);
 
 /** Iterate librdkafka properties (keys not in any table). */
