@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -195,6 +196,24 @@ static int check_number(const qg_option_t *o, const char *value, double *number,
     return 0;
 }
 
+/* Each comma-separated element an integer in [min, max]. */
+static int check_int_list(const qg_option_t *o, const char *value, char *errstr, size_t errstr_size)
+{
+    for (const char *p = value; *p;) {
+        char *end;
+        errno = 0;
+        long long n = strtoll(p, &end, 10);
+        if (errno || end == p || (*end && *end != ',') || n < o->min || n > o->max) {
+            snprintf(errstr, errstr_size,
+                     "%s: %s: expected comma-separated integers in [%.15g, %.15g]", o->name, value,
+                     o->min, o->max);
+            return -1;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
 int qg_option_check(const qg_option_t *o, const char *value, double *number, char *errstr,
                     size_t errstr_size)
 {
@@ -218,6 +237,8 @@ int qg_option_check(const qg_option_t *o, const char *value, double *number, cha
             return -1;
         }
         return 0;
+    case QG_OPT_LIST:
+        return o->min != 0 || o->max != 0 ? check_int_list(o, value, errstr, errstr_size) : 0;
     default:
         return 0;
     }
@@ -392,24 +413,45 @@ int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt)
     return v && *v && parse_bool(v, &b) == 0 ? b : dflt;
 }
 
+/* The option behind a typed getter; a key missing from every table, or of another
+ * type, is a programming error that the tests catch. */
+static const qg_option_t *typed_option(const qg_config_t *cfg, const char *key,
+                                       qg_option_type_t type)
+{
+    const qg_option_t *o = find_option(cfg, key);
+    assert(o && o->type == type && "typed getter on a key of another type or no table");
+    return o && o->type == type ? o : NULL;
+}
+
+static double typed_number(const qg_config_t *cfg, const char *key, qg_option_type_t type)
+{
+    const qg_option_t *o = typed_option(cfg, key, type);
+    const char *v = qg_config_get(cfg, key);
+    double d = 0;
+    char err[256];
+    if (o && v && *v && qg_option_check(o, v, &d, err, sizeof(err)) != 0)
+        d = 0; /* unreachable: values are checked when they are set, defaults by the tests */
+    return d;
+}
+
 long long qg_config_int(const qg_config_t *cfg, const char *key)
 {
-    return (long long)qg_config_get_number(cfg, key, 0);
+    return (long long)typed_number(cfg, key, QG_OPT_INT);
 }
 
 double qg_config_double(const qg_config_t *cfg, const char *key)
 {
-    return qg_config_get_number(cfg, key, 0);
+    return typed_number(cfg, key, QG_OPT_DOUBLE);
 }
 
 long long qg_config_ms(const qg_config_t *cfg, const char *key)
 {
-    return (long long)qg_config_get_number(cfg, key, 0);
+    return (long long)typed_number(cfg, key, QG_OPT_DURATION);
 }
 
 int qg_config_bool(const qg_config_t *cfg, const char *key)
 {
-    return qg_config_get_bool(cfg, key, 0);
+    return typed_number(cfg, key, QG_OPT_BOOL) != 0;
 }
 
 size_t qg_config_kafka_count(const qg_config_t *cfg)
@@ -445,21 +487,137 @@ void qg_config_dump(const qg_config_t *cfg, void *file)
                 key_is_secret(cfg, cfg->kafka.items[i].key) ? "***" : cfg->kafka.items[i].value);
 }
 
+/* "--registry-dir" for "registry.dir"; one letter keys are "-o". */
+static void option_flag(const qg_option_t *o, char *flag, size_t sz)
+{
+    snprintf(flag, sz, "%s%s", o->name[1] ? "--" : "-", o->name);
+    for (char *p = flag + 2; *p; p++)
+        if (*p == '.')
+            *p = '-';
+}
+
+static const char *option_metavar(const qg_option_t *o)
+{
+    static const char *const metavars[] = {
+        [QG_OPT_STRING] = "TEXT",  [QG_OPT_INT] = "N",       [QG_OPT_DOUBLE] = "X",
+        [QG_OPT_BOOL] = "[=BOOL]", [QG_OPT_ENUM] = "CHOICE", [QG_OPT_DURATION] = "MS",
+        [QG_OPT_LIST] = "LIST",
+    };
+    return metavars[o->type];
+}
+
+/* "1..256", "one of a, b", "true/false", ... into buf ("" for free text). */
+static const char *option_allowed(const qg_option_t *o, char *buf, size_t sz)
+{
+    buf[0] = '\0';
+    switch (o->type) {
+    case QG_OPT_INT:
+    case QG_OPT_DOUBLE:
+        snprintf(buf, sz, "%.15g..%.15g", o->min, o->max);
+        break;
+    case QG_OPT_DURATION:
+        snprintf(buf, sz, "%.15g..%.15g ms", o->min, o->max);
+        break;
+    case QG_OPT_BOOL:
+        snprintf(buf, sz, "true/false");
+        break;
+    case QG_OPT_ENUM: {
+        size_t n = 0;
+        for (const char *c = o->choices; *c && n + 3 < sz; c++)
+            if (*c == '|') {
+                buf[n++] = ',';
+                buf[n++] = ' ';
+            } else {
+                buf[n++] = *c;
+            }
+        buf[n] = '\0';
+        break;
+    }
+    case QG_OPT_LIST:
+        if (o->min != 0 || o->max != 0)
+            snprintf(buf, sz, "comma-separated %.15g..%.15g", o->min, o->max);
+        else
+            snprintf(buf, sz, "comma-separated");
+        break;
+    default:
+        break;
+    }
+    return buf;
+}
+
 void qg_config_print_help(const qg_config_t *cfg, void *file)
 {
     FILE *f = file;
     for (size_t t = 0; t < cfg->ntables; t++)
         for (const qg_option_t *o = cfg->tables[t]; o->name; o++) {
-            char flag[128];
-            snprintf(flag, sizeof(flag), "--%s", o->name);
-            for (char *p = flag + 2; *p; p++)
-                if (*p == '.')
-                    *p = '-';
-            fprintf(f, "  %-30s %s", flag, o->description ? o->description : "");
+            char flag[160], allowed[160];
+            option_flag(o, flag, sizeof(flag));
+            size_t n = strlen(flag);
+            snprintf(flag + n, sizeof(flag) - n, o->type == QG_OPT_BOOL ? "%s" : " %s",
+                     option_metavar(o));
+            fprintf(f, "  %-32s %s", flag, o->description ? o->description : "");
+            option_allowed(o, allowed, sizeof(allowed));
+            if (*allowed && o->type != QG_OPT_BOOL)
+                fprintf(f, " [%s]", allowed);
             if (o->default_val && *o->default_val)
                 fprintf(f, " (default: %s)", o->default_val);
             fputc('\n', f);
         }
+}
+
+/* Markdown cell text: '|' escaped, newlines as spaces. */
+static void markdown_cell(FILE *f, const char *s)
+{
+    for (; s && *s; s++)
+        if (*s == '|')
+            fputs("\\|", f);
+        else
+            fputc(*s == '\n' ? ' ' : *s, f);
+}
+
+static void markdown_table(FILE *f, const qg_option_t *table)
+{
+    fputs("| key | default | allowed | meaning |\n|---|---|---|---|\n", f);
+    for (const qg_option_t *o = table; o->name; o++) {
+        char allowed[160];
+        const char *d = o->is_secret ? NULL : o->default_val;
+        int numeric = o->type == QG_OPT_INT || o->type == QG_OPT_DOUBLE ||
+                      o->type == QG_OPT_DURATION || o->type == QG_OPT_BOOL;
+        fprintf(f, "| `%s` | ", o->name);
+        if (d && *d)
+            fprintf(f, numeric ? "%s" : "`%s`", d);
+        fputs(" | ", f);
+        markdown_cell(f, option_allowed(o, allowed, sizeof(allowed)));
+        fputs(" | ", f);
+        markdown_cell(f, o->description);
+        fputs(" |\n", f);
+    }
+}
+
+static const char *table_name(const qg_option_t *table)
+{
+    const qg_option_t *end = table;
+    while (end->name)
+        end++;
+    return end->description;
+}
+
+int qg_config_print_markdown(const qg_config_t *cfg, const char *table, void *file)
+{
+    FILE *f = file;
+    int found = 0;
+    for (size_t t = 0; t < cfg->ntables; t++) {
+        const char *name = table_name(cfg->tables[t]);
+        if (table && (!name || strcmp(name, table) != 0))
+            continue;
+        if (name)
+            fprintf(f, "<!-- config:%s -->\n", name);
+        markdown_table(f, cfg->tables[t]);
+        if (name)
+            fputs("<!-- /config -->\n", f);
+        found = 1;
+    }
+    return found || !table ? 0 : -1;
 }
 
 /* --registry-dir -> registry.dir, if that key is known. */
@@ -485,6 +643,13 @@ static int take_value(int argc, char **argv, int *i, const char *flag, const cha
     return 0;
 }
 
+static int is_bool_literal(const char *v)
+{
+    int b;
+    return v && parse_bool(v, &b) == 0;
+}
+
+/* --key VALUE, --key=VALUE, or a boolean --key alone (true). */
 static int parse_long_flag(qg_config_t *cfg, int argc, char **argv, int *i, char *errstr,
                            size_t errstr_size)
 {
@@ -492,14 +657,40 @@ static int parse_long_flag(qg_config_t *cfg, int argc, char **argv, int *i, char
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
     const qg_option_t *o = option_for_flag(cfg, arg, len);
-    if (!o) {
+    if (!o || (len == 1) != (o->name[1] == '\0')) {
         snprintf(errstr, errstr_size, "unknown option --%.*s (see --help)", (int)len, arg);
         return -1;
     }
     const char *val = eq ? eq + 1 : NULL;
+    if (!val && o->type == QG_OPT_BOOL)
+        val = *i + 1 < argc && is_bool_literal(argv[*i + 1]) ? argv[++*i] : "true";
     if (!val && take_value(argc, argv, i, argv[*i], &val, errstr, errstr_size) != 0)
         return -1;
     return qg_config_set(cfg, o->name, val, errstr, errstr_size);
+}
+
+/* -o FILE for a one-letter key "o". */
+static int parse_letter_flag(qg_config_t *cfg, int argc, char **argv, int *i, char *errstr,
+                             size_t errstr_size)
+{
+    const char *a = argv[*i], *val;
+    const qg_option_t *o = a[2] ? NULL : option_for_flag(cfg, a + 1, 1);
+    if (!o) {
+        snprintf(errstr, errstr_size, "unknown option %s (see --help)", a);
+        return -1;
+    }
+    if (o->type == QG_OPT_BOOL)
+        val = *i + 1 < argc && is_bool_literal(argv[*i + 1]) ? argv[++*i] : "true";
+    else if (take_value(argc, argv, i, a, &val, errstr, errstr_size) != 0)
+        return -1;
+    return qg_config_set(cfg, o->name, val, errstr, errstr_size);
+}
+
+static int is_action_flag(const char *a)
+{
+    return !strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "-V") ||
+           !strcmp(a, "--version") || !strcmp(a, "--dump-config") ||
+           !strcmp(a, "--help-markdown") || !strncmp(a, "--help-markdown=", 16);
 }
 
 int qg_config_parse_args(qg_config_t *cfg, int argc, char **argv, char ***rest, int *nrest,
@@ -521,9 +712,8 @@ int qg_config_parse_args(qg_config_t *cfg, int argc, char **argv, char ***rest, 
             rc = take_value(argc, argv, &i, a, &val, errstr, errstr_size);
             if (!rc)
                 rc = qg_config_load_file(cfg, val, errstr, errstr_size);
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "-V") ||
-                   !strcmp(a, "--version") || !strcmp(a, "--dump-config")) {
-            continue; /* handled by the caller before parsing */
+        } else if (is_action_flag(a)) {
+            continue; /* handled by the caller */
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             qg_log_level = QG_LOG_DEBUG;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -534,8 +724,7 @@ int qg_config_parse_args(qg_config_t *cfg, int argc, char **argv, char ***rest, 
         } else if (!strncmp(a, "--", 2) && a[2]) {
             rc = parse_long_flag(cfg, argc, argv, &i, errstr, errstr_size);
         } else if (a[0] == '-' && a[1]) {
-            snprintf(errstr, errstr_size, "unknown option %s (see --help)", a);
-            rc = -1;
+            rc = parse_letter_flag(cfg, argc, argv, &i, errstr, errstr_size);
         } else {
             argv[1 + n++] = argv[i];
         }
@@ -568,5 +757,86 @@ qg_config_t *qg_config_from_env_and_args(const qg_option_t *const *tables, size_
     int level = qg_log_level_from_name(qg_config_get(cfg, "log.level"));
     if (level > 0 && qg_log_level == QG_LOG_INFO)
         qg_log_level = level;
+    return cfg;
+}
+
+/* The action flag given (--help, ...), or NULL. */
+static const char *cli_action(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (is_action_flag(argv[i]))
+            return argv[i];
+    }
+    return NULL;
+}
+
+static void cli_usage(const qg_cli_t *cli, const qg_config_t *cfg)
+{
+    printf("Usage: %s %s\n\n", cli->program, cli->usage ? cli->usage : "[options]");
+    if (cli->about)
+        printf("%s\n\n", cli->about);
+    printf("Options:\n"
+           "  -X key=value                     any option below, or a librdkafka property\n"
+           "  -F file                          file of key=value lines (# comments)\n"
+           "  -v, --verbose / -q, --quiet      more / less logging\n"
+           "  --dump-config                    print the effective configuration and exit\n"
+           "  -h, --help / -V, --version\n");
+    qg_config_print_help(cfg, stdout);
+    printf("\nEvery option also as the environment variable QG_KEY_WITH_UNDERSCORES.\n");
+}
+
+/* --help and friends need only the tables, never the environment or the other flags. */
+static int cli_print(const qg_cli_t *cli, qg_config_t *cfg, const char *action)
+{
+    if (!strcmp(action, "-V") || !strcmp(action, "--version")) {
+        printf("%s %s\n", cli->program, cli->version ? cli->version : QG_VERSION);
+    } else if (!strcmp(action, "-h") || !strcmp(action, "--help")) {
+        cli_usage(cli, cfg);
+    } else {
+        const char *table = action[15] == '=' ? action + 16 : NULL;
+        if (qg_config_print_markdown(cfg, table, stdout) != 0) {
+            fprintf(stderr, "%s: no option table named \"%s\"\n", cli->program, table);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+qg_config_t *qg_cli_config(const qg_cli_t *cli, const qg_option_t *const *tables, size_t ntables,
+                           int argc, char **argv, char ***rest, int *nrest, int *exit_code)
+{
+    char errstr[512];
+    const char *action = cli_action(argc, argv);
+    *exit_code = 2;
+    if (action && strcmp(action, "--dump-config") != 0) {
+        qg_config_t *cfg = qg_config_new();
+        int rc = cfg ? 0 : -1;
+        for (size_t i = 0; rc == 0 && i < ntables; i++)
+            rc = qg_config_add_options(cfg, tables[i]);
+        *exit_code = rc == 0 ? cli_print(cli, cfg, action) : 1;
+        qg_config_destroy(cfg);
+        return NULL;
+    }
+    qg_config_t *cfg = qg_config_from_env_and_args(tables, ntables, argc, argv, rest, nrest, errstr,
+                                                   sizeof(errstr));
+    if (!cfg) {
+        fprintf(stderr, "%s: %s\n", cli->program, errstr);
+        return NULL;
+    }
+    if (cli->max_positional >= 0 && *nrest > cli->max_positional) {
+        fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", cli->program,
+                (*rest)[cli->max_positional]);
+        qg_config_destroy(cfg);
+        return NULL;
+    }
+    if (action) {
+        qg_config_dump(cfg, stdout);
+        qg_config_destroy(cfg);
+        *exit_code = 0;
+        return NULL;
+    }
+    *exit_code = 0;
     return cfg;
 }

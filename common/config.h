@@ -25,7 +25,7 @@ typedef enum {
     QG_OPT_BOOL,       /* true/false, 1/0, yes/no, on/off */
     QG_OPT_ENUM,       /* one of choices: "a|b|c" */
     QG_OPT_DURATION,   /* milliseconds in [min, max]; "250", "250ms", "2s", "5m", "1h" */
-    QG_OPT_LIST        /* comma-separated text */
+    QG_OPT_LIST        /* comma-separated text; with bounds: integers in [min, max] */
 } qg_option_type_t;
 
 typedef struct qg_option_s {
@@ -76,9 +76,21 @@ typedef struct qg_option_s {
     {                                                                                              \
         .name = (n), .default_val = (d), .description = (desc), .type = QG_OPT_LIST                \
     }
+/* Comma-separated integers, each in [lo, hi] ("1000,5000,30000"). */
+#define QG_OPT_INT_LIST(n, d, lo, hi, desc)                                                        \
+    {                                                                                              \
+        .name = (n), .default_val = (d), .description = (desc), .type = QG_OPT_LIST, .min = (lo),  \
+        .max = (hi)                                                                                \
+    }
 #define QG_OPT_END                                                                                 \
     {                                                                                              \
         0                                                                                          \
+    }
+/* Ends a table and names it: `--help-markdown=NAME` prints only that table, and the
+ * doc block <!-- config:NAME --> holds it (scripts/gen-config-docs). */
+#define QG_OPT_TABLE_END(tname)                                                                    \
+    {                                                                                              \
+        .name = NULL, .description = (tname)                                                       \
     }
 
 /**
@@ -127,8 +139,14 @@ void qg_config_kafka_at(const qg_config_t *cfg, size_t i, const char **key, cons
 
 /** Print the effective configuration (secrets masked) as key=value lines. */
 void qg_config_dump(const qg_config_t *cfg, void *file /* FILE* */);
-/** Print the table of known options (for --help). */
+/** Print the table of known options (for --help): flag, value, description, bounds, default. */
 void qg_config_print_help(const qg_config_t *cfg, void *file /* FILE* */);
+/**
+ * Print the tables as Markdown (| key | default | allowed | meaning |), each
+ * preceded by "<!-- config:NAME -->" when the table is named. `table` NULL: all
+ * tables; else only the table of that name. Returns 0, or -1 if no such table.
+ */
+int qg_config_print_markdown(const qg_config_t *cfg, const char *table, void *file /* FILE* */);
 
 /**
  * Parse the common command line:
@@ -136,7 +154,10 @@ void qg_config_print_help(const qg_config_t *cfg, void *file /* FILE* */);
  *   (or --key=VALUE) for every known key, -v/--verbose, -q/--quiet, --dump-config.
  * Positional arguments are left in *rest / *nrest (pointers into argv).
  * Returns 0 on success, -1 with errstr on a bad argument.
- * Skips -h/--help, -V/--version and --dump-config: callers check those first.
+ * Skips -h/--help, --help-markdown[=T], -V/--version and --dump-config: callers
+ * check those first. A boolean option given alone (--wait) is set to true; it
+ * takes the next argument only when that is a boolean (--wait false). A single
+ * letter option (-o FILE) stands for a table key of that one letter.
  */
 int qg_config_parse_args(qg_config_t *cfg, int argc, char **argv, char ***rest, int *nrest,
                          char *errstr, size_t errstr_size);
@@ -149,5 +170,26 @@ int qg_config_parse_args(qg_config_t *cfg, int argc, char **argv, char ***rest, 
 qg_config_t *qg_config_from_env_and_args(const qg_option_t *const *tables, size_t ntables, int argc,
                                          char **argv, char ***rest, int *nrest, char *errstr,
                                          size_t errstr_size);
+
+/* One command line for every binary. */
+typedef struct qg_cli_s {
+    const char *program; /* "qg-broker", "qgctl submit": prefixes every message */
+    const char *usage;   /* what follows the program name: "[options] [FILE|-]" */
+    const char *about;   /* paragraph under the usage line, or NULL */
+    const char *version; /* text after the program name for --version; NULL: QG_VERSION */
+    int max_positional;  /* positional arguments allowed at most; -1: any */
+} qg_cli_t;
+
+/**
+ * The configuration of a command-line program: the tables, then the QG_*
+ * environment, then argv (qg_config_parse_args). Handles itself, printing to
+ * stdout: -h/--help (usage, then every option from the tables),
+ * --help-markdown[=TABLE], -V/--version and --dump-config; then returns NULL
+ * with *exit_code 0. A bad setting, an unknown option or too many positional
+ * arguments: "program: key: value: reason" on stderr, NULL, *exit_code 2.
+ * Positional arguments are left in *rest / *nrest.
+ */
+qg_config_t *qg_cli_config(const qg_cli_t *cli, const qg_option_t *const *tables, size_t ntables,
+                           int argc, char **argv, char ***rest, int *nrest, int *exit_code);
 
 #endif

@@ -22,8 +22,9 @@ const qg_option_t qg_kafka_options[] = {
                "larger input values go to the DLQ as bad_input"),
     QG_OPT_LIST("pipeline.extra.stages", "",
                 "comma-separated stage names accepted besides the built-in ones"),
-    QG_OPT_LIST("retry.backoff.ms", "1000,5000,30000,120000",
-                "delays before each retry of a transient failure; attempts = entries + 1"),
+    QG_OPT_INT_LIST(
+        "retry.backoff.ms", "1000,5000,30000,120000", 0, 86400000,
+        "milliseconds before each retry of a transient failure; attempts = entries + 1"),
     QG_OPT_MS("commit.interval.ms", "200", 1, 60000,
               "at_least_once: how often acknowledged offsets are committed"),
     QG_OPT_INT("transaction.max.messages", "500", 1, 100000,
@@ -32,9 +33,9 @@ const qg_option_t qg_kafka_options[] = {
               "exactly_once: milliseconds per transaction at most"),
     QG_OPT_INT("max.inflight.goals", "5000", 1, 1000000,
                "goals produced but not yet acknowledged, at most"),
-    QG_OPT_STR("stage.threaded", "",
-               "run the stage off the poll thread (default: the stage's own choice; "
-               "true for simulation)"),
+    QG_OPT_BOOL("stage.threaded", NULL,
+                "run the stage off the poll thread (default: the stage's own choice; "
+                "true for simulation)"),
     QG_OPT_BOOL("topics.create", "true",
                 "create missing topics at start (input, retry, completed, dlq)"),
     QG_OPT_INT("topics.partitions", "6", 1, 10000,
@@ -46,7 +47,7 @@ const qg_option_t qg_kafka_options[] = {
               "longest wait to leave the consumer group on shutdown"),
     QG_OPT_STR("health.file", "", "touched every loop iteration; liveness = recent mtime"),
     QG_OPT_STR("events.connect", "", "ZeroMQ endpoint of the progress forwarder's XSUB socket"),
-    QG_OPT_END,
+    QG_OPT_TABLE_END("runtime"),
 };
 
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)

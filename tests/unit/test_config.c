@@ -108,7 +108,7 @@ Test(config, typed_getters)
     qg_config_t *cfg = new_cfg();
     char err[256];
     cr_assert_eq(qg_config_set(cfg, "commit.interval.ms", "2s", err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(qg_config_get_int(cfg, "commit.interval.ms", 0), 2000);
+    cr_assert_eq(qg_config_ms(cfg, "commit.interval.ms"), 2000);
     /* A bad value is refused where it is set, naming key, value and reason. */
     cr_assert_eq(qg_config_set(cfg, "goal.max.bytes", "abc", err, sizeof(err)), -1);
     cr_assert_str_eq(err, "goal.max.bytes: abc: not an integer");
@@ -116,6 +116,68 @@ Test(config, typed_getters)
     cr_assert(strstr(err, "out of range") != NULL, "%s", err);
     cr_assert_eq(qg_config_set(cfg, "processing.guarantee", "maybe", err, sizeof(err)), -1);
     cr_assert(strstr(err, "not one of") != NULL, "%s", err);
-    cr_assert_eq(qg_config_get_int(cfg, "goal.max.bytes", 7), 1048576, "the default stays");
+    cr_assert_eq(qg_config_int(cfg, "goal.max.bytes"), 1048576, "the default stays");
+    cr_assert_eq(qg_config_bool(cfg, "topics.create"), 1);
+    qg_config_destroy(cfg);
+}
+
+Test(config, integer_lists_are_checked_element_by_element)
+{
+    qg_config_t *cfg = new_cfg();
+    char err[256];
+    cr_assert_eq(qg_config_set(cfg, "retry.backoff.ms", "10,20", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(qg_config_set(cfg, "retry.backoff.ms", "", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(qg_config_set(cfg, "retry.backoff.ms", "10,5s", err, sizeof(err)), -1);
+    cr_assert(strstr(err, "retry.backoff.ms: 10,5s: ") == err, "%s", err);
+    cr_assert_eq(qg_config_set(cfg, "retry.backoff.ms", "-1", err, sizeof(err)), -1);
+    qg_config_destroy(cfg);
+}
+
+static const qg_option_t cli_opts[] = {
+    QG_OPT_BOOL("wait", "false", "follow"),
+    QG_OPT_STR("o", "", "output file"),
+    QG_OPT_INT("count", "3", 1, 9, "how many | at most"),
+    QG_OPT_TABLE_END("cli-test"),
+};
+
+Test(config, boolean_flags_alone_and_letter_flags)
+{
+    qg_config_t *cfg = qg_config_new();
+    qg_config_add_options(cfg, cli_opts);
+    char *argv[] = {"prog", "--wait", "file.json", "-o", "out.html", NULL};
+    char **rest, err[256];
+    int nrest;
+    cr_assert_eq(qg_config_parse_args(cfg, 5, argv, &rest, &nrest, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(qg_config_bool(cfg, "wait"), 1);
+    cr_assert_str_eq(qg_config_get(cfg, "o"), "out.html");
+    cr_assert_eq(nrest, 1);
+    cr_assert_str_eq(rest[0], "file.json");
+    char *argv2[] = {"prog", "--wait", "false", NULL};
+    cr_assert_eq(qg_config_parse_args(cfg, 3, argv2, &rest, &nrest, err, sizeof(err)), 0);
+    cr_assert_eq(qg_config_bool(cfg, "wait"), 0, "a boolean literal after the flag is its value");
+    cr_assert_eq(nrest, 0);
+    qg_config_destroy(cfg);
+}
+
+Test(config, markdown_table_from_the_options)
+{
+    qg_config_t *cfg = qg_config_new();
+    qg_config_add_options(cfg, qg_kafka_options);
+    qg_config_add_options(cfg, cli_opts);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(qg_config_print_markdown(cfg, "cli-test", f), 0);
+    cr_assert_eq(qg_config_print_markdown(cfg, "no-such-table", f), -1);
+    fclose(f);
+    const char *expected = "<!-- config:cli-test -->\n"
+                           "| key | default | allowed | meaning |\n"
+                           "|---|---|---|---|\n"
+                           "| `wait` | false | true/false | follow |\n"
+                           "| `o` |  |  | output file |\n"
+                           "| `count` | 3 | 1..9 | how many \\| at most |\n"
+                           "<!-- /config -->\n";
+    cr_assert_str_eq(buf, expected);
+    free(buf);
     qg_config_destroy(cfg);
 }

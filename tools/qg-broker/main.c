@@ -15,6 +15,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "config.h"
+
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -23,16 +25,13 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "Usage: qg-broker [--brokers N] [--partitions P] [--topics T1,T2,...]\n"
-               "Runs an in-process mock Kafka cluster (librdkafka) until SIGTERM.\n"
-               "Prints the bootstrap server list on the first line of stdout.\n"
-               "  --brokers N      number of mock brokers (default 1)\n"
-               "  --partitions P   partitions of the topics given with --topics (default 4;\n"
-               "                   topics created on first use get 4)\n"
-               "  --topics LIST    topics to create at start\n");
-}
+static const qg_option_t broker_options[] = {
+    QG_OPT_INT("brokers", "1", 1, 64, "number of mock brokers"),
+    QG_OPT_INT("partitions", "4", 1, 10000,
+               "partitions of the topics given with --topics (topics created on first use get 4)"),
+    QG_OPT_LIST("topics", "", "topics to create at start"),
+    QG_OPT_TABLE_END("qg-broker"),
+};
 
 static int create_topics(rd_kafka_mock_cluster_t *mc, const char *list, int partitions)
 {
@@ -53,30 +52,25 @@ static int create_topics(rd_kafka_mock_cluster_t *mc, const char *list, int part
 
 int main(int argc, char **argv)
 {
-    int brokers = 1, partitions = 4;
-    const char *topics = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
-            printf("qg-broker %s (librdkafka %s)\n", QG_VERSION, rd_kafka_version_str());
-            return 0;
-        } else if (!strcmp(argv[i], "--brokers") && i + 1 < argc) {
-            brokers = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--partitions") && i + 1 < argc) {
-            partitions = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--topics") && i + 1 < argc) {
-            topics = argv[++i];
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (brokers < 1 || partitions < 1) {
-        fprintf(stderr, "qg-broker: --brokers and --partitions must be at least 1\n");
-        return 2;
-    }
+    char version[96];
+    snprintf(version, sizeof(version), "%s (librdkafka %s)", QG_VERSION, rd_kafka_version_str());
+    const qg_cli_t cli = {
+        .program = "qg-broker",
+        .usage = "[--brokers N] [--partitions P] [--topics T1,T2,...]",
+        .about = "Runs an in-process mock Kafka cluster (librdkafka) until SIGTERM.\n"
+                 "Prints the bootstrap server list on the first line of stdout.",
+        .version = version,
+        .max_positional = 0,
+    };
+    const qg_option_t *const tables[] = {broker_options};
+    char **rest;
+    int nrest, rc;
+    qg_config_t *cfg = qg_cli_config(&cli, tables, 1, argc, argv, &rest, &nrest, &rc);
+    if (!cfg)
+        return rc;
+    int brokers = (int)qg_config_int(cfg, "brokers");
+    int partitions = (int)qg_config_int(cfg, "partitions");
+    const char *topics = qg_config_get(cfg, "topics");
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     /* The mock cluster needs a client instance to live in. */
@@ -91,8 +85,7 @@ int main(int argc, char **argv)
         rd_kafka_destroy(rk);
         return 1;
     }
-    int rc = 0;
-    if (topics && create_topics(mc, topics, partitions) != 0)
+    if (*topics && create_topics(mc, topics, partitions) != 0)
         rc = 1;
     if (!rc) {
         printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
@@ -107,5 +100,6 @@ int main(int argc, char **argv)
     }
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
+    qg_config_destroy(cfg);
     return rc;
 }

@@ -25,9 +25,19 @@ static const qg_option_t events_options[] = {
     QG_OPT_STR("events.xsub.bind", "tcp://127.0.0.1:5559", "where publishers (workers) connect"),
     QG_OPT_STR("events.xpub.bind", "tcp://127.0.0.1:5560",
                "where subscribers (qgctl watch) connect"),
-    QG_OPT_STR("events.hwm", "10000", "messages queued per peer before events are dropped"),
-    QG_OPT_STR("log.level", "info", "error, warn, info or debug"),
-    QG_OPT_END,
+    QG_OPT_INT("events.hwm", "10000", 1, 10000000,
+               "messages queued per peer before events are dropped"),
+    QG_OPT_ENUM("log.level", "info", "error|warn|info|debug", "error, warn, info or debug"),
+    QG_OPT_TABLE_END("qg-events"),
+};
+
+static const qg_cli_t events_cli = {
+    .program = "qg-events",
+    .usage = "[options]",
+    .about = "Forwards ZeroMQ progress events from workers (PUB -> XSUB) to subscribers\n"
+             "(XPUB -> SUB) until SIGTERM/SIGINT. Prints the bound XSUB and XPUB endpoints on\n"
+             "the first line of stdout.",
+    .max_positional = 0,
 };
 
 typedef struct {
@@ -38,16 +48,6 @@ typedef struct {
     int thread_started;
     int proxy_rc, proxy_errno;
 } fwd_t;
-
-static void usage(const qg_config_t *cfg)
-{
-    printf("Usage: qg-events [-X key=value] [-F file] [--events-xsub-bind EP] "
-           "[--events-xpub-bind EP]\n\n"
-           "Forwards ZeroMQ progress events from workers (PUB -> XSUB) to subscribers\n"
-           "(XPUB -> SUB) until SIGTERM/SIGINT. Prints the bound XSUB and XPUB endpoints on\n"
-           "the first line of stdout.\n\nConfiguration keys:\n");
-    qg_config_print_help(cfg, stdout);
-}
 
 static void *proxy_thread(void *arg)
 {
@@ -71,7 +71,7 @@ static int bind_socket(void *s, const char *ep, const char *what, char *bound, s
 
 static int fwd_open(fwd_t *f, const qg_config_t *cfg, char *xsub_ep, char *xpub_ep, size_t sz)
 {
-    int hwm = (int)qg_config_get_int(cfg, "events.hwm", 10000), linger = 0;
+    int hwm = (int)qg_config_int(cfg, "events.hwm"), linger = 0;
     f->zctx = zmq_ctx_new();
     if (!f->zctx)
         return -1;
@@ -126,30 +126,13 @@ static int fwd_serve(fwd_t *f, const sigset_t *sigs)
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
-            printf("qg-events %s\n", QG_VERSION);
-            return 0;
-        }
-    qg_config_t *cfg = qg_config_new();
-    char errstr[512], **rest;
-    int nrest, rc = 1;
-    if (!cfg || qg_config_add_options(cfg, events_options) ||
-        qg_config_load_env(cfg, errstr, sizeof(errstr)) ||
-        qg_config_parse_args(cfg, argc, argv, &rest, &nrest, errstr, sizeof(errstr))) {
-        fprintf(stderr, "qg-events: %s\n", cfg ? errstr : "out of memory");
-        qg_config_destroy(cfg);
-        return 2;
-    }
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(cfg);
-            qg_config_destroy(cfg);
-            return 0;
-        }
-    int level = qg_log_level_from_name(qg_config_get(cfg, "log.level"));
-    if (level > 0 && qg_log_level == QG_LOG_INFO)
-        qg_log_level = level;
+    const qg_option_t *const tables[] = {events_options};
+    char **rest;
+    int nrest, rc;
+    qg_config_t *cfg = qg_cli_config(&events_cli, tables, 1, argc, argv, &rest, &nrest, &rc);
+    if (!cfg)
+        return rc;
+    rc = 1;
     /* Block the stop signals before ZeroMQ starts its threads; main waits for them. */
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -159,10 +142,7 @@ int main(int argc, char **argv)
     fwd_t f;
     memset(&f, 0, sizeof(f));
     char xsub_ep[256], xpub_ep[256];
-    if (nrest > 0) {
-        fprintf(stderr, "qg-events: unexpected argument \"%s\" (see --help)\n", rest[0]);
-        rc = 2;
-    } else if (fwd_open(&f, cfg, xsub_ep, xpub_ep, sizeof(xsub_ep)) != 0) {
+    if (fwd_open(&f, cfg, xsub_ep, xpub_ep, sizeof(xsub_ep)) != 0) {
         qg_err("events", "cannot start: %s", zmq_strerror(zmq_errno()));
     } else {
         printf("%s %s\n", xsub_ep, xpub_ep);

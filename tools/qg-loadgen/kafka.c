@@ -23,13 +23,9 @@ rd_kafka_conf_t *lg_kafka_conf(const lg_opts_t *o, char *errstr, size_t errstr_s
     }
     if (rd_kafka_conf_set(conf, "bootstrap.servers", o->brokers, errstr, errstr_size))
         goto fail;
-    for (int i = 0; i < o->nprops; i++) {
-        char key[256];
-        const char *eq = strchr(o->props[i], '=');
-        snprintf(key, sizeof(key), "%.*s", (int)(eq - o->props[i]), o->props[i]);
-        if (rd_kafka_conf_set(conf, key, eq + 1, errstr, errstr_size))
+    for (int i = 0; i < o->nprops; i++)
+        if (rd_kafka_conf_set(conf, o->props[i][0], o->props[i][1], errstr, errstr_size))
             goto fail;
-    }
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);

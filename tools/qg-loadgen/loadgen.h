@@ -15,6 +15,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "config.h"
 #include "error.h"
 #include "json.h"
 
@@ -52,20 +53,24 @@ typedef struct lg_opts_s {
     char *fail_buf;
     int create_topics;
     int nprops;
-    const char *props[LG_MAX_PROPS]; /* "key=value" librdkafka properties */
+    const char *props[LG_MAX_PROPS][2]; /* librdkafka properties: key, value */
     int npipelines;
     lg_pipeline_t pipelines[LG_MAX_PIPELINES];
-    char *spec_buf; /* owned copy of stages_spec the pipelines point into */
+    char *spec_buf;   /* owned copy of stages_spec the pipelines point into */
+    qg_config_t *cfg; /* owns the option strings above */
 } lg_opts_t;
 
 /* Malformed kinds, in the order messages cycle through them. */
 const char *lg_bad_kind_name(int kind);
 
 /* opts.c */
-/** Parse argv[1..]; the one positional argument is the command, in any position. */
-qg_error_t *lg_opts_parse(lg_opts_t *o, int argc, char **argv, const char **cmd);
+/**
+ * Parse argv[1..]; the one positional argument is the command, in any position.
+ * Returns 0 with *cmd set, or the exit code after --help / --version or an
+ * error (printed). Call lg_opts_free in every case.
+ */
+int lg_opts_parse(lg_opts_t *o, int argc, char **argv, const char **cmd);
 void lg_opts_free(lg_opts_t *o);
-void lg_usage(void *file /* FILE* */);
 
 /* kafka.c */
 const char *lg_topic(char *buf, size_t sz, const char *prefix, const char *name);

@@ -29,30 +29,14 @@ static int cmd_wait_groups(lg_opts_t *o)
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            lg_usage(stdout);
-            return 0;
-        }
-        if (strcmp(argv[i], "--version") == 0) {
-            printf("qg-loadgen %s (librdkafka %s)\n", QG_VERSION, rd_kafka_version_str());
-            return 0;
-        }
-    }
-    if (argc < 2) {
-        lg_usage(stderr);
-        return 2;
-    }
     const char *cmd;
     lg_opts_t o;
-    qg_error_t *err = lg_opts_parse(&o, argc, argv, &cmd);
-    if (err) {
-        fprintf(stderr, "qg-loadgen: %s\n", qg_error_message(err));
-        qg_error_destroy(err);
+    int rc = lg_opts_parse(&o, argc, argv, &cmd);
+    if (rc != 0 || !cmd) {
         lg_opts_free(&o);
-        return 2;
+        return rc;
     }
-    int rc = 2;
+    rc = 2;
     if (strcmp(cmd, "produce") == 0)
         rc = lg_cmd_produce(&o);
     else if (strcmp(cmd, "verify") == 0)

@@ -2,83 +2,60 @@
  * opts.c - qg-loadgen's command line.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "loadgen.h"
 
-void lg_usage(void *file)
-{
-    fprintf((FILE *)file,
-            "usage: qg-loadgen produce|verify|bench|topics|wait-groups [options] (the command may "
-            "stand anywhere)\n"
-            "  produce  send --count goals (key = goalId) to each goal's first stage topic,\n"
-            "           plus --malformed bad messages to the first stage of the first pipeline\n"
-            "  verify   read <prefix>.completed and <prefix>.dlq (read_committed) and check\n"
-            "           every goal arrived exactly once (--at-least-once: at least once) with\n"
-            "           its stages in order, every bad message in the DLQ as bad_input;\n"
-            "           print end-to-end and per-hop latency\n"
-            "  bench    produce at --rate while verifying; print throughput and latency\n"
-            "  topics   only create the topics\n"
-            "  wait-groups  wait until each stage's consumer group <prefix>.<stage>.workers is\n"
-            "           Stable with --members members (default 1)\n"
-            "options:\n"
-            "  -b, --brokers LIST     bootstrap servers (default $QG_BOOTSTRAP or "
-            "127.0.0.1:9092)\n"
-            "  --topic-prefix P       topic prefix (default querygoal)\n"
-            "  --run-id ID            goal ids are ID-g<n>, markers ID-m<n> (default lg)\n"
-            "  --count N              good goals (default 1000)\n"
-            "  --malformed M          malformed messages (default 0)\n"
-            "  --size BYTES           approximate goal size (default 2048)\n"
-            "  --stages SPEC          pipelines: \"a,b,c;a,c\" goal n uses pipeline n %% count\n"
-            "                         (default passA,passB,passC)\n"
-            "  --max-bytes BYTES      the workers' value size limit; oversize messages are\n"
-            "                         this + 1 KiB (default 262144)\n"
-            "  --partitions N         partitions of created topics (default 4)\n"
-            "  --no-create-topics     do not create topics (mock cluster auto-creates them)\n"
-            "  --timeout S            verify/bench: give up after S seconds (default 120)\n"
-            "  --settle S             verify: keep reading S seconds after the last expected\n"
-            "                         record to catch duplicates (default 2)\n"
-            "  --rate R               bench/produce: goals per second, 0 = unlimited "
-            "(default 0)\n"
-            "  --fail-every K         every K-th goal carries parameter fail=<class> (for\n"
-            "                         workers run with -X passthrough.fail.param=fail) and\n"
-            "                         must end in the DLQ with that class (transient:\n"
-            "                         transient_exhausted) (default 0: none)\n"
-            "  --fail-classes LIST    classes to cycle through (default\n"
-            "                         transient,stage_error,gate_failed,bad_input)\n"
-            "  --at-least-once        verify: duplicates are reported, not failures\n"
-            "  --json                 print the report as one JSON line\n"
-            "  --dump FILE            verify/bench: write one CSV line per completed goal\n"
-            "                         (goal, produced_ms, e2e_ms, read_ms, stage:hop_ms;...)\n"
-            "  -X key=value           librdkafka property for every client\n"
-            "  -h, --help\n");
-}
+static const qg_option_t loadgen_options[] = {
+    QG_OPT_STR("bootstrap.servers", NULL,
+               "bootstrap servers, also -b (default $QG_BOOTSTRAP or 127.0.0.1:9092)"),
+    QG_OPT_STR("brokers", NULL, "same as --bootstrap-servers"),
+    QG_OPT_STR("topic.prefix", "querygoal", "topic prefix"),
+    QG_OPT_STR("run.id", "lg", "goal ids are ID-g<n>, markers ID-m<n>"),
+    QG_OPT_INT("count", "1000", 0, 1000000000, "good goals"),
+    QG_OPT_INT("malformed", "0", 0, 1000000000, "malformed messages"),
+    QG_OPT_INT("size", "2048", 0, 104857600, "approximate goal size in bytes"),
+    QG_OPT_STR("stages", "passA,passB,passC",
+               "pipelines: \"a,b,c;a,c\": goal n uses pipeline n % count"),
+    QG_OPT_INT("max.bytes", "262144", 1, 104857600,
+               "the workers' value size limit; oversize messages are this + 1 KiB"),
+    QG_OPT_INT("partitions", "4", 1, 10000, "partitions of created topics"),
+    QG_OPT_BOOL("no.create.topics", "false",
+                "do not create topics (the mock cluster auto-creates them)"),
+    QG_OPT_DOUBLE("timeout", "120", 0, 604800, "verify/bench: give up after this many seconds"),
+    QG_OPT_DOUBLE("settle", "2", 0, 3600,
+                  "verify: keep reading this many seconds after the last expected record to "
+                  "catch duplicates"),
+    QG_OPT_DOUBLE("rate", "0", 0, 10000000, "bench/produce: goals per second, 0 = unlimited"),
+    QG_OPT_INT("fail.every", "0", 0, 1000000000,
+               "every K-th goal carries parameter fail=<class> (for workers run with "
+               "-X passthrough.fail.param=fail) and must end in the DLQ with that class "
+               "(transient: transient_exhausted); 0: none"),
+    QG_OPT_LIST("fail.classes", "transient,stage_error,gate_failed,bad_input",
+                "classes to cycle through"),
+    QG_OPT_BOOL("at.least.once", "false", "verify: duplicates are reported, not failures"),
+    QG_OPT_BOOL("json", "false", "print the report as one JSON line"),
+    QG_OPT_STR("dump", NULL,
+               "verify/bench: write one CSV line per completed goal "
+               "(goal, produced_ms, e2e_ms, read_ms, stage:hop_ms;...)"),
+    QG_OPT_INT("members", "1", 0, 10000, "wait-groups: members expected in each stage's group"),
+    QG_OPT_TABLE_END("qg-loadgen"),
+};
 
-static qg_error_t *parse_long(const char *name, const char *s, long min, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min)
-        return qg_error_new(QG_ERR_BAD_INPUT, "--%s: expected an integer >= %ld, got \"%s\"", name,
-                            min, s);
-    *out = v;
-    return NULL;
-}
-
-static qg_error_t *parse_double(const char *name, const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || v < 0)
-        return qg_error_new(QG_ERR_BAD_INPUT, "--%s: expected a number >= 0, got \"%s\"", name, s);
-    *out = v;
-    return NULL;
-}
+#define LG_ABOUT                                                                                   \
+    "  produce  send --count goals (key = goalId) to each goal's first stage topic,\n"             \
+    "           plus --malformed bad messages to the first stage of the first pipeline\n"          \
+    "  verify   read <prefix>.completed and <prefix>.dlq (read_committed) and check\n"             \
+    "           every goal arrived exactly once (--at-least-once: at least once) with\n"           \
+    "           its stages in order, every bad message in the DLQ as bad_input;\n"                 \
+    "           print end-to-end and per-hop latency\n"                                            \
+    "  bench    produce at --rate while verifying; print throughput and latency\n"                 \
+    "  topics   only create the topics\n"                                                          \
+    "  wait-groups  wait until each stage's consumer group <prefix>.<stage>.workers is\n"          \
+    "           Stable with --members members\n"                                                   \
+    "-X key=value: a key below, or a librdkafka property for every client."
 
 /* Split "a,b,c;a,c" into pipelines (pointing into o->spec_buf). */
 static qg_error_t *parse_pipelines(lg_opts_t *o)
@@ -111,72 +88,6 @@ static qg_error_t *parse_pipelines(lg_opts_t *o)
     return NULL;
 }
 
-enum {
-    OPT_PREFIX = 256,
-    OPT_RUN_ID,
-    OPT_COUNT,
-    OPT_MALFORMED,
-    OPT_SIZE,
-    OPT_STAGES,
-    OPT_MAX_BYTES,
-    OPT_PARTITIONS,
-    OPT_NO_CREATE,
-    OPT_TIMEOUT,
-    OPT_SETTLE,
-    OPT_RATE,
-    OPT_ALO,
-    OPT_JSON,
-    OPT_MEMBERS,
-    OPT_FAIL_EVERY,
-    OPT_FAIL_CLASSES,
-    OPT_DUMP,
-};
-
-static const struct option long_opts[] = {
-    {"brokers", required_argument, NULL, 'b'},
-    {"bootstrap-servers", required_argument, NULL, 'b'},
-    {"topic-prefix", required_argument, NULL, OPT_PREFIX},
-    {"run-id", required_argument, NULL, OPT_RUN_ID},
-    {"count", required_argument, NULL, OPT_COUNT},
-    {"malformed", required_argument, NULL, OPT_MALFORMED},
-    {"size", required_argument, NULL, OPT_SIZE},
-    {"stages", required_argument, NULL, OPT_STAGES},
-    {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
-    {"partitions", required_argument, NULL, OPT_PARTITIONS},
-    {"no-create-topics", no_argument, NULL, OPT_NO_CREATE},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"settle", required_argument, NULL, OPT_SETTLE},
-    {"rate", required_argument, NULL, OPT_RATE},
-    {"at-least-once", no_argument, NULL, OPT_ALO},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"members", required_argument, NULL, OPT_MEMBERS},
-    {"fail-every", required_argument, NULL, OPT_FAIL_EVERY},
-    {"fail-classes", required_argument, NULL, OPT_FAIL_CLASSES},
-    {"dump", required_argument, NULL, OPT_DUMP},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static void opts_defaults(lg_opts_t *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->brokers = getenv("QG_BOOTSTRAP");
-    if (!o->brokers || !*o->brokers)
-        o->brokers = "127.0.0.1:9092";
-    o->prefix = "querygoal";
-    o->run_id = "lg";
-    o->stages_spec = "passA,passB,passC";
-    o->count = 1000;
-    o->size = 2048;
-    o->max_bytes = 262144;
-    o->partitions = 4;
-    o->timeout_s = 120;
-    o->settle_s = 2;
-    o->create_topics = 1;
-    o->members = 1;
-    o->fail_classes_spec = "transient,stage_error,gate_failed,bad_input";
-}
-
 /* Split --fail-classes into o->fail_class[]. */
 static qg_error_t *parse_fail_classes(lg_opts_t *o)
 {
@@ -196,110 +107,80 @@ static qg_error_t *parse_fail_classes(lg_opts_t *o)
     return NULL;
 }
 
-/* One option; returns NULL or an error. */
-static qg_error_t *opts_apply(lg_opts_t *o, int c, const char *arg)
+/* Options from the configuration; strings point into o->cfg. */
+static qg_error_t *opts_from_config(lg_opts_t *o)
 {
-    long l;
-    qg_error_t *err = NULL;
-    switch (c) {
-    case 'b':
-        o->brokers = arg;
-        break;
-    case 'X':
-        if (!strchr(arg, '=') || o->nprops == LG_MAX_PROPS)
-            return qg_error_new(QG_ERR_BAD_INPUT, "-X: expected key=value, got \"%s\"", arg);
-        o->props[o->nprops++] = arg;
-        break;
-    case OPT_PREFIX:
-        o->prefix = arg;
-        break;
-    case OPT_RUN_ID:
-        o->run_id = arg;
-        break;
-    case OPT_COUNT:
-        err = parse_long("count", arg, 0, &o->count);
-        break;
-    case OPT_MALFORMED:
-        err = parse_long("malformed", arg, 0, &o->malformed);
-        break;
-    case OPT_SIZE:
-        if (!(err = parse_long("size", arg, 0, &l)))
-            o->size = (size_t)l;
-        break;
-    case OPT_STAGES:
-        o->stages_spec = arg;
-        break;
-    case OPT_MAX_BYTES:
-        if (!(err = parse_long("max-bytes", arg, 1, &l)))
-            o->max_bytes = (size_t)l;
-        break;
-    case OPT_PARTITIONS:
-        if (!(err = parse_long("partitions", arg, 1, &l)))
-            o->partitions = (int)l;
-        break;
-    case OPT_NO_CREATE:
-        o->create_topics = 0;
-        break;
-    case OPT_TIMEOUT:
-        err = parse_double("timeout", arg, &o->timeout_s);
-        break;
-    case OPT_SETTLE:
-        err = parse_double("settle", arg, &o->settle_s);
-        break;
-    case OPT_RATE:
-        err = parse_double("rate", arg, &o->rate);
-        break;
-    case OPT_ALO:
-        o->at_least_once = 1;
-        break;
-    case OPT_JSON:
-        o->json = 1;
-        break;
-    case OPT_FAIL_EVERY:
-        err = parse_long("fail-every", arg, 0, &o->fail_every);
-        break;
-    case OPT_FAIL_CLASSES:
-        o->fail_classes_spec = arg;
-        break;
-    case OPT_DUMP:
-        o->dump_path = arg;
-        break;
-    case OPT_MEMBERS:
-        if (!(err = parse_long("members", arg, 0, &l)))
-            o->members = (int)l;
-        break;
-    default:
-        return qg_error_new(QG_ERR_BAD_INPUT, "unknown option (see --help)");
+    const qg_config_t *cfg = o->cfg;
+    const char *b = qg_config_get(cfg, "bootstrap.servers");
+    if (!b || !*b)
+        b = qg_config_get(cfg, "brokers");
+    if (!b || !*b)
+        b = getenv("QG_BOOTSTRAP");
+    o->brokers = b && *b ? b : "127.0.0.1:9092";
+    o->prefix = qg_config_get(cfg, "topic.prefix");
+    o->run_id = qg_config_get(cfg, "run.id");
+    o->stages_spec = qg_config_get(cfg, "stages");
+    o->fail_classes_spec = qg_config_get(cfg, "fail.classes");
+    o->dump_path = qg_config_get(cfg, "dump");
+    o->count = (long)qg_config_int(cfg, "count");
+    o->malformed = (long)qg_config_int(cfg, "malformed");
+    o->size = (size_t)qg_config_int(cfg, "size");
+    o->max_bytes = (size_t)qg_config_int(cfg, "max.bytes");
+    o->partitions = (int)qg_config_int(cfg, "partitions");
+    o->timeout_s = qg_config_double(cfg, "timeout");
+    o->settle_s = qg_config_double(cfg, "settle");
+    o->rate = qg_config_double(cfg, "rate");
+    o->at_least_once = qg_config_bool(cfg, "at.least.once");
+    o->json = qg_config_bool(cfg, "json");
+    o->members = (int)qg_config_int(cfg, "members");
+    o->fail_every = (long)qg_config_int(cfg, "fail.every");
+    o->create_topics = !qg_config_bool(cfg, "no.create.topics");
+    for (size_t i = 0; i < qg_config_kafka_count(cfg); i++) {
+        if (o->nprops == LG_MAX_PROPS)
+            return qg_error_new(QG_ERR_BAD_INPUT, "-X: more than %d librdkafka properties",
+                                LG_MAX_PROPS);
+        const char *key, *value;
+        qg_config_kafka_at(cfg, i, &key, &value);
+        o->props[o->nprops][0] = key;
+        o->props[o->nprops++][1] = value;
     }
-    return err;
-}
-
-qg_error_t *lg_opts_parse(lg_opts_t *o, int argc, char **argv, const char **cmd)
-{
-    *cmd = NULL;
-    opts_defaults(o);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "b:X:h", long_opts, NULL)) != -1) {
-        if (c == '?')
-            return qg_error_new(QG_ERR_BAD_INPUT, "bad option \"%s\" (see --help)",
-                                argv[optind - 1]);
-        qg_error_t *err = opts_apply(o, c, optarg);
-        if (err)
-            return err;
-    }
-    if (optind < argc)
-        *cmd = argv[optind++];
-    if (optind < argc)
-        return qg_error_new(QG_ERR_BAD_INPUT, "unexpected argument \"%s\"", argv[optind]);
-    if (!*cmd)
-        return qg_error_new(QG_ERR_BAD_INPUT,
-                            "no command (produce, verify, bench, topics, wait-groups)");
     if (strlen(o->run_id) > 64 || strlen(o->prefix) > 128)
         return qg_error_new(QG_ERR_BAD_INPUT, "--run-id or --topic-prefix too long");
     qg_error_t *err = parse_fail_classes(o);
     return err ? err : parse_pipelines(o);
+}
+
+int lg_opts_parse(lg_opts_t *o, int argc, char **argv, const char **cmd)
+{
+    char version[96];
+    snprintf(version, sizeof(version), "%s (librdkafka %s)", QG_VERSION, rd_kafka_version_str());
+    const qg_cli_t cli = {
+        .program = "qg-loadgen",
+        .usage = "produce|verify|bench|topics|wait-groups [options] (the command may stand "
+                 "anywhere)",
+        .about = LG_ABOUT,
+        .version = version,
+        .max_positional = 1,
+    };
+    const qg_option_t *const tables[] = {loadgen_options};
+    char **rest;
+    int nrest, rc;
+    memset(o, 0, sizeof(*o));
+    *cmd = NULL;
+    o->cfg = qg_cli_config(&cli, tables, 1, argc, argv, &rest, &nrest, &rc);
+    if (!o->cfg)
+        return rc;
+    qg_error_t *err =
+        nrest < 1 ? qg_error_new(QG_ERR_BAD_INPUT, "no command (produce, verify, bench, topics, "
+                                                   "wait-groups)")
+                  : opts_from_config(o);
+    if (err) {
+        fprintf(stderr, "qg-loadgen: %s\n", qg_error_message(err));
+        qg_error_destroy(err);
+        return 2;
+    }
+    *cmd = rest[0];
+    return 0;
 }
 
 void lg_opts_free(lg_opts_t *o)
@@ -308,4 +189,6 @@ void lg_opts_free(lg_opts_t *o)
     o->spec_buf = NULL;
     free(o->fail_buf);
     o->fail_buf = NULL;
+    qg_config_destroy(o->cfg);
+    o->cfg = NULL;
 }

@@ -30,9 +30,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 
 static int conf_has(const lg_opts_t *o, const char *key)
 {
-    size_t n = strlen(key);
     for (int i = 0; i < o->nprops; i++)
-        if (strncmp(o->props[i], key, n) == 0 && o->props[i][n] == '=')
+        if (strcmp(o->props[i][0], key) == 0)
             return 1;
     return 0;
 }

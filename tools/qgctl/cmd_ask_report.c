@@ -13,12 +13,39 @@
 static const qg_option_t ask_options[] = {
     QG_OPT_STR("patterns", "config/goal-patterns.yaml", "goal pattern templates (YAML)"),
     QG_OPT_STR("o", "", "write the goal to this file instead of stdout"),
-    QG_OPT_STR("run", "false", "submit the goal and wait for its answer"),
-    QG_OPT_STR("wait", "false", "(with --run) follow the goal"),
-    QG_OPT_STR("timeout", "300", "seconds to wait with --run"),
-    QG_OPT_STR("json", "false", "with --run: print the whole enriched goal"),
+    QG_OPT_BOOL("run", "false", "submit the goal and wait for its answer"),
+    QG_OPT_BOOL("wait", "false", "(with --run) follow the goal"),
+    QG_OPT_INT("timeout", "300", 1, 604800, "seconds to wait with --run"),
+    QG_OPT_BOOL("json", "false", "with --run: print the whole enriched goal"),
     QG_OPT_STR("events.watch", "tcp://127.0.0.1:5560", "event forwarder's XPUB endpoint"),
-    QG_OPT_END,
+    QG_OPT_TABLE_END("qgctl-ask"),
+};
+
+static const qg_cli_t ask_cli = {
+    .program = "qgctl ask",
+    .usage = "\"<request>\" [options]",
+    .about = "Turns a request in plain words into a QueryGoal; --run submits it and waits for "
+             "the answer.",
+    .max_positional = 1,
+};
+
+static const qg_option_t report_options[] = {
+    QG_OPT_STR("o", "", "write the report to this file instead of stdout"),
+    QG_OPT_TABLE_END("qgctl-report"),
+};
+
+static const qg_cli_t report_cli = {
+    .program = "qgctl report",
+    .usage = "GOAL.json [-o REPORT.html]",
+    .about = "A self-contained HTML report of an answered goal.",
+    .max_positional = 1,
+};
+
+static const qg_cli_t summary_cli = {
+    .program = "qgctl summary",
+    .usage = "GOAL.json",
+    .about = "A readable summary of an answered goal.",
+    .max_positional = 1,
 };
 
 /* The patterns file: --patterns, else config/ under the current dir, else next to the binary's
@@ -59,20 +86,14 @@ static int write_goal(const qg_config_t *cfg, const qg_json_t *doc)
 
 int qgctl_cmd_ask(int argc, char **argv)
 {
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("Usage: qgctl ask \"<request>\" [-o FILE] [--run [--timeout S] [--json]] "
-               "[--patterns FILE]\n");
-        return 0;
-    }
-    qgctl_normalize_flags(argc, argv);
     char **rest;
-    int nrest;
-    qg_config_t *cfg = qgctl_config(argc, argv, ask_options, &rest, &nrest);
+    int nrest, rc;
+    qg_config_t *cfg = qgctl_config(&ask_cli, argc, argv, ask_options, &rest, &nrest, &rc);
     if (!cfg)
-        return 2;
+        return rc;
     qg_error_t *err = NULL;
     qg_ask_t *ask = qg_ask_load(patterns_path(cfg), &err);
-    int rc = 2;
+    rc = 2;
     if (ask && nrest < 1) {
         char *help = qg_ask_describe(ask);
         fprintf(stderr, "qgctl ask: what do you want to know?\n%s", help ? help : "");
@@ -83,7 +104,7 @@ int qgctl_cmd_ask(int argc, char **argv)
             err = qg_error_new(QG_ERR_FATAL, "out of memory");
         else
             err = qg_ask_build(ask, rest[0], &doc);
-        if (doc && qg_config_get_bool(cfg, "run", 0)) {
+        if (doc && qg_config_bool(cfg, "run")) {
             char e[64];
             qg_config_set(cfg, "wait", "true", e, sizeof(e));
             rc = qgctl_submit_doc(cfg, doc);
@@ -109,26 +130,38 @@ static qg_json_t *load_doc(const char *path, const char *cmd)
     return doc;
 }
 
+/* A command whose only positional argument is one goal file: its configuration, or
+ * NULL with *rc set (after --help, or bad usage). */
+static qg_config_t *one_file_config(const qg_cli_t *cli, const qg_option_t *options, int argc,
+                                    char **argv, const char **path, int *rc)
+{
+    const qg_option_t *const tables[] = {options};
+    char **rest;
+    int nrest;
+    qg_config_t *cfg = qg_cli_config(cli, tables, 1, argc, argv, &rest, &nrest, rc);
+    if (cfg && nrest != 1) {
+        fprintf(stderr, "Usage: %s %s\n", cli->program, cli->usage);
+        qg_config_destroy(cfg);
+        *rc = 2;
+        return NULL;
+    }
+    *path = cfg ? rest[0] : NULL;
+    return cfg;
+}
+
 int qgctl_cmd_report(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-o") && i + 1 < argc)
-            out = argv[++i];
-        else if (argv[i][0] != '-' || !strcmp(argv[i], "-"))
-            in = argv[i];
-        else {
-            in = NULL;
-            break;
-        }
-    }
-    if (!in) {
-        fprintf(stderr, "Usage: qgctl report GOAL.json [-o REPORT.html]\n");
-        return 2;
-    }
+    const char *in;
+    int rc;
+    qg_config_t *cfg = one_file_config(&report_cli, report_options, argc, argv, &in, &rc);
+    if (!cfg)
+        return rc;
+    const char *out = *qg_config_get(cfg, "o") ? qg_config_get(cfg, "o") : NULL;
     qg_json_t *doc = load_doc(in, "report");
-    if (!doc)
+    if (!doc) {
+        qg_config_destroy(cfg);
         return 1;
+    }
     FILE *f = out ? fopen(out, "w") : stdout;
     qg_error_t *err = f ? qg_report_render(doc, f) : NULL;
     if (!f)
@@ -138,18 +171,22 @@ int qgctl_cmd_report(int argc, char **argv)
     qg_json_destroy(doc);
     if (err)
         fprintf(stderr, "qgctl report: %s\n", qg_error_message(err));
-    int rc = err || !f ? 1 : 0;
+    rc = err || !f ? 1 : 0;
     qg_error_destroy(err);
+    qg_config_destroy(cfg);
     return rc;
 }
 
 int qgctl_cmd_summary(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "Usage: qgctl summary GOAL.json\n");
-        return 2;
-    }
-    qg_json_t *doc = load_doc(argv[1], "summary");
+    static const qg_option_t no_options[] = {QG_OPT_END};
+    const char *in;
+    int rc;
+    qg_config_t *cfg = one_file_config(&summary_cli, no_options, argc, argv, &in, &rc);
+    if (!cfg)
+        return rc;
+    qg_json_t *doc = load_doc(in, "summary");
+    qg_config_destroy(cfg);
     if (!doc)
         return 1;
     qgctl_print_summary(doc, stdout);

@@ -109,21 +109,27 @@ static void find_one(rd_kafka_message_t *rkm, void *opaque)
     }
 }
 
+static const qg_cli_t dlq_cli = {
+    .program = "qgctl dlq",
+    .usage = "list | show GOAL_ID | replay GOAL_ID [options]",
+    .about = "Dead letters with their reasons; replay sends one back to the stage that "
+             "dead-lettered it (--wait follows it).",
+    .max_positional = 2,
+};
+
 int qgctl_cmd_dlq(int argc, char **argv)
 {
     char **rest;
-    int nrest;
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fprintf(argc < 2 ? stderr : stdout,
-                "Usage: qgctl dlq list | show GOAL_ID | replay GOAL_ID [--wait [--timeout S]] "
-                "[-b BROKERS]\n");
-        return argc < 2 ? 2 : 0;
-    }
-    qgctl_normalize_flags(argc, argv);
-    qg_config_t *cfg = qgctl_config(argc, argv, qgctl_submit_options(), &rest, &nrest);
-    if (!cfg)
+    int nrest, rc;
+    if (argc < 2) {
+        fprintf(stderr, "Usage: %s %s\n", dlq_cli.program, dlq_cli.usage);
         return 2;
-    int rc = 2;
+    }
+    qg_config_t *cfg =
+        qgctl_config(&dlq_cli, argc, argv, qgctl_submit_options(), &rest, &nrest, &rc);
+    if (!cfg)
+        return rc;
+    rc = 2;
     if (nrest >= 1 && !strcmp(rest[0], "list")) {
         printf("%-40s %-20s %-14s %-24s %s\n", "GOAL", "CLASS", "STAGE", "TIME", "REASON");
         rc = dlq_scan(cfg, list_one, NULL) ? 1 : 0;

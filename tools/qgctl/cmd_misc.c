@@ -11,20 +11,59 @@
 #include "events.h"
 #include "qgctl.h"
 
+static const qg_option_t ping_options[] = {
+    QG_OPT_STR("health.file", NULL, "the worker's health file (its health.file)"),
+    QG_OPT_DOUBLE("max.age", "30", 0, 31536000, "seconds since the last touch at most"),
+    QG_OPT_TABLE_END("qgctl-ping"),
+};
+
+static const qg_cli_t ping_cli = {
+    .program = "qgctl ping",
+    .usage = "--health-file FILE [--max-age SECONDS]",
+    .about = "Exits 0 when a worker's health file was touched recently (a liveness probe).",
+    .max_positional = 0,
+};
+
+static const qg_option_t watch_options[] = {
+    QG_OPT_STR("events.watch", "tcp://127.0.0.1:5560", "event forwarder's XPUB endpoint"),
+    QG_OPT_STR("events", NULL, "same as --events-watch"),
+    QG_OPT_DOUBLE("timeout", "0", 0, 31536000, "stop after this many seconds (0: never)"),
+    QG_OPT_TABLE_END("qgctl-watch"),
+};
+
+static const qg_cli_t watch_cli = {
+    .program = "qgctl watch",
+    .usage = "[GOAL_ID] [--events tcp://HOST:PORT] [--timeout S]",
+    .about = "Shows live progress from the event forwarder (qg-events), of one goal or all; "
+             "with a goal, stops when it completes or fails.",
+    .max_positional = 1,
+};
+
+static int ping_file(const char *file, double max_age);
+
+static qg_config_t *misc_config(const qg_cli_t *cli, const qg_option_t *options, int argc,
+                                char **argv, char ***rest, int *nrest, int *rc)
+{
+    const qg_option_t *const tables[] = {options};
+    return qg_cli_config(cli, tables, 1, argc, argv, rest, nrest, rc);
+}
+
 int qgctl_cmd_ping(int argc, char **argv)
 {
-    const char *file = getenv("QG_HEALTH_FILE");
-    double max_age = 30;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--health-file") && i + 1 < argc)
-            file = argv[++i];
-        else if (!strcmp(argv[i], "--max-age") && i + 1 < argc)
-            max_age = atof(argv[++i]);
-        else {
-            fprintf(stderr, "Usage: qgctl ping --health-file FILE [--max-age SECONDS]\n");
-            return 2;
-        }
-    }
+    char **rest;
+    int nrest, rc;
+    qg_config_t *cfg = misc_config(&ping_cli, ping_options, argc, argv, &rest, &nrest, &rc);
+    if (!cfg)
+        return rc;
+    const char *file = qg_config_get(cfg, "health.file");
+    double max_age = qg_config_double(cfg, "max.age");
+    rc = ping_file(file, max_age);
+    qg_config_destroy(cfg);
+    return rc;
+}
+
+static int ping_file(const char *file, double max_age)
+{
     struct stat st;
     if (!file || stat(file, &st) != 0) {
         fprintf(stderr, "qgctl ping: no health file%s%s\n", file ? " at " : "", file ? file : "");
@@ -80,26 +119,19 @@ static void render_event(const qg_json_t *ev)
 
 int qgctl_cmd_watch(int argc, char **argv)
 {
-    const char *endpoint = getenv("QG_EVENTS_WATCH");
-    const char *goal = "";
-    double timeout = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--events") && i + 1 < argc)
-            endpoint = argv[++i];
-        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
-            timeout = atof(argv[++i]);
-        else if (argv[i][0] != '-')
-            goal = argv[i];
-        else {
-            fprintf(stderr, "Usage: qgctl watch [GOAL_ID] [--events tcp://HOST:PORT] "
-                            "[--timeout S]\n");
-            return 2;
-        }
-    }
-    if (!endpoint)
-        endpoint = "tcp://127.0.0.1:5560";
+    char **rest;
+    int nrest, rc;
+    qg_config_t *cfg = misc_config(&watch_cli, watch_options, argc, argv, &rest, &nrest, &rc);
+    if (!cfg)
+        return rc;
+    const char *endpoint = qg_config_get(cfg, "events");
+    if (!endpoint || !*endpoint)
+        endpoint = qg_config_get(cfg, "events.watch");
+    const char *goal = nrest > 0 ? rest[0] : "";
+    double timeout = qg_config_double(cfg, "timeout");
     char errstr[256];
     qg_events_sub_t *sub = qg_events_sub_new(endpoint, goal, errstr, sizeof(errstr));
+    qg_config_destroy(cfg); /* endpoint and goal are used only by qg_events_sub_new */
     if (!sub) {
         fprintf(stderr, "qgctl watch: %s\n", errstr);
         return 1;

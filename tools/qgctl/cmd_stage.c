@@ -61,15 +61,23 @@ int qgctl_cmd_stage(int argc, char **argv)
         fprintf(stderr, "qgctl stage: unknown stage \"%s\"\n", argv[1]);
         return stage_usage();
     }
-    char **rest;
-    int nrest;
-    qg_config_t *cfg = qgctl_config(argc - 1, argv + 1, ops->options, &rest, &nrest);
+    char **rest, program[96];
+    int nrest, rc;
+    snprintf(program, sizeof(program), "qgctl stage %s", ops->name);
+    const qg_cli_t cli = {
+        .program = program,
+        .usage = "[FILE|-] [options]",
+        .about = "Runs the stage and its gate on one goal (a file, or stdin) without Kafka and "
+                 "prints the enriched goal. The options are those of the stage's worker.",
+        .max_positional = 1,
+    };
+    qg_config_t *cfg = qgctl_config(&cli, argc - 1, argv + 1, ops->options, &rest, &nrest, &rc);
     if (!cfg)
-        return 2;
+        return rc;
     char errstr[512];
     size_t len;
     char *buf = qg_file_read(nrest > 0 ? rest[0] : "-", 0, &len, NULL, errstr, sizeof(errstr));
-    int rc = 2;
+    rc = 2;
     if (buf) {
         qg_error_t *err = NULL;
         qg_json_t *doc = qg_goal_parse(buf, len, qg_config_get(cfg, "pipeline.extra.stages"), &err);

@@ -16,12 +16,19 @@
 #include "qgctl.h"
 
 static const qg_option_t submit_options[] = {
-    QG_OPT_STR("wait", "false", "follow the goal until it completes or is dead-lettered"),
-    QG_OPT_STR("timeout", "300", "seconds to wait with --wait"),
-    QG_OPT_STR("json", "false", "print the whole enriched goal as JSON"),
+    QG_OPT_BOOL("wait", "false", "follow the goal until it completes or is dead-lettered"),
+    QG_OPT_INT("timeout", "300", 1, 604800, "seconds to wait with --wait"),
+    QG_OPT_BOOL("json", "false", "print the whole enriched goal as JSON"),
     QG_OPT_STR("events.watch", "tcp://127.0.0.1:5560",
                "event forwarder's XPUB endpoint (progress)"),
-    QG_OPT_END,
+    QG_OPT_TABLE_END("qgctl-submit"),
+};
+
+static const qg_cli_t submit_cli = {
+    .program = "qgctl submit",
+    .usage = "[FILE|-] [options]",
+    .about = "Sends a goal (a file, or stdin) to its first stage; --wait follows it to its answer.",
+    .max_positional = 1,
 };
 
 static volatile int submit_stop;
@@ -30,18 +37,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     submit_stop = 1;
-}
-
-void qgctl_normalize_flags(int argc, char **argv)
-{
-    static const char *const flags[][2] = {{"--wait", "--wait=true"},
-                                           {"--json", "--json=true"},
-                                           {"--run", "--run=true"},
-                                           {"-o", "--o"}};
-    for (int i = 1; i < argc; i++)
-        for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++)
-            if (!strcmp(argv[i], flags[f][0]))
-                argv[i] = (char *)flags[f][1];
 }
 
 static int produce_goal(const qg_config_t *cfg, const char *topic, const char *key,
@@ -81,7 +76,7 @@ static void print_event(const qg_json_t *ev)
 
 static int report_outcome(const qg_config_t *cfg, rd_kafka_message_t *rkm, const char *dlq_topic)
 {
-    int json = qg_config_get_bool(cfg, "json", 0);
+    int json = qg_config_bool(cfg, "json");
     int failed = !strcmp(rd_kafka_topic_name(rkm->rkt), dlq_topic);
     char errstr[256], cls[64], msg[2048];
     qg_json_t *doc = qg_json_parse(rkm->payload, rkm->len, errstr, sizeof(errstr));
@@ -106,7 +101,7 @@ static int wait_for(const qg_config_t *cfg, rd_kafka_t *consumer, const char *go
     char errstr[256];
     qg_events_sub_t *sub =
         qg_events_sub_new(qg_config_get(cfg, "events.watch"), goal_id, errstr, sizeof(errstr));
-    double deadline = qg_now_ms() + 1000.0 * (double)qg_config_get_int(cfg, "timeout", 300);
+    double deadline = qg_now_ms() + 1000.0 * (double)qg_config_int(cfg, "timeout");
     rd_kafka_message_t *rkm = NULL;
     while (!rkm && qg_now_ms() < deadline && !submit_stop) {
         rkm = qg_follow_wait(consumer, goal_id, qg_now_ms() + 200, &submit_stop);
@@ -118,7 +113,7 @@ static int wait_for(const qg_config_t *cfg, rd_kafka_t *consumer, const char *go
     qg_events_sub_destroy(sub);
     if (!rkm) {
         fprintf(stderr, "qgctl submit: goal %s: no answer within %lld s\n", goal_id,
-                qg_config_get_int(cfg, "timeout", 300));
+                qg_config_int(cfg, "timeout"));
         return 3;
     }
     int rc = report_outcome(cfg, rkm, dlq_topic);
@@ -134,7 +129,7 @@ int qgctl_send(const qg_config_t *cfg, const char *stage, const char *goal_id, c
     qg_topic_stage(topic, sizeof(topic), prefix, stage);
     qg_topic_completed(completed, sizeof(completed), prefix);
     qg_topic_dlq(dlq, sizeof(dlq), prefix);
-    int wait = qg_config_get_bool(cfg, "wait", 0);
+    int wait = qg_config_bool(cfg, "wait");
     rd_kafka_t *consumer = NULL;
     if (wait) {
         /* Follow from the current end, so only what happens to this send counts. */
@@ -182,20 +177,14 @@ const qg_option_t *qgctl_submit_options(void)
 
 int qgctl_cmd_submit(int argc, char **argv)
 {
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("Usage: qgctl submit [FILE|-] [--wait] [--timeout S] [--json] [-b BROKERS] "
-               "[-X k=v]\n");
-        return 0;
-    }
-    qgctl_normalize_flags(argc, argv);
     char **rest;
-    int nrest;
-    qg_config_t *cfg = qgctl_config(argc, argv, submit_options, &rest, &nrest);
+    int nrest, rc;
+    qg_config_t *cfg = qgctl_config(&submit_cli, argc, argv, submit_options, &rest, &nrest, &rc);
     if (!cfg)
-        return 2;
+        return rc;
     char errstr[512];
     size_t len;
-    int rc = 2;
+    rc = 2;
     char *buf = qg_file_read(nrest > 0 ? rest[0] : "-", 0, &len, NULL, errstr, sizeof(errstr));
     qg_error_t *err = NULL;
     qg_json_t *doc =

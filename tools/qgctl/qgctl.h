@@ -23,9 +23,12 @@ int qgctl_cmd_ask(int argc, char **argv);
 int qgctl_cmd_report(int argc, char **argv);
 int qgctl_cmd_summary(int argc, char **argv);
 
-/** Configuration with the runtime tables, environment and argv applied. */
-qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char ***rest,
-                          int *nrest);
+/**
+ * Configuration with the runtime tables, `extra`, the environment and argv
+ * applied (qg_cli_config: NULL after --help or a bad setting, *exit_code set).
+ */
+qg_config_t *qgctl_config(const qg_cli_t *cli, int argc, char **argv, const qg_option_t *extra,
+                          char ***rest, int *nrest, int *exit_code);
 
 /**
  * Produce a goal value to <prefix>.<stage>, keyed by goal_id. With config
@@ -37,8 +40,6 @@ int qgctl_send(const qg_config_t *cfg, const char *stage, const char *goal_id, c
                size_t len);
 /** qgctl_send of a validated goal document to its first stage. */
 int qgctl_submit_doc(const qg_config_t *cfg, const qg_json_t *doc);
-/** Flags without values (--wait, --json, --run) become key=true settings. */
-void qgctl_normalize_flags(int argc, char **argv);
 const qg_option_t *qgctl_submit_options(void);
 
 /** Print a human summary of an enriched goal (answer, confidence, bottlenecks). */

@@ -15,18 +15,14 @@
 static const qg_option_t qgctl_options[] = {
     QG_OPT_STR("stage", NULL, "stage name for generic stages"),
     QG_OPT_STR("registry.dir", NULL, "model registry directory"),
-    QG_OPT_END,
+    QG_OPT_TABLE_END("qgctl"),
 };
 
-qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char ***rest, int *nrest)
+qg_config_t *qgctl_config(const qg_cli_t *cli, int argc, char **argv, const qg_option_t *extra,
+                          char ***rest, int *nrest, int *exit_code)
 {
-    char errstr[512];
     const qg_option_t *const tables[] = {qg_kafka_options, qgctl_options, extra};
-    qg_config_t *cfg =
-        qg_config_from_env_and_args(tables, 3, argc, argv, rest, nrest, errstr, sizeof(errstr));
-    if (!cfg)
-        fprintf(stderr, "qgctl %s: %s\n", argv[0], errstr);
-    return cfg;
+    return qg_cli_config(cli, tables, 3, argc, argv, rest, nrest, exit_code);
 }
 
 static void print_bottlenecks(const qg_json_t *b, FILE *f)

@@ -35,27 +35,33 @@ typedef struct qg_binding_s {
 
 static const qg_option_t qg_binding_options[] = {
     QG_OPT_STR("aas.base.url", NULL,
-               "AAS server base URL including any prefix (http://host:8080/api/v3.0)"),
-    QG_OPT_STR("aas.timeout.ms", "30000", "timeout of one AAS request in ms"),
-    QG_OPT_STR("aas.connect.timeout.ms", "5000", "connect timeout of AAS requests in ms"),
-    QG_OPT_STR("aas.max.concurrency", "8", "AAS requests in flight at once"),
-    QG_OPT_STR("aas.token.env", NULL,
-               "environment variable holding a bearer token for the AAS server"),
-    QG_OPT_STR("aas.token.file", NULL, "file holding a bearer token for the AAS server"),
-    QG_OPT_STR("aas.tls.verify", "true", "verify the AAS server's TLS certificate and host name"),
-    QG_OPT_STR("aas.ca.file", NULL, "CA bundle for the AAS server's certificate"),
-    QG_OPT_STR(
-        "aas.bulk.min.submodels", "64",
-        "a goal needing at least this many submodels lists /submodels (paged) instead of one "
-        "request each; 0: never"),
-    QG_OPT_STR("registry.dir", NULL, "model registry directory; manifests must lie inside it"),
-    QG_OPT_STR("binding.inline.max.bytes", "524288",
-               "largest scenario carried inline in the goal; larger ones go to binding.shared.dir"),
+               "base URL of the AAS server, including any prefix: "
+               "`http://127.0.0.1:8080/api/v3.0` for FA³ST and BaSyx Python; none for BaSyx Java "
+               "(required)"),
+    QG_OPT_MS("aas.timeout.ms", "30000", 1, 3600000, "time limit for one request"),
+    QG_OPT_MS("aas.connect.timeout.ms", "5000", 1, 600000, "time limit for connecting"),
+    QG_OPT_INT("aas.max.concurrency", "8", 1, 1024,
+               "most requests in flight at once (one curl multi handle; connections are reused "
+               "across goals)"),
+    QG_OPT_STR("aas.token.env", NULL, "name of an environment variable that holds a bearer token"),
+    QG_OPT_STR("aas.token.file", NULL,
+               "file that holds a bearer token (trailing newline removed). The token is never "
+               "logged"),
+    QG_OPT_BOOL("aas.tls.verify", "true", "check the server's certificate and host name"),
+    QG_OPT_STR("aas.ca.file", NULL, "CA bundle for the server's certificate"),
+    QG_OPT_INT("aas.bulk.min.submodels", "64", 0, 1000000,
+               "when a goal needs at least this many submodels, list `/submodels` page by page "
+               "instead of sending one GET per submodel; 0 turns this off"),
+    QG_OPT_STR("registry.dir", NULL, "model registry directory. Manifests must lie inside it"),
+    QG_OPT_INT("binding.inline.max.bytes", "524288", 0, 104857600,
+               "largest scenario carried inside the goal; larger ones go to binding.shared.dir"),
     QG_OPT_STR("binding.shared.dir", NULL,
-               "directory shared with simulation workers for large scenarios"),
+               "directory, shared with the simulation workers, that holds larger scenarios "
+               "(claim check)"),
     QG_OPT_STR("binding.work.dir", "/tmp/qg-binding",
-               "where scenario files are kept for inspection"),
-    QG_OPT_END,
+               "one folder per goal with the scenario files (`jobs.json`, `machines.json`, …) "
+               "kept for inspection. Nothing removes them automatically"),
+    QG_OPT_TABLE_END("binding"),
 };
 
 /* ---- init ---- */
@@ -102,10 +108,10 @@ static qg_error_t *qg_binding_client(qg_binding_t *b, const qg_config_t *cfg)
 {
     qg_aas_conf_t conf = {
         .base_url = qg_config_get(cfg, "aas.base.url"),
-        .timeout_ms = (long)qg_config_get_int(cfg, "aas.timeout.ms", 30000),
-        .connect_timeout_ms = (long)qg_config_get_int(cfg, "aas.connect.timeout.ms", 5000),
-        .max_concurrency = (int)qg_config_get_int(cfg, "aas.max.concurrency", 8),
-        .tls_verify = qg_config_get_bool(cfg, "aas.tls.verify", 1),
+        .timeout_ms = (long)qg_config_ms(cfg, "aas.timeout.ms"),
+        .connect_timeout_ms = (long)qg_config_ms(cfg, "aas.connect.timeout.ms"),
+        .max_concurrency = (int)qg_config_int(cfg, "aas.max.concurrency"),
+        .tls_verify = qg_config_bool(cfg, "aas.tls.verify"),
         .ca_file = qg_config_get(cfg, "aas.ca.file"),
     };
     char *token = NULL;
@@ -143,7 +149,6 @@ static void qg_binding_destroy(void *state)
 static qg_error_t *qg_binding_init(void **state, const qg_config_t *cfg)
 {
     qg_binding_t *b = calloc(1, sizeof(*b));
-    long long max = qg_config_get_int(cfg, "binding.inline.max.bytes", 524288);
     qg_error_t *err;
 
     *state = NULL;
@@ -152,9 +157,8 @@ static qg_error_t *qg_binding_init(void **state, const qg_config_t *cfg)
     b->registry_dir = qg_binding_dup_opt(cfg, "registry.dir");
     b->shared_dir = qg_binding_dup_opt(cfg, "binding.shared.dir");
     b->work_dir = qg_binding_dup_opt(cfg, "binding.work.dir");
-    b->inline_max = max < 0 ? 0 : (size_t)max;
-    max = qg_config_get_int(cfg, "aas.bulk.min.submodels", 64);
-    b->bulk_min = max < 0 ? 0 : (size_t)max;
+    b->inline_max = (size_t)qg_config_int(cfg, "binding.inline.max.bytes");
+    b->bulk_min = (size_t)qg_config_int(cfg, "aas.bulk.min.submodels");
     err = qg_binding_client(b, cfg);
     if (err) {
         qg_binding_destroy(b);

@@ -29,13 +29,13 @@
 
 static const qg_option_t qg_selection_options[] = {
     QG_OPT_STR("registry.file", "config/registry.yaml",
-               "model registry (YAML or JSON); relative paths are tried in the current directory, "
+               "model registry, YAML or JSON; relative paths are tried in the current directory, "
                "then under $QG_ROOT"),
     QG_OPT_STR("rules.file", "config/rules.swrl", "SWRL selection rules (Protégé syntax)"),
     QG_OPT_STR("selection.preference", NULL,
                "order among several selected models, e.g. \"performance.accuracy desc, "
                "performance.avgLatencySeconds asc\" (default: the rules file's preference: line)"),
-    QG_OPT_END,
+    QG_OPT_TABLE_END("selection"),
 };
 
 typedef struct sel_state_s {

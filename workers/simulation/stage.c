@@ -36,29 +36,35 @@
 static const qg_option_t sim_options[] = {
     QG_OPT_STR("simulation.work.dir", "/tmp/qg-simulation",
                "parent of the per-run work directories"),
-    QG_OPT_STR("simulation.keep.work", "false",
-               "keep each run's work directory (scenario, logs, result)"),
+    QG_OPT_BOOL("simulation.keep.work", "false",
+                "keep each run's work directory (scenario, logs, result)"),
     QG_OPT_STR("simulation.claims.dir", NULL,
                "claim-check scenario paths must lie below this directory (unset: anywhere)"),
-    QG_OPT_STR("simulation.time.limit.s", "600", "hard wall-clock limit of one run, in seconds"),
-    QG_OPT_STR("simulation.time.grace.s", "30",
-               "builtin runs are killed this long after their optimizer budget"),
-    QG_OPT_STR("simulation.engine.time.limit.s", "5",
-               "optimizer budget when neither the model nor the goal gives one"),
-    QG_OPT_STR("simulation.engine.generations", "0", "default generation limit (0: none)"),
-    QG_OPT_STR("simulation.engine.threads", "1", "default optimizer and replay threads"),
-    QG_OPT_STR("simulation.engine.replications", "1000", "default Monte Carlo replications"),
-    QG_OPT_STR("simulation.memory.limit.mb", "2048",
-               "default address-space limit of a run's process"),
-    QG_OPT_STR("simulation.log.max.bytes", "1048576", "cap of each captured simulator log file"),
-    QG_OPT_STR("simulation.result.max.bytes", "67108864", "largest result file accepted"),
-    QG_OPT_STR("simulation.scenario.max.bytes", "268435456",
+    QG_OPT_DOUBLE("simulation.time.limit.s", "600", 0.001, 604800,
+                  "hard wall-clock limit of one run, in seconds"),
+    QG_OPT_DOUBLE("simulation.time.grace.s", "30", 0, 86400,
+                  "builtin runs are killed this long after their optimizer budget, in seconds"),
+    QG_OPT_DOUBLE("simulation.engine.time.limit.s", "5", 0, 86400,
+                  "optimizer budget in seconds when neither the model nor the goal gives one"),
+    QG_OPT_INT("simulation.engine.generations", "0", 0, 100000000,
+               "default generation limit (0: none)"),
+    QG_OPT_INT("simulation.engine.threads", "1", 1, 256, "default optimizer and replay threads"),
+    QG_OPT_INT("simulation.engine.replications", "1000", 1, 10000000,
+               "default Monte Carlo replications"),
+    QG_OPT_INT("simulation.memory.limit.mb", "2048", 0, 1048576,
+               "default address-space limit of a run's process (0: none)"),
+    QG_OPT_INT("simulation.log.max.bytes", "1048576", 0, 1073741824,
+               "cap of each captured simulator log file"),
+    QG_OPT_INT("simulation.result.max.bytes", "67108864", 1, 4294967296,
+               "largest result file accepted"),
+    QG_OPT_INT("simulation.scenario.max.bytes", "268435456", 1, 4294967296,
                "largest claim-check scenario file accepted"),
-    QG_OPT_STR("simulation.progress.interval.ms", "500", "least time between two progress events"),
+    QG_OPT_MS("simulation.progress.interval.ms", "500", 0, 3600000,
+              "least time between two progress events"),
     QG_OPT_STR(
         "registry.file", NULL,
         "model registry: resolves a selectedModel given by id only (unset: builtin defaults)"),
-    QG_OPT_END,
+    QG_OPT_TABLE_END("simulation"),
 };
 
 typedef struct {
@@ -89,28 +95,22 @@ static qg_error_t *sim_init(void **state, const qg_config_t *cfg)
     qg_sim_conf_t *c = &st->conf;
     c->work_dir = dup_or_null(qg_config_get(cfg, "simulation.work.dir"));
     c->claims_dir = dup_or_null(qg_config_get(cfg, "simulation.claims.dir"));
-    c->keep_work = qg_config_get_bool(cfg, "simulation.keep.work", 0);
-    c->time_cap_s = qg_config_get_double(cfg, "simulation.time.limit.s", 600);
-    c->time_grace_s = qg_config_get_double(cfg, "simulation.time.grace.s", 30);
-    c->engine_time_s = qg_config_get_double(cfg, "simulation.engine.time.limit.s", 5);
-    c->engine_generations = (long)qg_config_get_int(cfg, "simulation.engine.generations", 0);
-    c->engine_threads = (int)qg_config_get_int(cfg, "simulation.engine.threads", 1);
-    c->engine_replications = (int)qg_config_get_int(cfg, "simulation.engine.replications", 1000);
-    c->memory_mb = (long)qg_config_get_int(cfg, "simulation.memory.limit.mb", 2048);
-    c->log_max_bytes = (size_t)qg_config_get_int(cfg, "simulation.log.max.bytes", 1 << 20);
-    c->result_max_bytes = (size_t)qg_config_get_int(cfg, "simulation.result.max.bytes", 64LL << 20);
-    c->scenario_max_bytes =
-        (size_t)qg_config_get_int(cfg, "simulation.scenario.max.bytes", 256LL << 20);
-    c->progress_interval_ms =
-        (double)qg_config_get_int(cfg, "simulation.progress.interval.ms", 500);
+    c->keep_work = qg_config_bool(cfg, "simulation.keep.work");
+    c->time_cap_s = qg_config_double(cfg, "simulation.time.limit.s");
+    c->time_grace_s = qg_config_double(cfg, "simulation.time.grace.s");
+    c->engine_time_s = qg_config_double(cfg, "simulation.engine.time.limit.s");
+    c->engine_generations = (long)qg_config_int(cfg, "simulation.engine.generations");
+    c->engine_threads = (int)qg_config_int(cfg, "simulation.engine.threads");
+    c->engine_replications = (int)qg_config_int(cfg, "simulation.engine.replications");
+    c->memory_mb = (long)qg_config_int(cfg, "simulation.memory.limit.mb");
+    c->log_max_bytes = (size_t)qg_config_int(cfg, "simulation.log.max.bytes");
+    c->result_max_bytes = (size_t)qg_config_int(cfg, "simulation.result.max.bytes");
+    c->scenario_max_bytes = (size_t)qg_config_int(cfg, "simulation.scenario.max.bytes");
+    c->progress_interval_ms = (double)qg_config_ms(cfg, "simulation.progress.interval.ms");
     qg_error_t *err = NULL;
     const char *reg = qg_config_get(cfg, "registry.file");
     if (!c->work_dir)
         err = qg_error_new(QG_ERR_FATAL, "simulation.work.dir: must not be empty");
-    else if (c->time_cap_s <= 0 || c->engine_threads < 1 || c->engine_replications < 1 ||
-             c->engine_time_s < 0 || c->time_grace_s < 0)
-        err = qg_error_new(QG_ERR_FATAL, "simulation: time limits, threads and replications "
-                                         "must be positive");
     else if (reg && *reg && !(c->registry = qg_registry_load(reg, &err)))
         err = err ? err : qg_error_new(QG_ERR_FATAL, "registry.file %s: cannot load", reg);
     else if (mkdir(c->work_dir, 0700) != 0 && errno != EEXIST)

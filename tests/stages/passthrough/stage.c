@@ -12,13 +12,13 @@
 #include "stage.h"
 
 static const qg_option_t passthrough_options[] = {
-    QG_OPT_STR("passthrough.delay.ms", "0", "milliseconds of simulated work per goal"),
-    QG_OPT_STR("passthrough.transient.failures", "0",
+    QG_OPT_MS("passthrough.delay.ms", "0", 0, 3600000, "simulated work per goal"),
+    QG_OPT_INT("passthrough.transient.failures", "0", 0, 1000,
                "fail each goal transiently this many times before passing it (retry tests)"),
     QG_OPT_STR("passthrough.fail.param", "",
                "goal parameter key whose presence makes the stage fail "
                "with the class named by its value (tests)"),
-    QG_OPT_END,
+    QG_OPT_TABLE_END("passthrough"),
 };
 
 #define SEEN_MAX 4096
@@ -52,9 +52,9 @@ static qg_error_t *passthrough_init(void **state, const qg_config_t *cfg)
     passthrough_state_t *st = calloc(1, sizeof(*st));
     if (!st)
         return qg_error_oom;
-    st->delay_ms = (long)qg_config_get_int(cfg, "passthrough.delay.ms", 0);
+    st->delay_ms = (long)qg_config_ms(cfg, "passthrough.delay.ms");
     st->fail_param = qg_config_get(cfg, "passthrough.fail.param");
-    st->transient_failures = (long)qg_config_get_int(cfg, "passthrough.transient.failures", 0);
+    st->transient_failures = (long)qg_config_int(cfg, "passthrough.transient.failures");
     *state = st;
     return NULL;
 }
