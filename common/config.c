@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "text.h"
 
 #define MAX_TABLES 8
 
@@ -255,7 +256,15 @@ int qg_config_set(qg_config_t *cfg, const char *key, const char *value, char *er
     if (o && qg_option_check(o, value, NULL, errstr, errstr_size) != 0)
         return -1;
     kv_list_t *l = o ? &cfg->ours : &cfg->kafka;
-    if (kv_list_set(l, key, value) != 0) {
+    const char *prev = o && o->is_multi ? kv_list_get(l, key) : NULL;
+    char *joined = NULL;
+    if (prev && *prev && *value && qg_str_join(&joined, prev, ",", value) != 0) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    int rc = kv_list_set(l, key, joined ? joined : value);
+    free(joined);
+    if (rc != 0) {
         snprintf(errstr, errstr_size, "out of memory");
         return -1;
     }
@@ -356,6 +365,11 @@ int qg_config_load_env(qg_config_t *cfg, char *errstr, size_t errstr_size)
             return -1;
     }
     return 0;
+}
+
+int qg_config_is_set(const qg_config_t *cfg, const char *key)
+{
+    return kv_list_get(&cfg->ours, key) || kv_list_get(&cfg->kafka, key);
 }
 
 const char *qg_config_get(const qg_config_t *cfg, const char *key)

@@ -33,6 +33,7 @@ typedef struct qg_option_s {
     const char *default_val; /* NULL: unset */
     const char *description;
     int is_secret; /* never printed by dump */
+    int is_multi;  /* QG_OPT_LIST: each setting appends (--aas a --aas b is "a,b") */
     qg_option_type_t type;
     double min, max;     /* QG_OPT_INT, _DOUBLE, _DURATION (ms): bounds, inclusive */
     const char *choices; /* QG_OPT_ENUM: "a|b|c" */
@@ -82,6 +83,11 @@ typedef struct qg_option_s {
         .name = (n), .default_val = (d), .description = (desc), .type = QG_OPT_LIST, .min = (lo),  \
         .max = (hi)                                                                                \
     }
+/* A list given as often as needed: --aas a --aas b (also --aas a,b). */
+#define QG_OPT_MULTI(n, desc)                                                                      \
+    {                                                                                              \
+        .name = (n), .description = (desc), .type = QG_OPT_LIST, .is_multi = 1                     \
+    }
 #define QG_OPT_END                                                                                 \
     {                                                                                              \
         0                                                                                          \
@@ -119,6 +125,8 @@ int qg_config_load_file(qg_config_t *cfg, const char *path, char *errstr, size_t
 /** Apply QG_* environment variables. */
 int qg_config_load_env(qg_config_t *cfg, char *errstr, size_t errstr_size);
 
+/** 1 if the key was set (environment, file or command line), 0 if it has its default. */
+int qg_config_is_set(const qg_config_t *cfg, const char *key);
 /** Value of a key (ours or librdkafka's), falling back to the table default, or NULL. */
 const char *qg_config_get(const qg_config_t *cfg, const char *key);
 long long qg_config_get_int(const qg_config_t *cfg, const char *key, long long dflt);

@@ -19,13 +19,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "engine/engine.h"
+#include "log.h"
 
 #define MAX_AAS 64
 
 typedef struct {
     const char *cmd, *fjs, *scenario, *routing, *result, *out;
     const char *aas[MAX_AAS];
+    char *aas_buf; /* owned copy of the --aas list that aas[] points into */
     int n_aas, json, quiet;
     qg_engine_order_t order;
     qg_engine_options_t opts;
@@ -39,140 +42,96 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static void usage(FILE *f)
+static const qg_option_t sim_cli_options[] = {
+    QG_OPT_STR("fjs", NULL, "solve: a flexible job-shop instance (Brandimarte .fjs or job-shop)"),
+    QG_OPT_STR("scenario", NULL, "run/verify: a scenario directory or file"),
+    QG_OPT_MULTI("aas", "run/assemble/verify: AAS environment files (repeat the option)"),
+    QG_OPT_STR("routing", NULL, "run: routing file (default: the scenario's)"),
+    QG_OPT_STR("result", NULL, "verify: the plan to check"),
+    QG_OPT_STR("out", NULL, "write the result to this file instead of stdout"),
+    QG_OPT_STR("product", NULL, "run/verify: product id"),
+    QG_OPT_DOUBLE("quantity", "1", 1, 1000000, "run/verify: units to produce"),
+    QG_OPT_DOUBLE("lot.size", "0", 0, 1000000, "units per lot, one job each (0: one lot)"),
+    QG_OPT_DOUBLE("due", "-1", -1, 1e12, "due date in seconds from now (-1: none)"),
+    QG_OPT_DOUBLE("time.limit", "1", 0, 86400,
+                  "optimizer budget in seconds (0 when only --generations or "
+                  "--max-evaluations is given: a clock-free, deterministic budget)"),
+    QG_OPT_INT("generations", "0", 0, 1000000000, "generation limit (0: the time limit rules)"),
+    QG_OPT_INT("max.evaluations", "0", 0, 1000000000000,
+               "evaluations per island, a clock-free budget (0: none)"),
+    QG_OPT_INT("seed", "1", 0, 9007199254740992, "random seed"),
+    QG_OPT_INT("threads", "1", 1, 64, "optimizer and replay threads"),
+    QG_OPT_INT("population", "30", 4, 10000, "population per island"),
+    QG_OPT_INT("ls.iterations", "-1", -1, 1000000000, "tabu search iterations (-1: auto, 0: none)"),
+    QG_OPT_INT("replications", "1000", 1, 10000000, "Monte Carlo replications"),
+    QG_OPT_DOUBLE("tolerance", "0.1", 0, 10,
+                  "without a due date, confidence is P(C <= estimate * (1 + tolerance))"),
+    QG_OPT_BOOL("json", "false", "print the result as JSON"),
+    QG_OPT_TABLE_END("qg-sim"),
+};
+
+static const qg_cli_t sim_cli = {
+    .program = "qg-sim",
+    .usage = "solve|run|assemble|verify [options]",
+    .about = "  qg-sim solve --fjs FILE [--time-limit S] [--seed N] [--threads T] [--json]\n"
+             "  qg-sim run (--scenario DIR|FILE | --aas FILE...) --product ID --quantity Q\n"
+             "             [--routing FILE] [--lot-size L] [--due SECONDS]\n"
+             "             [--replications R] [--json] [--out FILE]\n"
+             "  qg-sim assemble --aas FILE... [--out FILE]\n"
+             "  qg-sim verify (--scenario DIR|FILE | --aas FILE...) [--product ID\n"
+             "             --quantity Q] --result FILE\n"
+             "Data on stdout, progress and errors on stderr (-q: no progress).",
+    .max_positional = 1,
+};
+
+static const char *opt_str(const qg_config_t *cfg, const char *key)
 {
-    fprintf(f, "usage: qg-sim solve --fjs FILE [--time-limit S] [--seed N] [--threads T] [--json]\n"
-               "       qg-sim run (--scenario DIR|FILE | --aas FILE...) --product ID --quantity Q\n"
-               "                  [--routing FILE] [--lot-size L] [--due SECONDS]\n"
-               "                  [--replications R] [--json] [--out FILE]\n"
-               "       qg-sim assemble --aas FILE... [--out FILE]\n"
-               "       qg-sim verify (--scenario DIR|FILE | --aas FILE...) [--product ID\n"
-               "                  --quantity Q] --result FILE\n"
-               "options: --time-limit S --generations G --max-evaluations E --seed N\n"
-               "         --threads T --population P --ls-iterations N --tolerance X --quiet\n");
+    const char *v = qg_config_get(cfg, key);
+    return v && *v ? v : NULL;
 }
 
-static int num_arg(const char *name, const char *v, double lo, double hi, double *out)
+/* The command line into c (strings point into cfg and c->aas_buf). 0, or -1 (printed). */
+static int cli_from_config(cli_t *c, const qg_config_t *cfg)
 {
-    char *end;
-    errno = 0;
-    double d = v ? strtod(v, &end) : NAN;
-    if (!v || end == v || *end || errno || !(d >= lo && d <= hi)) {
-        fprintf(stderr, "qg-sim: %s needs a number in [%g, %g], got '%s'\n", name, lo, hi,
-                v ? v : "");
-        return -1;
-    }
-    *out = d;
-    return 0;
-}
-
-/* One option with its value; returns 1 if consumed (i advanced), 0 unknown, -1 error. */
-static int parse_valued(cli_t *c, const char *a, const char *v)
-{
-    double d;
-    const char *const str_opts[] = {"--fjs",    "--scenario", "--routing",
-                                    "--result", "--out",      "--product"};
-    const char **str_dst[] = {&c->fjs,    &c->scenario, &c->routing,
-                              &c->result, &c->out,      &c->order.product_id};
-    for (size_t i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++)
-        if (!strcmp(a, str_opts[i])) {
-            if (!v)
-                return -1;
-            *str_dst[i] = v;
-            return 1;
-        }
-    if (!strcmp(a, "--aas")) {
-        if (!v || c->n_aas >= MAX_AAS)
-            return -1;
-        c->aas[c->n_aas++] = v;
-        return 1;
-    }
-    struct {
-        const char *name;
-        double lo, hi;
-    } nums[] = {
-        {"--time-limit", 0, 86400}, {"--generations", 0, 1e9},  {"--seed", 0, 1.8e19},
-        {"--threads", 1, 64},       {"--population", 4, 10000}, {"--ls-iterations", 0, 1e9},
-        {"--replications", 1, 1e7}, {"--quantity", 1, 1e6},     {"--lot-size", 1, 1e6},
-        {"--due", 0, 1e12},         {"--tolerance", 0, 10},     {"--max-evaluations", 1, 1e12}};
-    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-        if (strcmp(a, nums[i].name))
-            continue;
-        if (num_arg(a, v, nums[i].lo, nums[i].hi, &d) < 0)
-            return -1;
-        switch (i) {
-        case 0:
-            c->opts.time_limit_s = d;
-            break;
-        case 1:
-            c->opts.max_generations = (long)d;
-            break;
-        case 2:
-            c->opts.seed = (uint64_t)d;
-            break;
-        case 3:
-            c->opts.threads = (int)d;
-            break;
-        case 4:
-            c->opts.population = (int)d;
-            break;
-        case 5:
-            c->opts.ls_iterations = (long)d;
-            break;
-        case 6:
-            c->opts.replications = (int)d;
-            break;
-        case 7:
-            c->order.quantity = d;
-            break;
-        case 8:
-            c->order.lot_size = d;
-            break;
-        case 9:
-            c->order.due_s = d;
-            break;
-        case 10:
-            c->opts.promise_tolerance = d;
-            break;
-        default:
-            c->opts.max_evaluations = (long)d;
-            break;
-        }
-        return 1;
-    }
-    return 0;
-}
-
-static int parse_args(cli_t *c, int argc, char **argv)
-{
-    if (argc < 2)
-        return -1;
-    c->cmd = argv[1];
-    int gens_given = 0, time_given = 0, evals_given = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
-            c->json = 1;
-        } else if (!strcmp(a, "--quiet")) {
-            c->quiet = 1;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            return -1;
-        } else {
-            gens_given |= !strcmp(a, "--generations");
-            time_given |= !strcmp(a, "--time-limit");
-            evals_given |= !strcmp(a, "--max-evaluations");
-            int r = parse_valued(c, a, i + 1 < argc ? argv[i + 1] : NULL);
-            if (r <= 0) {
-                fprintf(stderr, "qg-sim: %s option '%s'\n", r < 0 ? "bad value for" : "unknown", a);
-                return -1;
-            }
-            i++;
-        }
-    }
-    if (!gens_given)
-        c->opts.max_generations = 0; /* the time limit rules unless generations are given */
-    if ((gens_given || evals_given) && !time_given)
+    c->fjs = opt_str(cfg, "fjs");
+    c->scenario = opt_str(cfg, "scenario");
+    c->routing = opt_str(cfg, "routing");
+    c->result = opt_str(cfg, "result");
+    c->out = opt_str(cfg, "out");
+    c->order.product_id = opt_str(cfg, "product");
+    c->order.quantity = qg_config_double(cfg, "quantity");
+    c->order.lot_size = qg_config_double(cfg, "lot.size");
+    c->order.due_s = qg_config_double(cfg, "due");
+    c->opts.time_limit_s = qg_config_double(cfg, "time.limit");
+    c->opts.max_generations = (long)qg_config_int(cfg, "generations");
+    c->opts.max_evaluations = (long)qg_config_int(cfg, "max.evaluations");
+    c->opts.seed = (uint64_t)qg_config_int(cfg, "seed");
+    c->opts.threads = (int)qg_config_int(cfg, "threads");
+    c->opts.population = (int)qg_config_int(cfg, "population");
+    c->opts.ls_iterations = (long)qg_config_int(cfg, "ls.iterations");
+    c->opts.replications = (int)qg_config_int(cfg, "replications");
+    c->opts.promise_tolerance = qg_config_double(cfg, "tolerance");
+    c->json = qg_config_bool(cfg, "json");
+    c->quiet = qg_log_level < QG_LOG_INFO;
+    int budget_given =
+        qg_config_is_set(cfg, "generations") || qg_config_is_set(cfg, "max.evaluations");
+    if (budget_given && !qg_config_is_set(cfg, "time.limit"))
         c->opts.time_limit_s = 0; /* clock-free budgets: deterministic */
+    const char *aas = opt_str(cfg, "aas");
+    if (!aas)
+        return 0;
+    if (!(c->aas_buf = strdup(aas))) {
+        fprintf(stderr, "qg-sim: out of memory\n");
+        return -1;
+    }
+    char *save = NULL;
+    for (char *f = strtok_r(c->aas_buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+        if (c->n_aas == MAX_AAS) {
+            fprintf(stderr, "qg-sim: aas: more than %d files\n", MAX_AAS);
+            return -1;
+        }
+        c->aas[c->n_aas++] = f;
+    }
     return 0;
 }
 
@@ -397,35 +356,43 @@ static int cmd_verify(cli_t *c)
     return rc;
 }
 
+static int run_command(cli_t *c)
+{
+    if (!strcmp(c->cmd, "solve"))
+        return cmd_solve(c);
+    if (!strcmp(c->cmd, "run"))
+        return cmd_run(c);
+    if (!strcmp(c->cmd, "assemble"))
+        return cmd_assemble(c);
+    if (!strcmp(c->cmd, "verify"))
+        return cmd_verify(c);
+    fprintf(stderr, "qg-sim: unknown command '%s' (see --help)\n", c->cmd);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc > 1 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
-        printf("qg-sim %s\n", QG_VERSION);
-        return 0;
-    }
+    const qg_option_t *const tables[] = {sim_cli_options};
+    char **rest;
+    int nrest, rc;
+    qg_config_t *cfg = qg_cli_config(&sim_cli, tables, 1, argc, argv, &rest, &nrest, &rc);
+    if (!cfg)
+        return rc;
     cli_t c;
     memset(&c, 0, sizeof(c));
     qg_engine_options_default(&c.opts);
-    c.order.due_s = -1;
-    if (parse_args(&c, argc, argv) < 0) {
-        usage(stderr);
-        return 2;
+    if (nrest < 1) {
+        fprintf(stderr, "Usage: %s %s (see --help)\n", sim_cli.program, sim_cli.usage);
+        rc = 2;
+    } else if (cli_from_config(&c, cfg) != 0) {
+        rc = 2;
+    } else {
+        c.cmd = rest[0];
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        rc = run_command(&c);
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    if (!strcmp(c.cmd, "solve"))
-        return cmd_solve(&c);
-    if (!strcmp(c.cmd, "run"))
-        return cmd_run(&c);
-    if (!strcmp(c.cmd, "assemble"))
-        return cmd_assemble(&c);
-    if (!strcmp(c.cmd, "verify"))
-        return cmd_verify(&c);
-    fprintf(stderr, "qg-sim: unknown command '%s'\n", c.cmd);
-    usage(stderr);
-    return 2;
+    free(c.aas_buf);
+    qg_config_destroy(cfg);
+    return rc;
 }

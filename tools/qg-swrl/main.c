@@ -1,7 +1,7 @@
 /*
  * qg-swrl - run the SWRL engine on a rule/fact case (a case file in tests/data/swrl/).
  *
- *   qg-swrl [--rules FILE] [--query PRED]... [--provenance] [--check] CASE.json
+ *   qg-swrl [--rules FILE] [--query PRED,...] [--provenance] [--check] CASE.json
  *
  * Prints {"PRED": [[subject, object], ...], ...} (sorted) for each queried
  * predicate (default selectedModel); with --provenance the full facts with
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "json.h"
 #include "swrl/swrl.h"
 
@@ -23,38 +24,51 @@ typedef struct opts_s {
     int nqueries;
     int provenance, check;
     const char *case_file;
+    char *query_buf; /* owned copy of the query list the queries point into */
 } opts_t;
 
-static int usage(void)
-{
-    fprintf(stderr, "usage: qg-swrl [--rules FILE] [--query PRED]... [--provenance] [--check] "
-                    "CASE.json\n");
-    return 2;
-}
+static const qg_option_t swrl_options[] = {
+    QG_OPT_STR("rules", NULL, "rules file (default: the case's own rules)"),
+    QG_OPT_LIST("query", "selectedModel", "predicates to print"),
+    QG_OPT_BOOL("provenance", "false", "print the full facts with rule and bindings"),
+    QG_OPT_BOOL("check", "false",
+                "compare with the case's \"expect\" (and \"error\") and exit 1 on a mismatch"),
+    QG_OPT_TABLE_END("qg-swrl"),
+};
 
-static int parse_opts(int argc, char **argv, opts_t *o)
-{
-    int i;
+static const qg_cli_t swrl_cli = {
+    .program = "qg-swrl",
+    .usage = "[options] CASE.json",
+    .about = "Runs the SWRL engine on a rule/fact case (a case file in tests/data/swrl/) and\n"
+             "prints {\"PRED\": [[subject, object], ...], ...} for each queried predicate.",
+    .max_positional = 1,
+};
 
-    memset(o, 0, sizeof(*o));
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
-            o->rules_file = argv[++i];
-        else if (strcmp(argv[i], "--query") == 0 && i + 1 < argc && o->nqueries < MAX_QUERIES)
-            o->queries[o->nqueries++] = argv[++i];
-        else if (strcmp(argv[i], "--provenance") == 0)
-            o->provenance = 1;
-        else if (strcmp(argv[i], "--check") == 0)
-            o->check = 1;
-        else if (argv[i][0] != '-' && !o->case_file)
-            o->case_file = argv[i];
-        else
-            return -1;
+/* Options into o (strings point into cfg); 0, or the exit code. */
+static int parse_opts(const qg_config_t *cfg, char **rest, int nrest, opts_t *o)
+{
+    const char *rules = qg_config_get(cfg, "rules");
+    o->rules_file = rules && *rules ? rules : NULL;
+    o->provenance = qg_config_bool(cfg, "provenance");
+    o->check = qg_config_bool(cfg, "check");
+    o->case_file = nrest > 0 ? rest[0] : NULL;
+    o->query_buf = strdup(qg_config_get(cfg, "query"));
+    if (!o->query_buf) {
+        fprintf(stderr, "qg-swrl: out of memory\n");
+        return 1;
     }
-    if (!o->case_file)
-        return -1;
-    if (o->nqueries == 0)
-        o->queries[o->nqueries++] = "selectedModel";
+    char *save = NULL;
+    for (char *q = strtok_r(o->query_buf, ",", &save); q; q = strtok_r(NULL, ",", &save)) {
+        if (o->nqueries == MAX_QUERIES) {
+            fprintf(stderr, "qg-swrl: query: more than %d predicates\n", MAX_QUERIES);
+            return 2;
+        }
+        o->queries[o->nqueries++] = q;
+    }
+    if (!o->case_file || o->nqueries == 0) {
+        fprintf(stderr, "Usage: %s %s\n", swrl_cli.program, swrl_cli.usage);
+        return 2;
+    }
     return 0;
 }
 
@@ -188,27 +202,25 @@ static int run_case(const opts_t *o, const qg_json_t *c)
 
 int main(int argc, char **argv)
 {
+    const qg_option_t *const tables[] = {swrl_options};
     opts_t o;
-    char errstr[512];
-    qg_json_t *c;
-    int rc;
+    char errstr[512], **rest;
+    int nrest, rc;
 
-    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        usage();
-        return 0;
-    }
-    if (argc > 1 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
-        printf("qg-swrl %s\n", QG_VERSION);
-        return 0;
-    }
-    if (parse_opts(argc, argv, &o) < 0)
-        return usage();
-    c = qg_json_parse_file(o.case_file, errstr, sizeof(errstr));
-    if (!c) {
+    memset(&o, 0, sizeof(o));
+    qg_config_t *cfg = qg_cli_config(&swrl_cli, tables, 1, argc, argv, &rest, &nrest, &rc);
+    if (!cfg)
+        return rc;
+    rc = parse_opts(cfg, rest, nrest, &o);
+    qg_json_t *c = rc ? NULL : qg_json_parse_file(o.case_file, errstr, sizeof(errstr));
+    if (!rc && !c) {
         fprintf(stderr, "%s\n", errstr);
-        return 1;
+        rc = 1;
     }
-    rc = run_case(&o, c);
+    if (c)
+        rc = run_case(&o, c);
     qg_json_destroy(c);
+    free(o.query_buf);
+    qg_config_destroy(cfg);
     return rc;
 }

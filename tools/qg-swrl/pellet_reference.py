@@ -197,9 +197,7 @@ def normalize(facts):
 
 
 def our_facts(ours, path, queries):
-    cmd = [ours]
-    for q in queries:
-        cmd += ["--query", q]
+    cmd = [ours, "--query", ",".join(queries)]
     res = subprocess.run(cmd + [path], capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise RuntimeError("qg-swrl failed: " + res.stderr.strip())
