@@ -12,6 +12,8 @@
 
 #include "goal.h"
 
+#define QG_EVENTS_SOCKET_HWM 1000
+
 struct qg_events_s {
     void *zctx;
     void *pub;
@@ -31,7 +33,9 @@ static void *socket_new(void *zctx, int type, char *errstr, size_t sz)
         snprintf(errstr, sz, "zmq_socket: %s", zmq_strerror(zmq_errno()));
         return NULL;
     }
-    int linger = 0, hwm = 1000;
+    /* A worker's PUB socket queues at most this many events per subscriber before
+     * dropping: progress is ephemeral and must never block a stage. */
+    int linger = 0, hwm = QG_EVENTS_SOCKET_HWM;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s, type == ZMQ_PUB ? ZMQ_SNDHWM : ZMQ_RCVHWM, &hwm, sizeof(hwm));
     return s;

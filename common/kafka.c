@@ -187,6 +187,11 @@ rd_kafka_headers_t *qg_dlq_headers_new(const char *topic, int32_t partition, int
     return h;
 }
 
+/* Longest wait for the CreateTopics answer at start. Not an option: it bounds only
+ * start-up against a broker that takes the connection but does not answer; such a
+ * worker fails to start and its supervisor restarts it. */
+#define QG_KAFKA_CREATE_TOPICS_WAIT_MS 15000
+
 int qg_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, int partitions,
                            int replication, char *errstr, size_t errstr_size)
 {
@@ -206,7 +211,7 @@ int qg_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, int partit
     }
     if (rc == 0) {
         rd_kafka_CreateTopics(rk, nt, n, NULL, q);
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, QG_KAFKA_CREATE_TOPICS_WAIT_MS);
         const rd_kafka_CreateTopics_result_t *res =
             ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
         if (!ev || rd_kafka_event_error(ev)) {

@@ -13,6 +13,14 @@
 
 #define QG_AAS_MAX_PAGES 100000
 #define QG_AAS_MSG_MAX   400
+/* Defaults for library callers that leave a field 0; the worker's come from its
+ * option table (aas.timeout.ms, aas.connect.timeout.ms, aas.max.concurrency). */
+#define QG_AAS_DEFAULT_TIMEOUT_MS         30000
+#define QG_AAS_DEFAULT_CONNECT_TIMEOUT_MS 5000
+#define QG_AAS_DEFAULT_CONCURRENCY        8
+/* Longest sleep in curl_multi_poll between two looks at the cancel flag: how soon
+ * a shutdown interrupts requests in flight. Not an option: it costs nothing. */
+#define QG_AAS_CANCEL_CHECK_MS 100
 
 struct qg_aas_client_s {
     char *base_url; /* without trailing '/' */
@@ -220,9 +228,11 @@ static qg_error_t *qg_aas_client_init(qg_aas_client_t *c, const qg_aas_conf_t *c
     c->ca_file = conf->ca_file && *conf->ca_file ? strdup(conf->ca_file) : NULL;
     if (!c->base_url || (conf->ca_file && *conf->ca_file && !c->ca_file))
         return qg_error_new(QG_ERR_FATAL, "aas: out of memory");
-    c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 30000;
-    c->connect_timeout_ms = conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : 5000;
-    c->max_concurrency = conf->max_concurrency > 0 ? conf->max_concurrency : 8;
+    c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : QG_AAS_DEFAULT_TIMEOUT_MS;
+    c->connect_timeout_ms =
+        conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : QG_AAS_DEFAULT_CONNECT_TIMEOUT_MS;
+    c->max_concurrency =
+        conf->max_concurrency > 0 ? conf->max_concurrency : QG_AAS_DEFAULT_CONCURRENCY;
     c->tls_verify = conf->tls_verify;
     c->max_response_size = conf->max_response_size ? conf->max_response_size : 64u << 20;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -448,7 +458,8 @@ static qg_error_t *qg_aas_run_multi(qg_aas_client_t *c, qg_aas_xfer_t *xs, size_
         if (curl_multi_perform(c->multi, &running) != CURLM_OK)
             return qg_error_new(QG_ERR_TRANSIENT, "aas: curl_multi_perform failed");
         qg_aas_reap(c, &inflight);
-        if (inflight > 0 && curl_multi_poll(c->multi, NULL, 0, 100, NULL) != CURLM_OK)
+        if (inflight > 0 &&
+            curl_multi_poll(c->multi, NULL, 0, QG_AAS_CANCEL_CHECK_MS, NULL) != CURLM_OK)
             return qg_error_new(QG_ERR_TRANSIENT, "aas: curl_multi_poll failed");
     }
     return NULL;

@@ -17,6 +17,11 @@
 
 #include "runner.h"
 
+/* Longest wait for child output between two checks of the child, the cancel flag
+ * and the wall-clock limit: how late a limit or a cancel may act. Not an option:
+ * 100 ms is well below any limit a run is given. */
+#define RUNNER_PUMP_SLICE_MS 100
+
 #define LINE_MAX_BYTES  4096
 #define PROGRESS_PREFIX "QG_PROGRESS "
 #define CANCEL_GRACE_S  2.0
@@ -186,7 +191,7 @@ qg_child_end_t qg_runner_supervise(qg_child_t *c, double time_limit_s,
     qg_child_end_t end = QG_CHILD_EXITED;
     int reaped = 0;
     while (!reaped) {
-        streams_pump(st, 3, c, 100);
+        streams_pump(st, 3, c, RUNNER_PUMP_SLICE_MS);
         if (child_reaped(c, 0)) {
             reaped = 1;
             break;

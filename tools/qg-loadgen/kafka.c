@@ -92,9 +92,10 @@ static qg_error_t *create_topics_with(rd_kafka_t *rk, const lg_opts_t *o)
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, nts, (size_t)n, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, LG_CREATE_MS);
     err = ev ? check_create_result(ev)
-             : qg_error_new(QG_ERR_TRANSIENT, "CreateTopics: no answer within 30 s");
+             : qg_error_new(QG_ERR_TRANSIENT, "CreateTopics: no answer within %d s",
+                            LG_CREATE_MS / 1000);
     if (ev)
         rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);
@@ -126,7 +127,7 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic)
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
     int n = -1;
-    if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, LG_ADMIN_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         n = 0;
         if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
             n = md->topics[0].partition_cnt;
@@ -150,7 +151,7 @@ qg_error_t *lg_assign_all(rd_kafka_t *rk, const char *const *topics, const int *
                 return qg_error_new(QG_ERR_TRANSIENT, "topic %s: %s", topics[t],
                                     n < 0 ? "no metadata from the broker" : "does not exist");
             }
-            usleep(200 * 1000);
+            usleep(LG_RETRY_MS * 1000);
         }
         for (int p = 0; p < n; p++)
             rd_kafka_topic_partition_list_add(parts, topics[t], p)->offset =
@@ -168,7 +169,7 @@ static int group_stable_members(rd_kafka_t *rk, const char *group)
 {
     const struct rd_kafka_group_list *gl = NULL;
     int n = -1;
-    if (rd_kafka_list_groups(rk, group, &gl, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (rd_kafka_list_groups(rk, group, &gl, LG_ADMIN_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return -1;
     if (gl->group_cnt == 1 && gl->groups[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
         strcmp(gl->groups[0].state, "Stable") == 0)
@@ -200,7 +201,7 @@ qg_error_t *lg_wait_groups(const lg_opts_t *o, int members)
                                        group, n, members);
                     break;
                 }
-                usleep(200 * 1000);
+                usleep(LG_RETRY_MS * 1000);
             }
         }
     }

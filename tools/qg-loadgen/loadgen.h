@@ -24,6 +24,16 @@
 #define LG_MAX_PROPS     64
 #define LG_BAD_KINDS     6
 
+/* Waits inside a run. Not options: a run's own bound is --timeout; these only say
+ * how often the deadline and the broker are looked at (LG_POLL_SLICE_MS, LG_RETRY_MS),
+ * how long one admin request (LG_ADMIN_MS) or the final flush (LG_FLUSH_MS) may take
+ * before the broker counts as unreachable. */
+#define LG_POLL_SLICE_MS 100
+#define LG_RETRY_MS      200
+#define LG_ADMIN_MS      5000
+#define LG_CREATE_MS     30000
+#define LG_FLUSH_MS      60000
+
 typedef struct lg_pipeline_s {
     int n;
     const char *stage[LG_MAX_STAGES];

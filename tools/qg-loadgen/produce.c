@@ -81,7 +81,7 @@ static qg_error_t *send_one(lg_producer_t *p, const char *topic, const char *key
             free(val);
             return qg_error_new(QG_ERR_FATAL, "produce to %s: %s", topic, rd_kafka_err2str(e));
         }
-        rd_kafka_poll(p->rk, 50);
+        rd_kafka_poll(p->rk, LG_POLL_SLICE_MS);
     }
 }
 
@@ -149,7 +149,7 @@ qg_error_t *lg_produce(const lg_opts_t *o, volatile long *progress)
     if (err)
         return err;
     err = produce_all(&p, o, progress);
-    rd_kafka_resp_err_t fe = rd_kafka_flush(p.rk, 60000);
+    rd_kafka_resp_err_t fe = rd_kafka_flush(p.rk, LG_FLUSH_MS);
     if (!err && fe)
         err = qg_error_new(QG_ERR_TRANSIENT, "flush: %s (%d messages not delivered)",
                            rd_kafka_err2str(fe), rd_kafka_outq_len(p.rk));

@@ -395,7 +395,7 @@ static void consume_loop(rd_kafka_t *rk, lg_report_t *r, const lg_opts_t *o, con
             r->timed_out = !all_seen(r);
             break;
         }
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 100);
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, LG_POLL_SLICE_MS);
         if (!rkm)
             continue;
         now = lg_now_ms();

@@ -17,10 +17,10 @@ static long dlq_size(rd_kafka_t *rk, const char *topic)
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     long total = 0;
-    if (!rd_kafka_metadata(rk, 0, rkt, &md, 5000) && md->topic_cnt == 1)
+    if (!rd_kafka_metadata(rk, 0, rkt, &md, QGCTL_KAFKA_QUERY_MS) && md->topic_cnt == 1)
         for (int p = 0; p < md->topics[0].partition_cnt; p++) {
             int64_t lo = 0, hi = 0;
-            if (!rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000))
+            if (!rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, QGCTL_KAFKA_QUERY_MS))
                 total += (long)(hi - lo);
         }
     if (md)
@@ -43,7 +43,7 @@ static int dlq_scan(const qg_config_t *cfg, dlq_visit_fn fn, void *opaque)
     }
     long want = dlq_size(c, topic);
     for (long seen = 0; seen < want;) {
-        rd_kafka_message_t *rkm = qg_follow_wait(c, NULL, qg_now_ms() + 10000, NULL);
+        rd_kafka_message_t *rkm = qg_follow_wait(c, NULL, qg_now_ms() + QGCTL_DLQ_IDLE_MS, NULL);
         if (!rkm)
             break;
         fn(rkm, opaque);

@@ -140,7 +140,7 @@ int qgctl_cmd_watch(int argc, char **argv)
     signal(SIGTERM, on_signal);
     time_t until = timeout > 0 ? time(NULL) + (time_t)timeout : 0;
     while (!watch_stop && (!until || time(NULL) < until)) {
-        qg_json_t *ev = qg_events_sub_recv(sub, 200);
+        qg_json_t *ev = qg_events_sub_recv(sub, QGCTL_POLL_SLICE_MS);
         if (!ev)
             continue;
         render_event(ev);

@@ -53,7 +53,7 @@ static int produce_goal(const qg_config_t *cfg, const char *topic, const char *k
                           RD_KAFKA_V_VALUE((void *)value, len),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (!err)
-        err = rd_kafka_flush(p, 30000);
+        err = rd_kafka_flush(p, QGCTL_SEND_MS);
     rd_kafka_destroy(p);
     if (err) {
         fprintf(stderr, "qgctl: producing to %s: %s\n", topic, rd_kafka_err2str(err));
@@ -104,7 +104,7 @@ static int wait_for(const qg_config_t *cfg, rd_kafka_t *consumer, const char *go
     double deadline = qg_now_ms() + 1000.0 * (double)qg_config_int(cfg, "timeout");
     rd_kafka_message_t *rkm = NULL;
     while (!rkm && qg_now_ms() < deadline && !submit_stop) {
-        rkm = qg_follow_wait(consumer, goal_id, qg_now_ms() + 200, &submit_stop);
+        rkm = qg_follow_wait(consumer, goal_id, qg_now_ms() + QGCTL_POLL_SLICE_MS, &submit_stop);
         for (qg_json_t *ev; sub && (ev = qg_events_sub_recv(sub, 0));) {
             print_event(ev);
             qg_json_destroy(ev);

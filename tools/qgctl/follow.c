@@ -8,6 +8,7 @@
 #include "follow.h"
 #include "goal.h"
 #include "kafka.h"
+#include "qgctl.h"
 
 /* Make sure the topic exists (auto-created on metadata request) and return its partitions. */
 static int topic_partitions(rd_kafka_t *rk, const char *topic, char *errstr, size_t sz)
@@ -19,7 +20,7 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, char *errstr, siz
         if (md)
             rd_kafka_metadata_destroy(md);
         md = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, QGCTL_KAFKA_QUERY_MS);
         if (err) {
             snprintf(errstr, sz, "metadata for %s: %s", topic, rd_kafka_err2str(err));
             continue;
@@ -27,7 +28,7 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, char *errstr, siz
         if (md->topic_cnt == 1 && !md->topics[0].err)
             n = md->topics[0].partition_cnt;
         else
-            rd_kafka_poll(rk, 100);
+            rd_kafka_poll(rk, QGCTL_POLL_SLICE_MS);
     }
     if (md)
         rd_kafka_metadata_destroy(md);
@@ -51,8 +52,8 @@ int qg_follow_assign(rd_kafka_t *consumer, const char *const *topics, int from_e
         }
         for (int p = 0; p < n; p++) {
             int64_t lo = 0, hi = 0;
-            if (from_end &&
-                rd_kafka_query_watermark_offsets(consumer, topics[t], p, &lo, &hi, 5000)) {
+            if (from_end && rd_kafka_query_watermark_offsets(consumer, topics[t], p, &lo, &hi,
+                                                             QGCTL_KAFKA_QUERY_MS)) {
                 snprintf(errstr, sz, "watermarks of %s[%d] unavailable", topics[t], p);
                 rd_kafka_topic_partition_list_destroy(l);
                 return -1;
@@ -97,7 +98,7 @@ rd_kafka_message_t *qg_follow_wait(rd_kafka_t *consumer, const char *goal_id, do
                                    volatile int *stop)
 {
     while (qg_now_ms() < deadline_ms && !(stop && *stop)) {
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(consumer, 200);
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(consumer, QGCTL_POLL_SLICE_MS);
         if (!rkm)
             continue;
         if (!rkm->err && (!goal_id || key_is(rkm, goal_id)))

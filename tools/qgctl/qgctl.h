@@ -10,6 +10,16 @@
 #include "json.h"
 #include "stage.h"
 
+/* Waits of an interactive command. Not options: a broker that does not answer a
+ * metadata or watermark request within QGCTL_KAFKA_QUERY_MS is down for a person
+ * at a terminal; the delivery of one goal gets QGCTL_SEND_MS (librdkafka retries
+ * inside it); QGCTL_POLL_SLICE_MS is how soon Ctrl-C or a deadline is noticed. */
+#define QGCTL_KAFKA_QUERY_MS 5000
+#define QGCTL_SEND_MS        30000
+#define QGCTL_POLL_SLICE_MS  200
+/* `qgctl dlq`: the scan ends when no further dead letter arrives for this long. */
+#define QGCTL_DLQ_IDLE_MS 10000
+
 const qg_stage_ops_t *qgctl_stage_find(const char *name);
 void qgctl_stage_list(FILE *f);
 
