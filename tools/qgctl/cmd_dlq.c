@@ -121,10 +121,6 @@ int qgctl_cmd_dlq(int argc, char **argv)
 {
     char **rest;
     int nrest, rc;
-    if (argc < 2) {
-        fprintf(stderr, "Usage: %s %s\n", dlq_cli.program, dlq_cli.usage);
-        return 2;
-    }
     qg_config_t *cfg =
         qgctl_config(&dlq_cli, argc, argv, qgctl_submit_options(), &rest, &nrest, &rc);
     if (!cfg)
