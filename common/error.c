@@ -9,13 +9,15 @@
 
 struct qg_error_s {
     qg_error_class_t cls;
+    int is_oom;
     char message[]; /* NUL-terminated */
 };
 
 static struct {
     qg_error_class_t cls;
+    int is_oom;
     char message[16];
-} error_oom_storage = {QG_ERR_FATAL, "out of memory"};
+} error_oom_storage = {QG_ERR_FATAL, 1, "out of memory"};
 
 qg_error_t *const qg_error_oom = (qg_error_t *)&error_oom_storage;
 
@@ -40,7 +42,35 @@ qg_error_t *qg_error_newv(qg_error_class_t cls, const char *fmt, va_list ap)
     if (!err)
         return qg_error_oom;
     err->cls = cls;
+    err->is_oom = 0;
     vsnprintf(err->message, (size_t)n + 1, fmt, ap);
+    return err;
+}
+
+#define QG_ERROR_CONSTRUCTOR(fn, cls)                                                              \
+    qg_error_t *fn(const char *fmt, ...)                                                           \
+    {                                                                                              \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        qg_error_t *err = qg_error_newv(cls, fmt, ap);                                             \
+        va_end(ap);                                                                                \
+        return err;                                                                                \
+    }
+
+QG_ERROR_CONSTRUCTOR(qg_error_new_bad_input, QG_ERR_BAD_INPUT)
+QG_ERROR_CONSTRUCTOR(qg_error_new_gate_failed, QG_ERR_GATE_FAILED)
+QG_ERROR_CONSTRUCTOR(qg_error_new_stage_error, QG_ERR_STAGE_ERROR)
+QG_ERROR_CONSTRUCTOR(qg_error_new_transient, QG_ERR_TRANSIENT)
+QG_ERROR_CONSTRUCTOR(qg_error_new_fatal, QG_ERR_FATAL)
+
+qg_error_t *qg_error_new_oom(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    qg_error_t *err = qg_error_newv(QG_ERR_FATAL, fmt, ap);
+    va_end(ap);
+    if (err != qg_error_oom)
+        err->is_oom = 1;
     return err;
 }
 
@@ -51,6 +81,28 @@ qg_error_t *qg_error_new(qg_error_class_t cls, const char *fmt, ...)
     qg_error_t *err = qg_error_newv(cls, fmt, ap);
     va_end(ap);
     return err;
+}
+
+void qg_error_first_at(qg_error_t **first, qg_error_class_t cls, const char *origin, size_t line,
+                       size_t col, const char *fmt, ...)
+{
+    if (*first)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        *first = qg_error_new(cls, "%s:%zu:%zu: %s", origin, line, col, msg);
+    else
+        *first = qg_error_new(cls, "%s: %s", origin, msg);
+}
+
+void qg_error_first_oom(qg_error_t **first, const char *origin)
+{
+    if (!*first)
+        *first = qg_error_new_oom("%s: out of memory", origin);
 }
 
 qg_error_t *qg_error_wrap(qg_error_t *err, const char *fmt, ...)
@@ -65,6 +117,7 @@ qg_error_t *qg_error_wrap(qg_error_t *err, const char *fmt, ...)
     qg_error_t *wrapped = qg_error_new(err->cls, "%s: %s", prefix, err->message);
     if (wrapped == qg_error_oom)
         return err; /* keep the original rather than lose it */
+    wrapped->is_oom = err->is_oom;
     qg_error_destroy(err);
     return wrapped;
 }
@@ -83,6 +136,21 @@ qg_error_class_t qg_error_class(const qg_error_t *err)
 const char *qg_error_message(const qg_error_t *err)
 {
     return err ? err->message : "";
+}
+
+int qg_error_is_oom(const qg_error_t *err)
+{
+    return err ? err->is_oom : 0;
+}
+
+int qg_error_is_fatal(const qg_error_t *err)
+{
+    return err && err->cls == QG_ERR_FATAL;
+}
+
+int qg_error_is_retriable(const qg_error_t *err)
+{
+    return err && err->cls == QG_ERR_TRANSIENT;
 }
 
 const char *qg_error_class_name(qg_error_class_t cls)

@@ -44,7 +44,7 @@ int qg_goal_stage_known(const char *name, const char *extra)
 
 /* ---------- validation ---------- */
 
-#define BAD(...) qg_error_new(QG_ERR_BAD_INPUT, __VA_ARGS__)
+#define BAD qg_error_new_bad_input
 
 static qg_error_t *expect_type(const qg_json_t *v, qg_json_type_t t, const char *path)
 {
@@ -178,12 +178,9 @@ qg_error_t *qg_goal_validate(const qg_json_t *doc, const char *extra_stages)
 
 qg_json_t *qg_goal_parse(const char *buf, size_t len, const char *extra_stages, qg_error_t **errp)
 {
-    char msg[512];
-    qg_json_t *doc = qg_json_parse(buf, len, msg, sizeof(msg));
-    if (!doc) {
-        *errp = BAD("not JSON: %s", msg);
-        return NULL;
-    }
+    qg_json_t *doc = qg_json_parse_classed(buf, len, errp);
+    if (!doc)
+        return NULL; /* bad_input, or out of memory: fatal, so the goal is redelivered */
     qg_error_t *err = qg_goal_validate(doc, extra_stages);
     if (err) {
         qg_json_destroy(doc);

@@ -600,17 +600,22 @@ static void parse_error_message(yajl_handle h, parse_state_t *ps, const char *te
         yajl_free_error(h, msg);
 }
 
-qg_json_t *qg_json_parse(const char *text, size_t len, char *errstr, size_t errstr_size)
+/* Parse; on failure errstr says why and *oom says whether memory ran out. */
+static qg_json_t *parse_text(const char *text, size_t len, char *errstr, size_t errstr_size,
+                             int *oom)
 {
+    *oom = 0;
     parse_state_t *ps = calloc(1, sizeof(*ps));
     if (!ps) {
         snprintf(errstr, errstr_size, "out of memory");
+        *oom = 1;
         return NULL;
     }
     yajl_handle h = yajl_alloc(&parse_callbacks, NULL, ps);
     if (!h) {
         free(ps);
         snprintf(errstr, errstr_size, "out of memory");
+        *oom = 1;
         return NULL;
     }
     yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
@@ -624,6 +629,7 @@ qg_json_t *qg_json_parse(const char *text, size_t len, char *errstr, size_t errs
             snprintf(errstr, errstr_size, ps->oom ? "out of memory" : "empty JSON document");
         else
             parse_error_message(h, ps, text, len, errstr, errstr_size);
+        *oom = ps->oom;
         qg_json_destroy(ps->root);
     }
     for (int i = 0; i < QG_JSON_MAX_DEPTH; i++)
@@ -631,6 +637,23 @@ qg_json_t *qg_json_parse(const char *text, size_t len, char *errstr, size_t errs
     yajl_free(h);
     free(ps);
     return root;
+}
+
+qg_json_t *qg_json_parse(const char *text, size_t len, char *errstr, size_t errstr_size)
+{
+    int oom;
+    return parse_text(text, len, errstr, errstr_size, &oom);
+}
+
+qg_json_t *qg_json_parse_classed(const char *text, size_t len, qg_error_t **errp)
+{
+    char msg[512];
+    int oom;
+    qg_json_t *v = parse_text(text, len, msg, sizeof(msg), &oom);
+    *errp = v     ? NULL
+            : oom ? qg_error_new_oom("parsing JSON: %s", msg)
+                  : qg_error_new_bad_input("not JSON: %s", msg);
+    return v;
 }
 
 qg_json_t *qg_json_parse_file(const char *path, char *errstr, size_t errstr_size)

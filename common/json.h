@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "error.h"
+
 typedef enum {
     QG_JSON_NULL,
     QG_JSON_BOOL,
@@ -36,6 +38,12 @@ typedef struct qg_json_s qg_json_t;
  * (including line:column where known) written to errstr.
  */
 qg_json_t *qg_json_parse(const char *text, size_t len, char *errstr, size_t errstr_size);
+
+/**
+ * qg_json_parse with a classed error in *errp: bad_input ("not JSON: ...") for
+ * text that is not JSON, out of memory (qg_error_new_oom) when memory ran out.
+ */
+qg_json_t *qg_json_parse_classed(const char *text, size_t len, qg_error_t **errp);
 
 /** Parse a whole file; errstr is prefixed with the path. */
 qg_json_t *qg_json_parse_file(const char *path, char *errstr, size_t errstr_size);

@@ -24,10 +24,10 @@ qg_error_t *qg_stage_run_local(const qg_stage_ops_t *ops, void *state, const qg_
     int not_in_pipeline;
     const char *next = qg_goal_next_stage(doc, stage, &not_in_pipeline);
     if (not_in_pipeline)
-        return qg_error_new(QG_ERR_BAD_INPUT,
-                            "QueryGoal.metadata.pipelineStages: stage \"%s\" is not in this "
-                            "goal's pipeline",
-                            stage);
+        return qg_error_new_bad_input(
+            "QueryGoal.metadata.pipelineStages: stage \"%s\" is not in this "
+            "goal's pipeline",
+            stage);
     qg_stage_ctx_t ctx = {
         .cfg = cfg,
         .worker_id = worker_id,
@@ -48,7 +48,7 @@ qg_error_t *qg_stage_run_local(const qg_stage_ops_t *ops, void *state, const qg_
     if (!err) {
         passed = ops->gate(state, &ctx, reason, sizeof(reason));
         if (!passed)
-            err = qg_error_new(QG_ERR_GATE_FAILED, "gate failed: %s", reason);
+            err = qg_error_new_gate_failed("gate failed: %s", reason);
     } else {
         snprintf(reason, sizeof(reason), "not evaluated: %s", qg_error_message(err));
     }
@@ -56,7 +56,7 @@ qg_error_t *qg_stage_run_local(const qg_stage_ops_t *ops, void *state, const qg_
     if (qg_goal_log_stage(doc, stage, err ? "failed" : "completed", ctx.result, passed, reason, err,
                           started, finished, worker_id, next == NULL) != 0 &&
         !err)
-        err = qg_error_new(QG_ERR_FATAL, "out of memory writing the execution log");
+        err = qg_error_new_oom("out of memory writing the execution log");
     qg_events_stage(events, ctx.goal_id, stage, err ? "failed" : "completed",
                     err ? qg_error_message(err) : reason);
     return err;
@@ -76,7 +76,7 @@ static void outcome_route(const qg_processor_t *p, qg_json_t *doc, qg_outcome_t 
     if (!out->skipped) {
         out->value = qg_json_serialize(doc, 0, &out->len);
         if (!out->value) {
-            outcome_error(out, QG_OUT_FATAL, qg_error_new(QG_ERR_FATAL, "out of memory"));
+            outcome_error(out, QG_OUT_FATAL, qg_error_new_oom("out of memory"));
             return;
         }
     }
@@ -118,9 +118,8 @@ void qg_process(const qg_processor_t *p, const void *value, size_t len, int atte
     out->attempts = attempt;
     if (len > p->max_bytes) {
         outcome_error(out, QG_OUT_DLQ,
-                      qg_error_new(QG_ERR_BAD_INPUT,
-                                   "value of %zu bytes exceeds goal.max.bytes (%zu)", len,
-                                   p->max_bytes));
+                      qg_error_new_bad_input("value of %zu bytes exceeds goal.max.bytes (%zu)", len,
+                                             p->max_bytes));
         return;
     }
     qg_error_t *err = NULL;

@@ -157,8 +157,8 @@ qg_error_t *qg_aas_http_error(long status, const char *body, size_t len, const c
     qg_aas_server_messages(body, len, msgs, sizeof(msgs));
     what = what ? what : "resource";
     if (status == 404)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "%s not found (HTTP 404 from GET %s)%s%s", what,
-                            url, msgs[0] ? ": " : "", msgs);
+        return qg_error_new_stage_error("%s not found (HTTP 404 from GET %s)%s%s", what, url,
+                                        msgs[0] ? ": " : "", msgs);
     return qg_error_new(qg_aas_status_transient(status) ? QG_ERR_TRANSIENT : QG_ERR_STAGE_ERROR,
                         "%s: HTTP %ld from GET %s%s%s", what, status, url, msgs[0] ? ": " : "",
                         msgs);
@@ -193,8 +193,8 @@ static void qg_aas_finish(qg_aas_request_t *req, const char *url, long status, c
         return;
     req->body = qg_json_parse(body ? body : "", len, errstr, sizeof(errstr));
     if (!req->body)
-        req->err = qg_error_new(QG_ERR_STAGE_ERROR, "%s: invalid JSON from GET %s: %s",
-                                req->what ? req->what : "resource", url, errstr);
+        req->err = qg_error_new_stage_error("%s: invalid JSON from GET %s: %s",
+                                            req->what ? req->what : "resource", url, errstr);
 }
 
 /* ---- client ---- */
@@ -215,7 +215,7 @@ static qg_error_t *qg_aas_client_headers(qg_aas_client_t *c, const char *token)
         }
     }
     c->headers = h;
-    return h ? NULL : qg_error_new(QG_ERR_FATAL, "aas: out of memory");
+    return h ? NULL : qg_error_new_oom("aas: out of memory");
 }
 
 static qg_error_t *qg_aas_client_init(qg_aas_client_t *c, const qg_aas_conf_t *conf)
@@ -227,7 +227,7 @@ static qg_error_t *qg_aas_client_init(qg_aas_client_t *c, const qg_aas_conf_t *c
     c->base_url = strndup(conf->base_url, n);
     c->ca_file = conf->ca_file && *conf->ca_file ? strdup(conf->ca_file) : NULL;
     if (!c->base_url || (conf->ca_file && *conf->ca_file && !c->ca_file))
-        return qg_error_new(QG_ERR_FATAL, "aas: out of memory");
+        return qg_error_new_oom("aas: out of memory");
     c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : QG_AAS_DEFAULT_TIMEOUT_MS;
     c->connect_timeout_ms =
         conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : QG_AAS_DEFAULT_CONNECT_TIMEOUT_MS;
@@ -236,10 +236,10 @@ static qg_error_t *qg_aas_client_init(qg_aas_client_t *c, const qg_aas_conf_t *c
     c->tls_verify = conf->tls_verify;
     c->max_response_size = conf->max_response_size ? conf->max_response_size : 64u << 20;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return qg_error_new(QG_ERR_FATAL, "aas: curl_global_init failed");
+        return qg_error_new_fatal("aas: curl_global_init failed");
     c->multi = curl_multi_init();
     if (!c->multi)
-        return qg_error_new(QG_ERR_FATAL, "aas: curl_multi_init failed");
+        return qg_error_new_fatal("aas: curl_multi_init failed");
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->max_concurrency);
     curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)c->max_concurrency);
     curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->max_concurrency);
@@ -253,13 +253,12 @@ qg_error_t *qg_aas_client_new(const qg_aas_conf_t *conf, qg_aas_client_t **out)
 
     *out = NULL;
     if (!conf || !conf->base_url || !*conf->base_url)
-        return qg_error_new(QG_ERR_FATAL, "aas: base URL not configured (aas.base.url)");
+        return qg_error_new_fatal("aas: base URL not configured (aas.base.url)");
     if (strncmp(conf->base_url, "http://", 7) != 0 && strncmp(conf->base_url, "https://", 8) != 0)
-        return qg_error_new(QG_ERR_FATAL, "aas: base URL '%s' is not http:// or https://",
-                            conf->base_url);
+        return qg_error_new_fatal("aas: base URL '%s' is not http:// or https://", conf->base_url);
     c = calloc(1, sizeof(*c));
     if (!c)
-        return qg_error_new(QG_ERR_FATAL, "aas: out of memory");
+        return qg_error_new_oom("aas: out of memory");
     err = qg_aas_client_init(c, conf);
     if (err) {
         qg_aas_client_destroy(c);
@@ -365,8 +364,8 @@ static void qg_aas_xfer_done(qg_aas_xfer_t *x, CURLcode rc)
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
         qg_aas_finish(req, x->url, status, x->buf, x->len);
     } else if (x->too_big) {
-        req->err = qg_error_new(QG_ERR_STAGE_ERROR, "%s: response from GET %s exceeds %zu bytes",
-                                what, x->url, x->max);
+        req->err = qg_error_new_stage_error("%s: response from GET %s exceeds %zu bytes", what,
+                                            x->url, x->max);
     } else {
         req->err = qg_error_new(qg_aas_curl_class(rc), "%s: GET %s failed: %s", what, x->url,
                                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
@@ -391,8 +390,8 @@ static void qg_aas_get_via_transport(qg_aas_client_t *c, qg_aas_request_t *req, 
 
     c->requests++;
     if (c->transport(c->transport_opaque, url, &status, &body, &len, errstr, sizeof(errstr)) != 0)
-        req->err = qg_error_new(QG_ERR_TRANSIENT, "%s: GET %s failed: %s",
-                                req->what ? req->what : "resource", url, errstr);
+        req->err = qg_error_new_transient("%s: GET %s failed: %s",
+                                          req->what ? req->what : "resource", url, errstr);
     else
         qg_aas_finish(req, url, status, body, len);
     free(body);
@@ -452,15 +451,15 @@ static qg_error_t *qg_aas_run_multi(qg_aas_client_t *c, qg_aas_xfer_t *xs, size_
 
     while (next < n || inflight > 0) {
         if (cancel && *cancel)
-            return qg_error_new(QG_ERR_TRANSIENT, "aas: requests cancelled (shutdown)");
+            return qg_error_new_transient("aas: requests cancelled (shutdown)");
         if (qg_aas_fill(c, xs, n, &next, &inflight) != 0)
-            return qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory starting requests");
+            return qg_error_new_oom("aas: out of memory starting requests");
         if (curl_multi_perform(c->multi, &running) != CURLM_OK)
-            return qg_error_new(QG_ERR_TRANSIENT, "aas: curl_multi_perform failed");
+            return qg_error_new_transient("aas: curl_multi_perform failed");
         qg_aas_reap(c, &inflight);
         if (inflight > 0 &&
             curl_multi_poll(c->multi, NULL, 0, QG_AAS_CANCEL_CHECK_MS, NULL) != CURLM_OK)
-            return qg_error_new(QG_ERR_TRANSIENT, "aas: curl_multi_poll failed");
+            return qg_error_new_transient("aas: curl_multi_poll failed");
     }
     return NULL;
 }
@@ -480,7 +479,7 @@ qg_error_t *qg_aas_get_many(qg_aas_client_t *c, qg_aas_request_t *reqs, size_t n
         for (size_t i = 0; i < n; i++) {
             char *url = qg_aas_strcat3(c->base_url, reqs[i].path, "");
             if (!url)
-                return qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+                return qg_error_new_oom("aas: out of memory");
             qg_aas_get_via_transport(c, &reqs[i], url);
             free(url);
         }
@@ -488,7 +487,7 @@ qg_error_t *qg_aas_get_many(qg_aas_client_t *c, qg_aas_request_t *reqs, size_t n
     }
     xs = calloc(n ? n : 1, sizeof(*xs));
     if (!xs)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+        return qg_error_new_oom("aas: out of memory");
     for (size_t i = 0; i < n; i++)
         xs[i].req = &reqs[i];
     err = qg_aas_run_multi(c, xs, n, cancel);
@@ -551,7 +550,7 @@ qg_error_t *qg_aas_list(qg_aas_client_t *c, const char *path, const char *query,
 
     *items = NULL;
     if (!all)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+        return qg_error_new_oom("aas: out of memory");
     for (int page_no = 0; page_no < QG_AAS_MAX_PAGES; page_no++) {
         char *p = qg_aas_page_path(path, query, page_size ? page_size : 100, cursor);
         qg_json_t *page = NULL;
@@ -559,7 +558,7 @@ qg_error_t *qg_aas_list(qg_aas_client_t *c, const char *path, const char *query,
         size_t got;
 
         if (!p) {
-            err = qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+            err = qg_error_new_oom("aas: out of memory");
             break;
         }
         err = qg_aas_get(c, p, path, &page);
@@ -568,7 +567,7 @@ qg_error_t *qg_aas_list(qg_aas_client_t *c, const char *path, const char *query,
             break;
         got = qg_json_len(qg_aas_page_items(page));
         if (qg_aas_append_page(all, qg_aas_page_items(page)) != 0)
-            err = qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+            err = qg_error_new_oom("aas: out of memory");
         next = qg_json_str(qg_json_path(page, "paging_metadata.cursor"));
         if (err || got == 0 || !next || !*next || (cursor && strcmp(cursor, next) == 0)) {
             qg_json_destroy(page);
@@ -578,7 +577,7 @@ qg_error_t *qg_aas_list(qg_aas_client_t *c, const char *path, const char *query,
         cursor = strdup(next);
         qg_json_destroy(page);
         if (!cursor) {
-            err = qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+            err = qg_error_new_oom("aas: out of memory");
             break;
         }
     }
@@ -609,7 +608,7 @@ static qg_error_t *qg_aas_get_by(qg_aas_client_t *c, char *path, char *what, qg_
 
     *out = NULL;
     if (!path || !what)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+        err = qg_error_new_oom("aas: out of memory");
     else
         err = qg_aas_get(c, path, what, out);
     free(path);
@@ -654,7 +653,7 @@ qg_error_t *qg_aas_get_shells(qg_aas_client_t *c, const char *id_short, qg_json_
         q = esc ? qg_aas_strcat3("idShort=", esc, "") : NULL;
         free(esc);
         if (!q)
-            return qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+            return qg_error_new_oom("aas: out of memory");
     }
     err = qg_aas_list(c, "/shells", q, 100, out);
     free(q);
@@ -673,8 +672,7 @@ qg_error_t *qg_aas_get_shells_by_asset(qg_aas_client_t *c, const char *name, con
         text = qg_json_serialize(id, 0, NULL);
     enc = text ? qg_b64url_encode(text, strlen(text)) : NULL;
     q = enc ? qg_aas_strcat3("assetIds=", enc, "") : NULL;
-    err = q ? qg_aas_list(c, "/shells", q, 100, out)
-            : qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+    err = q ? qg_aas_list(c, "/shells", q, 100, out) : qg_error_new_oom("aas: out of memory");
     qg_json_destroy(id);
     free(text);
     free(enc);
@@ -690,7 +688,7 @@ qg_error_t *qg_aas_get_submodel_refs(qg_aas_client_t *c, const char *aas_id, qg_
 
     free(shell);
     if (!path)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "aas: out of memory");
+        return qg_error_new_oom("aas: out of memory");
     err = qg_aas_list(c, path, NULL, 100, out);
     free(path);
     return err;

@@ -86,16 +86,11 @@ static void qg_mp_fail(qg_mparse_t *p, const yaml_node_t *at, const char *fmt, .
     char msg[512];
     va_list ap;
 
-    if (p->err)
-        return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (at)
-        p->err = qg_error_new(QG_ERR_BAD_INPUT, "%s:%zu:%zu: %s", p->name, at->start_mark.line + 1,
-                              at->start_mark.column + 1, msg);
-    else
-        p->err = qg_error_new(QG_ERR_BAD_INPUT, "%s: %s", p->name, msg);
+    qg_error_first_at(&p->err, QG_ERR_BAD_INPUT, p->name, at ? at->start_mark.line + 1 : 0,
+                      at ? at->start_mark.column + 1 : 0, "%s", msg);
 }
 
 static void qg_mp_warn(qg_mparse_t *p, const yaml_node_t *at, const char *fmt, ...)
@@ -452,13 +447,13 @@ static qg_error_t *qg_mp_load_doc(yaml_document_t *doc, const char *text, size_t
     qg_error_t *err = NULL;
 
     if (!yaml_parser_initialize(&parser))
-        return qg_error_new(QG_ERR_STAGE_ERROR, "%s: out of memory", name);
+        return qg_error_new_oom("%s: out of memory", name);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, doc)) {
-        err = qg_error_new(QG_ERR_BAD_INPUT, "%s:%zu:%zu: YAML error: %s%s%s", name,
-                           parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                           parser.problem ? parser.problem : "invalid", parser.context ? " " : "",
-                           parser.context ? parser.context : "");
+        err = qg_error_new_bad_input(
+            "%s:%zu:%zu: YAML error: %s%s%s", name, parser.problem_mark.line + 1,
+            parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid",
+            parser.context ? " " : "", parser.context ? parser.context : "");
     }
     yaml_parser_delete(&parser);
     return err;
@@ -480,7 +475,7 @@ qg_error_t *qg_manifest_parse(const char *text, size_t len, const char *name, qg
     if (!p.m || !p.m->priv) {
         yaml_document_delete(&doc);
         qg_manifest_destroy(p.m);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "%s: out of memory", p.name);
+        return qg_error_new_oom("%s: out of memory", p.name);
     }
     p.m->path = qg_mp_strdup(p.m, p.name);
     qg_mp_root(&p, yaml_document_get_root_node(&doc));
@@ -506,18 +501,18 @@ qg_error_t *qg_manifest_load(const char *path, qg_manifest_t **out)
 
     *out = NULL;
     if (!f)
-        return qg_error_new(QG_ERR_BAD_INPUT, "manifest %s: %s", path, strerror(errno));
+        return qg_error_new_bad_input("manifest %s: %s", path, strerror(errno));
     buf = malloc(QG_MANIFEST_MAX_BYTES + 1);
     if (!buf) {
         fclose(f);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "manifest %s: out of memory", path);
+        return qg_error_new_oom("manifest %s: out of memory", path);
     }
     n = fread(buf, 1, QG_MANIFEST_MAX_BYTES + 1, f);
     fclose(f);
     if (n > QG_MANIFEST_MAX_BYTES) {
         free(buf);
-        return qg_error_new(QG_ERR_BAD_INPUT, "manifest %s: larger than %u bytes", path,
-                            QG_MANIFEST_MAX_BYTES);
+        return qg_error_new_bad_input("manifest %s: larger than %u bytes", path,
+                                      QG_MANIFEST_MAX_BYTES);
     }
     err = qg_manifest_parse(buf, n, path, out);
     free(buf);
@@ -544,32 +539,30 @@ qg_error_t *qg_manifest_resolve_path(const char *registry_dir, const char *path,
 
     *out = NULL;
     if (!path || !*path)
-        return qg_error_new(QG_ERR_BAD_INPUT, "manifest path is empty");
+        return qg_error_new_bad_input("manifest path is empty");
     if (!registry_dir || !*registry_dir) {
         if (!realpath(path, real))
-            return qg_error_new(QG_ERR_BAD_INPUT, "manifest %s: %s", path, strerror(errno));
+            return qg_error_new_bad_input("manifest %s: %s", path, strerror(errno));
         *out = strdup(real);
-        return *out ? NULL : qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return *out ? NULL : qg_error_new_oom("out of memory");
     }
     if (!realpath(registry_dir, root))
-        return qg_error_new(QG_ERR_STAGE_ERROR, "registry.dir %s: %s", registry_dir,
-                            strerror(errno));
+        return qg_error_new_stage_error("registry.dir %s: %s", registry_dir, strerror(errno));
     joined = path[0] == '/' ? strdup(path) : qg_join_path(root, path);
     if (!joined)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     if (!realpath(joined, real)) {
-        qg_error_t *err = qg_error_new(QG_ERR_BAD_INPUT, "manifest %s: %s", path, strerror(errno));
+        qg_error_t *err = qg_error_new_bad_input("manifest %s: %s", path, strerror(errno));
         free(joined);
         return err;
     }
     free(joined);
     rl = strlen(root);
     if (strncmp(real, root, rl) != 0 || (real[rl] != '/' && !(rl == 1 && root[0] == '/')))
-        return qg_error_new(QG_ERR_BAD_INPUT,
-                            "manifest path '%s' resolves outside the registry directory %s", path,
-                            root);
+        return qg_error_new_bad_input(
+            "manifest path '%s' resolves outside the registry directory %s", path, root);
     *out = strdup(real);
-    return *out ? NULL : qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    return *out ? NULL : qg_error_new_oom("out of memory");
 }
 
 /* ---- placeholders ---- */
@@ -614,8 +607,7 @@ static qg_error_t *qg_mf_filter(char *val, const char *filter, size_t flen)
                 *c = '_';
         return NULL;
     }
-    return qg_error_new(QG_ERR_BAD_INPUT, "unknown placeholder filter '%.*s' (idShort)", (int)flen,
-                        filter);
+    return qg_error_new_bad_input("unknown placeholder filter '%.*s' (idShort)", (int)flen, filter);
 }
 
 /* One "${param:NAME[|filter]}" at s (after "${"); *endp past '}'. */
@@ -626,20 +618,20 @@ static qg_error_t *qg_mf_one(const char *s, const char **endp, const qg_json_t *
     char name[128], val[1024];
 
     if (!close)
-        return qg_error_new(QG_ERR_BAD_INPUT, "unterminated placeholder '${%s'", s);
+        return qg_error_new_bad_input("unterminated placeholder '${%s'", s);
     if (strncmp(s, "param:", 6) != 0)
-        return qg_error_new(QG_ERR_BAD_INPUT, "unknown placeholder '${%.*s}' (use ${param:NAME})",
-                            (int)(close - s), s);
+        return qg_error_new_bad_input("unknown placeholder '${%.*s}' (use ${param:NAME})",
+                                      (int)(close - s), s);
     s += 6;
     bar = memchr(s, '|', (size_t)(close - s));
     if ((size_t)((bar ? bar : close) - s) >= sizeof(name) || (bar ? bar : close) == s)
-        return qg_error_new(QG_ERR_BAD_INPUT, "bad placeholder name in '${param:%.*s}'",
-                            (int)(close - s), s);
+        return qg_error_new_bad_input("bad placeholder name in '${param:%.*s}'", (int)(close - s),
+                                      s);
     snprintf(name, sizeof(name), "%.*s", (int)((bar ? bar : close) - s), s);
     text = qg_goal_param_text(doc, name, val, sizeof(val));
     if (!text)
-        return qg_error_new(QG_ERR_BAD_INPUT,
-                            "goal parameter '%s' is missing (needed by ${param:%s})", name, name);
+        return qg_error_new_bad_input("goal parameter '%s' is missing (needed by ${param:%s})",
+                                      name, name);
     if (text != val)
         snprintf(val, sizeof(val), "%s", text);
     if (bar) {
@@ -648,9 +640,7 @@ static qg_error_t *qg_mf_one(const char *s, const char **endp, const qg_json_t *
             return err;
     }
     *endp = close + 1;
-    return qg_sbuf_add(b, val, strlen(val)) == 0
-               ? NULL
-               : qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    return qg_sbuf_add(b, val, strlen(val)) == 0 ? NULL : qg_error_new_oom("out of memory");
 }
 
 qg_error_t *qg_manifest_fill(const char *tmpl, const qg_json_t *doc, char **out)
@@ -660,7 +650,7 @@ qg_error_t *qg_manifest_fill(const char *tmpl, const qg_json_t *doc, char **out)
 
     *out = NULL;
     if (qg_sbuf_add(&b, "", 0) != 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     while (*s) {
         const char *ph = strstr(s, "${");
         qg_error_t *err;
@@ -681,7 +671,7 @@ qg_error_t *qg_manifest_fill(const char *tmpl, const qg_json_t *doc, char **out)
     }
     if (*s) {
         free(b.s);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     }
     *out = b.s;
     return NULL;

@@ -28,7 +28,7 @@
 
 #include "goal.h"
 
-#define BAD(...)            qg_error_new(QG_ERR_BAD_INPUT, __VA_ARGS__)
+#define BAD(...)            qg_error_new_bad_input(__VA_ARGS__)
 #define ASK_MAX_FILE        (1024 * 1024)
 #define ASK_MAX_MATCH_TRIES 64
 #define ASK_MAX_GROUPS      16 /* capture groups examined per parameter pattern */
@@ -208,11 +208,11 @@ static qg_error_t *compile_param_pattern(ask_pattern_t *pat, const char *src, co
     size_t size = 0;
     FILE *f = open_memstream(&ex.text, &size);
     if (!f)
-        return qg_error_new(QG_ERR_FATAL, "%s: out of memory", where);
+        return qg_error_new_oom("%s: out of memory", where);
     expand_slots(src, date_slot, f, &ex);
     if (fclose(f) != 0 || !ex.text) {
         free(ex.text);
-        return qg_error_new(QG_ERR_FATAL, "%s: out of memory", where);
+        return qg_error_new_oom("%s: out of memory", where);
     }
     qg_error_t *err = NULL;
     if (ex.nslots != 1)
@@ -235,7 +235,7 @@ static qg_error_t *build_date_slot(qg_ask_t *ask, const char *name)
     size_t size = 0;
     FILE *f = open_memstream(&ask->date_slot, &size);
     if (!f)
-        return qg_error_new(QG_ERR_FATAL, "out of memory");
+        return qg_error_new_oom("out of memory");
     fputs("([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}|"
           "[0-9]{4}\\.[0-9]{1,2}\\.[0-9]{1,2}",
           f);
@@ -252,7 +252,7 @@ static qg_error_t *build_date_slot(qg_ask_t *ask, const char *name)
     }
     fputc(')', f);
     if (fclose(f) != 0 || !ask->date_slot)
-        return err ? err : qg_error_new(QG_ERR_FATAL, "out of memory");
+        return err ? err : qg_error_new_oom("out of memory");
     return err;
 }
 
@@ -338,7 +338,7 @@ static qg_error_t *load_param(const qg_ask_t *ask, ask_param_t *p, const qg_json
     }
     p->patterns = calloc(qg_json_len(pats), sizeof(*p->patterns));
     if (!p->patterns)
-        return qg_error_new(QG_ERR_FATAL, "%s: out of memory", where);
+        return qg_error_new_oom("%s: out of memory", where);
     for (size_t i = 0; !err && i < qg_json_len(pats); i++, p->npatterns++) {
         snprintf(w, sizeof(w), "%s.patterns[%zu]", where, i);
         err = compile_param_pattern(&p->patterns[i], qg_json_str(qg_json_at(pats, i)),
@@ -376,7 +376,7 @@ static qg_error_t *load_goal_patterns(ask_goal_t *g, const qg_json_t *pats, cons
 {
     g->patterns = calloc(qg_json_len(pats), sizeof(*g->patterns));
     if (!g->patterns)
-        return qg_error_new(QG_ERR_FATAL, "%s: out of memory", where);
+        return qg_error_new_oom("%s: out of memory", where);
     qg_error_t *err = NULL;
     for (size_t i = 0; !err && i < qg_json_len(pats); i++) {
         char w[160];
@@ -409,7 +409,7 @@ static qg_error_t *load_goal(const qg_ask_t *ask, ask_goal_t *g, const qg_json_t
     const qg_json_t *params = qg_json_get(t, "parameters");
     if (!err && qg_json_len(params) &&
         !(g->params = calloc(qg_json_len(params), sizeof(*g->params))))
-        err = qg_error_new(QG_ERR_FATAL, "%s: out of memory", where);
+        err = qg_error_new_oom("%s: out of memory", where);
     for (size_t i = 0; !err && i < qg_json_len(params); i++, g->nparams++) {
         snprintf(w, sizeof(w), "%s.parameters[%zu]", where, i);
         err = load_param(ask, &g->params[i], qg_json_at(params, i), w);
@@ -424,7 +424,7 @@ static qg_error_t *load_goals(qg_ask_t *ask, const char *name)
         return BAD("%s: goals: expected a non-empty list of goal templates", name);
     ask->goals = calloc(qg_json_len(goals), sizeof(*ask->goals));
     if (!ask->goals)
-        return qg_error_new(QG_ERR_FATAL, "%s: out of memory", name);
+        return qg_error_new_oom("%s: out of memory", name);
     qg_error_t *err = NULL;
     for (size_t i = 0; !err && i < qg_json_len(goals); i++, ask->ngoals++) {
         char where[96];
@@ -476,7 +476,7 @@ qg_ask_t *qg_ask_load_string(const char *yaml, size_t len, const char *name, qg_
     name = name ? name : "<patterns>";
     qg_ask_t *ask = calloc(1, sizeof(*ask));
     if (!ask) {
-        *err = qg_error_new(QG_ERR_FATAL, "%s: out of memory", name);
+        *err = qg_error_new_oom("%s: out of memory", name);
         return NULL;
     }
     ask->root = qg_yaml_to_json(yaml, len, name, QG_ERR_BAD_INPUT, err);
@@ -506,7 +506,7 @@ qg_ask_t *qg_ask_load(const char *patterns_file, qg_error_t **err)
     char *buf = qg_file_read(patterns_file, ASK_MAX_FILE, &n, &e, msg, sizeof(msg));
     qg_ask_t *ask = NULL;
     if (!buf)
-        *err = qg_error_new(e == ENOMEM ? QG_ERR_FATAL : QG_ERR_BAD_INPUT, "%s", msg);
+        *err = e == ENOMEM ? qg_error_new_oom("%s", msg) : qg_error_new_bad_input("%s", msg);
     else
         ask = qg_ask_load_string(buf, n, patterns_file, err);
     free(buf);
@@ -623,7 +623,7 @@ static qg_error_t *normalize_text(const char *text, char **out)
         return BAD("the request is too long (%zu bytes, at most %d)", n, QG_ASK_MAX_TEXT);
     char *buf = malloc(n + 1);
     if (!buf)
-        return qg_error_new(QG_ERR_FATAL, "out of memory");
+        return qg_error_new_oom("out of memory");
     size_t o = 0;
     const unsigned char *s = (const unsigned char *)text;
     for (size_t i = 0; i < n;) {
@@ -899,7 +899,7 @@ static qg_error_t *extract_params(const ask_ctx_t *cx, const ask_goal_t *g, cons
         if (!v && (p->required || *range_err))
             return missing_param(g, p, range_err);
         if (v && qg_json_append(params, param_object(p, v)) != 0)
-            return qg_error_new(QG_ERR_FATAL, "out of memory");
+            return qg_error_new_oom("out of memory");
     }
     return NULL;
 }
@@ -1015,7 +1015,7 @@ qg_error_t *qg_ask_build_at(const qg_ask_t *ask, const char *text, time_t now, q
     qg_json_t *params = err ? NULL : qg_json_array();
     ask_ctx_t cx = {.now = now, .relative = qg_json_get(ask->root, "relativeDates")};
     if (!err && !params)
-        err = qg_error_new(QG_ERR_FATAL, "out of memory");
+        err = qg_error_new_oom("out of memory");
     if (!err)
         err = extract_params(&cx, g, norm, params);
     qg_json_t *doc = NULL;
@@ -1023,7 +1023,7 @@ qg_error_t *qg_ask_build_at(const qg_ask_t *ask, const char *text, time_t now, q
         doc = make_goal(g, norm, now, params);
         params = NULL; /* consumed */
         if (!doc)
-            err = qg_error_new(QG_ERR_FATAL, "out of memory");
+            err = qg_error_new_oom("out of memory");
     }
     if (!err && (err = qg_goal_validate(doc, ask->extra_stages)))
         err = qg_error_wrap(err, "the %s template builds an invalid goal", g->goal_type);

@@ -133,12 +133,12 @@ qg_error_t *qg_engine_scenario_from_aas(const qg_json_t *const *envs, size_t n_e
     qg_json_destroy(a.routing);
     if (fail) {
         qg_json_destroy(a.sc);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "assembling the scenario: out of memory");
+        return qg_error_new_oom("assembling the scenario: out of memory");
     }
     if (!qg_json_get(a.sc, "jobs") || !qg_json_get(a.sc, "operations")) {
         qg_json_destroy(a.sc);
-        return qg_error_new(QG_ERR_BAD_INPUT,
-                            "AAS environments hold no jobs_data/operations_data properties");
+        return qg_error_new_bad_input(
+            "AAS environments hold no jobs_data/operations_data properties");
     }
     *out = a.sc;
     return NULL;

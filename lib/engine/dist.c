@@ -78,7 +78,7 @@ qg_dist_t qg_dist_constant(double v)
 static qg_error_t *dist_lognormal(double mean, double std, qg_dist_t *out)
 {
     if (!(mean > 0) || !(std >= 0))
-        return qg_error_new(QG_ERR_BAD_INPUT, "lognormal needs mean > 0 and std >= 0");
+        return qg_error_new_bad_input("lognormal needs mean > 0 and std >= 0");
     double s2 = log(1.0 + (std * std) / (mean * mean));
     out->kind = QG_DIST_LOGNORMAL;
     out->a = log(mean) - s2 / 2.0;
@@ -91,13 +91,13 @@ static qg_error_t *dist_uniform(double mean, double std, double min, double max,
 {
     if (isnan(min) || isnan(max)) {
         if (isnan(mean))
-            return qg_error_new(QG_ERR_BAD_INPUT, "uniform needs min/max or mean/std");
+            return qg_error_new_bad_input("uniform needs min/max or mean/std");
         double h = sqrt(3.0) * (isnan(std) ? 0.0 : std);
         min = mean - h;
         max = mean + h;
     }
     if (!(max >= min))
-        return qg_error_new(QG_ERR_BAD_INPUT, "uniform needs max >= min");
+        return qg_error_new_bad_input("uniform needs max >= min");
     out->kind = QG_DIST_UNIFORM;
     out->a = min;
     out->b = max;
@@ -110,7 +110,7 @@ static qg_error_t *dist_triangular(double mean, double min, double mode, double 
     if (isnan(mode) && !isnan(mean) && !isnan(min) && !isnan(max))
         mode = 3.0 * mean - min - max;
     if (isnan(min) || isnan(mode) || isnan(max) || !(min <= mode && mode <= max))
-        return qg_error_new(QG_ERR_BAD_INPUT, "triangular needs min <= mode <= max");
+        return qg_error_new_bad_input("triangular needs min <= mode <= max");
     out->kind = QG_DIST_TRIANGULAR;
     out->a = min;
     out->b = mode;
@@ -130,13 +130,13 @@ qg_error_t *qg_dist_make(const char *name, double mean, double std, double min, 
     if (!strcasecmp(name, "triangular"))
         return dist_triangular(mean, min, mode, max, out);
     if (isnan(mean))
-        return qg_error_new(QG_ERR_BAD_INPUT, "distribution '%s' needs a mean", name);
+        return qg_error_new_bad_input("distribution '%s' needs a mean", name);
     if (!(mean >= 0))
-        return qg_error_new(QG_ERR_BAD_INPUT, "negative mean %g", mean);
+        return qg_error_new_bad_input("negative mean %g", mean);
     if (isnan(std))
         std = 0.0;
     if (std < 0)
-        return qg_error_new(QG_ERR_BAD_INPUT, "negative std %g", std);
+        return qg_error_new_bad_input("negative std %g", std);
     if (!strcasecmp(name, "constant") || !strcasecmp(name, "fixed") ||
         !strcasecmp(name, "deterministic")) {
         *out = qg_dist_constant(mean);
@@ -161,7 +161,7 @@ qg_error_t *qg_dist_make(const char *name, double mean, double std, double min, 
         out->mean = mean;
         return NULL;
     }
-    return qg_error_new(QG_ERR_BAD_INPUT, "unknown distribution '%s'", name);
+    return qg_error_new_bad_input("unknown distribution '%s'", name);
 }
 
 qg_dist_t qg_dist_scale(qg_dist_t d, double f)

@@ -270,7 +270,7 @@ static qg_error_t *base_result(build_t *b, const qg_opt_result_t *r, const qg_en
 {
     int *order = start_order(b->p, b->s);
     if (!order || !b->res)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "result: out of memory");
+        return qg_error_new_oom("result: out of memory");
     setn(b, b->res, "makespan", r3(b->s->makespan * b->unit));
     plan_json(b, order);
     bottlenecks_json(b);
@@ -296,14 +296,14 @@ static qg_error_t *replay_json(build_t *b, const qg_engine_order_t *order,
     if (!c || !mk) {
         free(c);
         free(mk);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "replay: out of memory");
+        return qg_error_new_oom("replay: out of memory");
     }
     int done = qg_replay(b->p, b->s, R, o->seed, o->threads, cancel, c, mk);
     if (done != R) {
         free(c);
         free(mk);
-        return qg_error_new(QG_ERR_STAGE_ERROR,
-                            done < 0 ? "replay: out of memory" : "cancelled during the replay");
+        return qg_error_new_stage_error(done < 0 ? "replay: out of memory"
+                                                 : "cancelled during the replay");
     }
     double sum = 0, sq = 0;
     for (int i = 0; i < R; i++)
@@ -395,7 +395,7 @@ static qg_error_t *optimize(const qg_fjsp_t *p, const qg_engine_options_t *o, do
     if (!err && cancel && *cancel) {
         qg_opt_result_destroy(*r);
         *r = NULL;
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "cancelled during the optimization");
+        err = qg_error_new_stage_error("cancelled during the optimization");
     }
     if (!err) {
         err = qg_sched_verify(p, (*r)->best, NULL);
@@ -415,7 +415,7 @@ static qg_error_t *finish_result(build_t *b, qg_opt_result_t *r, qg_fjsp_t *p, q
                                  qg_json_t **result_out)
 {
     if (!err && b->fail)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "result: out of memory");
+        err = qg_error_new_oom("result: out of memory");
     qg_opt_result_destroy(r);
     qg_fjsp_destroy(p);
     if (err) {
@@ -545,7 +545,7 @@ static qg_error_t *plan_to_sched(const qg_fjsp_t *p, const name_t *ix, const qg_
 {
     const qg_json_t *ops = qg_json_path(result, "productionPlan.operations");
     if (!qg_json_is(ops, QG_JSON_ARRAY))
-        return qg_error_new(QG_ERR_GATE_FAILED, "result has no productionPlan.operations");
+        return qg_error_new_gate_failed("result has no productionPlan.operations");
     for (int o = 0; o < p->n_ops; o++) {
         s->alt[o] = -2; /* missing until seen */
         s->start[o] = s->end[o] = NAN;
@@ -554,9 +554,9 @@ static qg_error_t *plan_to_sched(const qg_fjsp_t *p, const name_t *ix, const qg_
         const qg_json_t *x = qg_json_at(ops, i);
         int o = find_op(p, ix, qg_json_str(qg_json_get(x, "operation")));
         if (o < 0)
-            return qg_error_new(QG_ERR_GATE_FAILED, "plan operation %zu is not in the scenario", i);
+            return qg_error_new_gate_failed("plan operation %zu is not in the scenario", i);
         if (s->alt[o] != -2)
-            return qg_error_new(QG_ERR_GATE_FAILED, "operation %s planned twice", p->ops[o].name);
+            return qg_error_new_gate_failed("operation %s planned twice", p->ops[o].name);
         int k = find_machine(p, qg_json_str(qg_json_get(x, "machine")));
         s->alt[o] = k >= 0 ? qg_fjsp_alt_index(p, o, k) : -1;
         s->start[o] = qg_scn_num(qg_json_get(x, "start"), NAN) / MINUTE;
@@ -576,7 +576,7 @@ qg_error_t *qg_engine_verify_plan(const qg_json_t *scenario, const qg_engine_ord
     qg_sched_t *s = qg_sched_new(p->n_ops);
     name_t *ix = op_index(p);
     if (!s || !ix)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "verify: out of memory");
+        err = qg_error_new_oom("verify: out of memory");
     if (!err)
         err = plan_to_sched(p, ix, result, s);
     if (!err)

@@ -169,38 +169,33 @@ typedef struct {
 static qg_error_t *fjs_check_job(const double *t, int n, int m, int lineno, counts_t *c)
 {
     if (!is_int(t[0], 1, 100000))
-        return qg_error_new(QG_ERR_BAD_INPUT, "line %d: bad operation count", lineno);
+        return qg_error_new_bad_input("line %d: bad operation count", lineno);
     int ops = (int)t[0], i = 1;
     for (int o = 0; o < ops; o++) {
         if (i >= n || !is_int(t[i], 1, m))
-            return qg_error_new(QG_ERR_BAD_INPUT,
-                                "line %d: operation %d: bad or missing machine count", lineno,
-                                o + 1);
+            return qg_error_new_bad_input("line %d: operation %d: bad or missing machine count",
+                                          lineno, o + 1);
         int k = (int)t[i++];
         if (i + 2 * k > n)
-            return qg_error_new(QG_ERR_BAD_INPUT, "line %d: operation %d: truncated", lineno,
-                                o + 1);
+            return qg_error_new_bad_input("line %d: operation %d: truncated", lineno, o + 1);
         for (int a = 0; a < k; a++) {
             double mach = t[i + 2 * a], dur = t[i + 2 * a + 1];
             if (!is_int(mach, 1, m))
-                return qg_error_new(QG_ERR_BAD_INPUT,
-                                    "line %d: operation %d: machine %g out of 1..%d", lineno, o + 1,
-                                    mach, m);
+                return qg_error_new_bad_input("line %d: operation %d: machine %g out of 1..%d",
+                                              lineno, o + 1, mach, m);
             if (!(dur > 0))
-                return qg_error_new(QG_ERR_BAD_INPUT,
-                                    "line %d: operation %d: duration %g not positive", lineno,
-                                    o + 1, dur);
+                return qg_error_new_bad_input("line %d: operation %d: duration %g not positive",
+                                              lineno, o + 1, dur);
             for (int b = 0; b < a; b++)
                 if (t[i + 2 * b] == mach)
-                    return qg_error_new(QG_ERR_BAD_INPUT,
-                                        "line %d: operation %d: machine %g repeated", lineno, o + 1,
-                                        mach);
+                    return qg_error_new_bad_input("line %d: operation %d: machine %g repeated",
+                                                  lineno, o + 1, mach);
         }
         i += 2 * k;
         c->n_alts += k;
     }
     if (i != n)
-        return qg_error_new(QG_ERR_BAD_INPUT, "line %d: %d extra tokens", lineno, n - i);
+        return qg_error_new_bad_input("line %d: %d extra tokens", lineno, n - i);
     c->n_ops += ops;
     return NULL;
 }
@@ -248,34 +243,34 @@ static qg_error_t *read_lines(const char *text, int jssp, parsed_t *ps)
     memset(ps, 0, sizeof(*ps));
     ps->tok = malloc(LINE_MAX_TOKENS * sizeof(double));
     if (!ps->tok)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     int n = read_line(&r, ps->tok, LINE_MAX_TOKENS, bad, sizeof(bad));
     if (n < 0)
-        return qg_error_new(QG_ERR_BAD_INPUT, "line %d: bad token '%s'", r.lineno, bad);
+        return qg_error_new_bad_input("line %d: bad token '%s'", r.lineno, bad);
     if (n < 2 || n > 3 || !is_int(ps->tok[0], 1, 100000) || !is_int(ps->tok[1], 1, 10000))
-        return qg_error_new(QG_ERR_BAD_INPUT, "line %d: header must be 'jobs machines%s'", r.lineno,
-                            jssp ? "" : " [flexibility]");
+        return qg_error_new_bad_input("line %d: header must be 'jobs machines%s'", r.lineno,
+                                      jssp ? "" : " [flexibility]");
     ps->n_jobs = (int)ps->tok[0];
     ps->n_machines = (int)ps->tok[1];
     ps->lines = calloc((size_t)ps->n_jobs, sizeof(double *));
     ps->line_len = calloc((size_t)ps->n_jobs, sizeof(int));
     if (!ps->lines || !ps->line_len)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     for (int j = 0; j < ps->n_jobs; j++) {
         n = read_line(&r, ps->tok, LINE_MAX_TOKENS, bad, sizeof(bad));
         if (n < 0)
-            return qg_error_new(QG_ERR_BAD_INPUT, "line %d: bad token '%s'", r.lineno, bad);
+            return qg_error_new_bad_input("line %d: bad token '%s'", r.lineno, bad);
         if (n == 0)
-            return qg_error_new(QG_ERR_BAD_INPUT, "expected %d job lines, found %d", ps->n_jobs, j);
+            return qg_error_new_bad_input("expected %d job lines, found %d", ps->n_jobs, j);
         ps->lines[j] = malloc((size_t)n * sizeof(double));
         if (!ps->lines[j])
-            return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+            return qg_error_new_oom("out of memory");
         memcpy(ps->lines[j], ps->tok, (size_t)n * sizeof(double));
         ps->line_len[j] = n;
     }
     n = read_line(&r, ps->tok, LINE_MAX_TOKENS, bad, sizeof(bad));
     if (n != 0)
-        return qg_error_new(QG_ERR_BAD_INPUT, "line %d: data after the last job", r.lineno);
+        return qg_error_new_bad_input("line %d: data after the last job", r.lineno);
     return NULL;
 }
 
@@ -285,18 +280,18 @@ static qg_error_t *jssp_to_fjs(parsed_t *ps, int j, int lineno_hint)
     int n = ps->line_len[j], m = ps->n_machines;
     double *t = ps->lines[j];
     if (n != 2 * m)
-        return qg_error_new(QG_ERR_BAD_INPUT, "job %d: expected %d numbers, found %d", lineno_hint,
-                            2 * m, n);
+        return qg_error_new_bad_input("job %d: expected %d numbers, found %d", lineno_hint, 2 * m,
+                                      n);
     double *f = malloc((size_t)(1 + 3 * m) * sizeof(double));
     if (!f)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     f[0] = m;
     for (int o = 0; o < m; o++) {
         double mach = t[2 * o];
         if (!is_int(mach, 0, m - 1)) {
             free(f);
-            return qg_error_new(QG_ERR_BAD_INPUT, "job %d: machine %g out of 0..%d", lineno_hint,
-                                mach, m - 1);
+            return qg_error_new_bad_input("job %d: machine %g out of 0..%d", lineno_hint, mach,
+                                          m - 1);
         }
         f[1 + 3 * o] = 1;
         f[2 + 3 * o] = mach + 1;
@@ -320,7 +315,7 @@ static qg_error_t *build(parsed_t *ps, int jssp, qg_fjsp_t **out)
     }
     qg_fjsp_t *p = qg_fjsp_new(ps->n_jobs, ps->n_machines, c.n_ops, c.n_alts);
     if (!p)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     int op = 0, alt = 0;
     for (int j = 0; j < ps->n_jobs; j++)
         fjs_fill_job(p, j, ps->lines[j], &op, &alt);
@@ -334,7 +329,7 @@ qg_error_t *qg_fjsp_parse_text(const char *text, int jssp, qg_fjsp_t **out)
     parsed_t ps;
     *out = NULL;
     if (!text)
-        return qg_error_new(QG_ERR_BAD_INPUT, "no text");
+        return qg_error_new_bad_input("no text");
     qg_error_t *err = read_lines(text, jssp, &ps);
     if (!err)
         err = build(&ps, jssp, out);
@@ -348,12 +343,12 @@ static char *slurp(const char *path, qg_error_t **err)
     size_t len;
     char *buf = qg_file_read(path, (size_t)64 << 20, &len, NULL, msg, sizeof(msg));
     if (!buf) {
-        *err = qg_error_new(QG_ERR_BAD_INPUT, "%s", msg);
+        *err = qg_error_new_bad_input("%s", msg);
         return NULL;
     }
     if (strlen(buf) != len) {
         free(buf);
-        *err = qg_error_new(QG_ERR_BAD_INPUT, "%s: binary data", path);
+        *err = qg_error_new_bad_input("%s: binary data", path);
         return NULL;
     }
     return buf;

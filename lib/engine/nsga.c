@@ -202,7 +202,7 @@ static void evaluate(island_t *is, indiv_t *in, long ls_iter)
         is->evals +=
             qg_ls_tabu(is->ls, in->s, obj, ls_iter, ls_iter, is->deadline, &is->rng, is->cancel);
         if (write_back(is, in) < 0 && !is->err)
-            is->err = qg_error_new(QG_ERR_STAGE_ERROR, "optimizer: out of memory");
+            is->err = qg_error_new_oom("optimizer: out of memory");
     }
     in->f[0] = in->s->makespan;
     in->f[1] = obj2_of(is, in->s);
@@ -516,7 +516,7 @@ static qg_error_t *collect(island_t *is, int n_is, qg_opt_result_t *r)
         total += is[t].P;
     r->front = calloc((size_t)total + 1, sizeof(*r->front));
     if (!r->front)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "optimizer: out of memory");
+        return qg_error_new_oom("optimizer: out of memory");
     const indiv_t *b1 = NULL, *b2 = NULL;
     r->time_to_best_s = 0;
     for (int t = 0; t < n_is; t++) {
@@ -531,14 +531,14 @@ static qg_error_t *collect(island_t *is, int n_is, qg_opt_result_t *r)
             if (!b2 || in->f[1] < b2->f[1] || (in->f[1] == b2->f[1] && in->f[0] < b2->f[0]))
                 b2 = in;
             if (front_add(r, in) < 0)
-                return qg_error_new(QG_ERR_STAGE_ERROR, "optimizer: out of memory");
+                return qg_error_new_oom("optimizer: out of memory");
         }
     }
     qsort(r->front, (size_t)r->n_front, sizeof(*r->front), front_cmp);
     r->best = clone_sched(b1->s);
     r->best_f2 = clone_sched(b2->s);
     if (!r->best || !r->best_f2)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "optimizer: out of memory");
+        return qg_error_new_oom("optimizer: out of memory");
     return NULL;
 }
 
@@ -556,7 +556,7 @@ static qg_error_t *run_islands(island_t *is, int n)
 {
     pthread_t *th = calloc((size_t)n, sizeof(*th));
     if (!th)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "optimizer: out of memory");
+        return qg_error_new_oom("optimizer: out of memory");
     int started = 1;
     for (; started < n; started++)
         if (pthread_create(&th[started], NULL, island_thread, &is[started]) != 0)
@@ -566,7 +566,7 @@ static qg_error_t *run_islands(island_t *is, int n)
         pthread_join(th[t], NULL);
     free(th);
     if (started < n)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "optimizer: cannot start thread %d", started);
+        return qg_error_new_stage_error("optimizer: cannot start thread %d", started);
     return NULL;
 }
 
@@ -583,7 +583,7 @@ qg_error_t *qg_opt_run(const qg_fjsp_t *p, const qg_opt_params_t *prm, qg_opt_pr
     if (!is || !r) {
         free(is);
         free(r);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "optimizer: out of memory");
+        return qg_error_new_oom("optimizer: out of memory");
     }
     double t0 = qg_engine_now();
     for (int t = 0; t < n && !err; t++) {
@@ -601,7 +601,7 @@ qg_error_t *qg_opt_run(const qg_fjsp_t *p, const qg_opt_params_t *prm, qg_opt_pr
         x->cb = cb;
         x->opaque = opaque;
         if (island_alloc(x) < 0)
-            err = qg_error_new(QG_ERR_STAGE_ERROR, "optimizer: out of memory");
+            err = qg_error_new_oom("optimizer: out of memory");
     }
     if (!err)
         err = run_islands(is, n);

@@ -116,8 +116,12 @@ static void child_limit_memory(long mb)
 
 static void write_error_file(const char *path, const qg_error_t *err)
 {
+    /* The engine process runs under the job's own memory limit: running out of
+     * memory there is the goal asking for more than it may use, not the worker
+     * lacking memory, so the goal fails instead of the worker stopping. */
+    qg_error_class_t cls = qg_error_is_oom(err) ? QG_ERR_STAGE_ERROR : qg_error_class(err);
     qg_json_t *e = qg_json_object();
-    qg_json_set_str(e, "class", qg_error_class_name(qg_error_class(err)));
+    qg_json_set_str(e, "class", qg_error_class_name(cls));
     qg_json_set_str(e, "message", qg_error_message(err));
     qg_json_write_file(e, path);
     qg_json_destroy(e);
@@ -161,8 +165,7 @@ static qg_error_t *child_error(const char *error_path)
     const char *msg = qg_json_str(qg_json_get(e, "message"));
     qg_error_t *err =
         msg ? qg_error_new(cls > 0 ? (qg_error_class_t)cls : QG_ERR_STAGE_ERROR, "%s", msg)
-            : qg_error_new(QG_ERR_STAGE_ERROR, "engine failed without a readable error: %s",
-                           errstr);
+            : qg_error_new_stage_error("engine failed without a readable error: %s", errstr);
     qg_json_destroy(e);
     return err;
 }
@@ -173,11 +176,10 @@ static qg_error_t *child_outcome(const qg_runner_job_t *job, const qg_child_t *c
 {
     char st[96], mem[64] = "";
     if (end == QG_CHILD_TIMED_OUT)
-        return qg_error_new(QG_ERR_STAGE_ERROR,
-                            "engine exceeded the time limit of %g s and was killed",
-                            job->time_limit_s);
+        return qg_error_new_stage_error("engine exceeded the time limit of %g s and was killed",
+                                        job->time_limit_s);
     if (end == QG_CHILD_CANCELLED)
-        return qg_error_new(QG_ERR_TRANSIENT, "simulation cancelled (worker stopping)");
+        return qg_error_new_transient("simulation cancelled (worker stopping)");
     if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0) {
         qg_error_t *err = qg_runner_read_json(result_path, job->result_max_bytes, result_out);
         return err ? qg_error_wrap(err, "engine result") : NULL;
@@ -186,8 +188,8 @@ static qg_error_t *child_outcome(const qg_runner_job_t *job, const qg_child_t *c
         return child_error(error_path);
     if (job->memory_limit_mb > 0)
         snprintf(mem, sizeof(mem), " (memory limit %ld MB)", job->memory_limit_mb);
-    return qg_error_new(QG_ERR_STAGE_ERROR, "engine process ended with %s%s",
-                        qg_runner_describe_status(c->status, st, sizeof(st)), mem);
+    return qg_error_new_stage_error("engine process ended with %s%s",
+                                    qg_runner_describe_status(c->status, st, sizeof(st)), mem);
 }
 
 static void on_line(const char *line, size_t len, void *opaque)
@@ -213,13 +215,13 @@ static qg_error_t *builtin_run(const qg_runner_job_t *job, qg_json_t **result_ou
 {
     *result_out = NULL;
     if (!job->scenario || !job->order || !job->engine || !job->work_dir)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "builtin runner: incomplete job");
+        return qg_error_new_stage_error("builtin runner: incomplete job");
     char result_path[4200], error_path[4200];
     snprintf(result_path, sizeof(result_path), "%s/result.json", job->work_dir);
     snprintf(error_path, sizeof(error_path), "%s/error.json", job->work_dir);
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "pipe: %s", strerror(errno));
+        return qg_error_new_stage_error("pipe: %s", strerror(errno));
     fcntl(pfd[1], F_SETFL, O_NONBLOCK);
     fflush(NULL);
     pid_t pid = fork();
@@ -231,7 +233,7 @@ static qg_error_t *builtin_run(const qg_runner_job_t *job, qg_json_t **result_ou
     close(pfd[1]);
     if (pid < 0) {
         close(pfd[0]);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "fork: %s", strerror(fork_errno));
+        return qg_error_new_stage_error("fork: %s", strerror(fork_errno));
     }
     setpgid(pid, pid);
     qg_child_t c = {.pid = pid, .out_fd = -1, .err_fd = -1, .line_fd = pfd[0]};

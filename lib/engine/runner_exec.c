@@ -28,7 +28,7 @@
 #define MAX_ARGS       64
 #define MAX_ENV        64
 #define DEFAULT_PATH   "/usr/local/bin:/usr/bin:/bin"
-#define STAGE_ERR(...) qg_error_new(QG_ERR_STAGE_ERROR, __VA_ARGS__)
+#define STAGE_ERR(...) qg_error_new_stage_error(__VA_ARGS__)
 
 extern char **environ;
 
@@ -75,7 +75,7 @@ static qg_error_t *scenario_member(const qg_json_t *scenario, const char *key, q
     if (qg_json_is(v, QG_JSON_STRING)) {
         *out = qg_json_parse(qg_json_str(v), qg_json_strlen(v), errstr, sizeof(errstr));
         if (!*out)
-            return qg_error_new(QG_ERR_BAD_INPUT, "scenario.%s: not JSON text: %s", key, errstr);
+            return qg_error_new_bad_input("scenario.%s: not JSON text: %s", key, errstr);
         return NULL;
     }
     *out = qg_json_clone(v);
@@ -85,14 +85,14 @@ static qg_error_t *scenario_member(const qg_json_t *scenario, const char *key, q
 static qg_error_t *write_scenario(const exec_ctx_t *x, const qg_json_t *scenario)
 {
     if (!qg_json_is(scenario, QG_JSON_OBJECT))
-        return qg_error_new(QG_ERR_BAD_INPUT, "scenario: expected an object");
+        return qg_error_new_bad_input("scenario: expected an object");
     for (size_t i = 0; i < sizeof(scenario_files) / sizeof(scenario_files[0]); i++) {
         qg_json_t *v = NULL;
         qg_error_t *err = scenario_member(scenario, scenario_files[i], &v);
         if (err)
             return err;
         if (!v && i < N_REQUIRED)
-            return qg_error_new(QG_ERR_BAD_INPUT, "scenario.%s: missing", scenario_files[i]);
+            return qg_error_new_bad_input("scenario.%s: missing", scenario_files[i]);
         if (!v)
             continue;
         char path[4200];
@@ -572,7 +572,7 @@ static qg_error_t *child_failure(const exec_ctx_t *x, const qg_runner_job_t *job
         return STAGE_ERR("simulator %s exceeded the time limit of %g s and was killed", x->exe,
                          job->time_limit_s);
     if (end == QG_CHILD_CANCELLED)
-        return qg_error_new(QG_ERR_TRANSIENT, "simulation cancelled (worker stopping)");
+        return qg_error_new_transient("simulation cancelled (worker stopping)");
     if (job->memory_limit_mb > 0)
         snprintf(mem, sizeof(mem), " (memory limit %ld MB)", job->memory_limit_mb);
     char *tail = qg_runner_file_tail(x->err_log, 300);

@@ -269,16 +269,16 @@ qg_error_t *qg_runner_read_json(const char *path, size_t max_bytes, qg_json_t **
     *out = NULL;
     struct stat sb;
     if (stat(path, &sb) != 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "%s: missing (%s)", path, strerror(errno));
+        return qg_error_new_stage_error("%s: missing (%s)", path, strerror(errno));
     if (!S_ISREG(sb.st_mode))
-        return qg_error_new(QG_ERR_STAGE_ERROR, "%s: not a regular file", path);
+        return qg_error_new_stage_error("%s: not a regular file", path);
     if (max_bytes > 0 && (size_t)sb.st_size > max_bytes)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "%s: %lld bytes is larger than the limit of %zu",
-                            path, (long long)sb.st_size, max_bytes);
+        return qg_error_new_stage_error("%s: %lld bytes is larger than the limit of %zu", path,
+                                        (long long)sb.st_size, max_bytes);
     char errstr[512];
     *out = qg_json_parse_file(path, errstr, sizeof(errstr));
     if (!*out)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "malformed result: %s", errstr);
+        return qg_error_new_stage_error("malformed result: %s", errstr);
     return NULL;
 }
 

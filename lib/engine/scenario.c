@@ -51,7 +51,7 @@ const qg_json_t *qg_scn_section(const qg_json_t *sc, const char *key, qg_json_t 
     char errstr[256];
     *owned = qg_json_parse(qg_json_str(v), qg_json_strlen(v), errstr, sizeof(errstr));
     if (!*owned)
-        *err = qg_error_new(QG_ERR_BAD_INPUT, "scenario.%s: not JSON: %s", key, errstr);
+        *err = qg_error_new_bad_input("scenario.%s: not JSON: %s", key, errstr);
     return *owned;
 }
 
@@ -185,10 +185,10 @@ static qg_error_t *load_machines(builder_t *b, const qg_json_t *machines)
         if (!id)
             id = qg_json_str(qg_json_get(m, "id"));
         if (!id)
-            return qg_error_new(QG_ERR_BAD_INPUT, "machines[%zu]: no machine_id", i);
+            return qg_error_new_bad_input("machines[%zu]: no machine_id", i);
         int k = machine_add(b, id);
         if (k < 0)
-            return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+            return qg_error_new_oom("out of memory");
         double eff = qg_scn_num(qg_json_get(m, "efficiency"), 1.0);
         b->eff[k] = isfinite(eff) && eff > 0 ? eff : 1.0;
         if (b->eff[k] < 0.01)
@@ -201,7 +201,7 @@ static qg_error_t *load_machines(builder_t *b, const qg_json_t *machines)
         b->down[k] = (unsigned char)(is_down_status(status) && !(b->avail[k] > 0));
         const char *type = qg_json_str(qg_json_get(m, "machine_type"));
         if (type && !(b->type[k] = strdup(type)))
-            return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+            return qg_error_new_oom("out of memory");
     }
     return NULL;
 }
@@ -212,7 +212,7 @@ qg_error_t *qg_scn_dist(const qg_json_t *v, qg_dist_t *out)
     if (!qg_json_is(v, QG_JSON_OBJECT)) {
         double c = qg_scn_num(v, NAN);
         if (!(c >= 0))
-            return qg_error_new(QG_ERR_BAD_INPUT, "not a distribution or a number >= 0");
+            return qg_error_new_bad_input("not a distribution or a number >= 0");
         *out = qg_dist_constant(c);
         return NULL;
     }
@@ -230,11 +230,11 @@ qg_error_t *qg_scn_dist(const qg_json_t *v, qg_dist_t *out)
 static qg_error_t *op_add(builder_t *b, const char *name, int job)
 {
     if (grow((void **)&b->ops, &b->cap_ops, b->n_ops + 1, sizeof(bop_t)) < 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     bop_t *o = &b->ops[b->n_ops];
     o->name = strdup(name ? name : "");
     if (!o->name)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     o->job = job;
     o->alt_off = b->n_alts;
     o->n_alt = 0;
@@ -252,7 +252,7 @@ static qg_error_t *alt_add(builder_t *b, int k, qg_dist_t d)
         if (b->alts[o->alt_off + a].machine == k)
             return NULL;
     if (grow((void **)&b->alts, &b->cap_alts, b->n_alts + 1, sizeof(balt_t)) < 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     b->alts[b->n_alts].machine = k;
     b->alts[b->n_alts].dist = qg_dist_scale(d, 1.0 / b->eff[k]);
     b->n_alts++;
@@ -263,11 +263,11 @@ static qg_error_t *alt_add(builder_t *b, int k, qg_dist_t d)
 static qg_error_t *job_add(builder_t *b, const char *name, double release, double due, int target)
 {
     if (grow((void **)&b->jobs, &b->cap_jobs, b->n_jobs + 1, sizeof(bjob_t)) < 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     bjob_t *j = &b->jobs[b->n_jobs];
     j->name = strdup(name);
     if (!j->name)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     j->release = release;
     j->due = due;
     j->target = target;
@@ -313,14 +313,14 @@ static qg_error_t *existing_op(builder_t *b, const qg_json_t *op, const char *op
             return qg_error_wrap(err, "operation %s on %s", op_id, mid);
         int k = machine_add(b, mid);
         if (k < -1)
-            return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+            return qg_error_new_oom("out of memory");
         if (k >= 0 && (err = alt_add(b, k, d)))
             return err;
     }
     if (b->ops[b->n_ops - 1].n_alt == 0)
-        return qg_error_new(QG_ERR_BAD_INPUT,
-                            "operation %s (%s): no available machine with a known duration", op_id,
-                            type ? type : "no type");
+        return qg_error_new_bad_input(
+            "operation %s (%s): no available machine with a known duration", op_id,
+            type ? type : "no type");
     return NULL;
 }
 
@@ -332,7 +332,7 @@ static qg_error_t *existing_jobs(builder_t *b, const qg_json_t *jobs, const qg_j
         const qg_json_t *job = qg_json_at(jobs, i);
         const char *jid = qg_json_str(qg_json_get(job, "job_id"));
         if (!jid)
-            return qg_error_new(QG_ERR_BAD_INPUT, "jobs[%zu]: no job_id", i);
+            return qg_error_new_bad_input("jobs[%zu]: no job_id", i);
         const qg_json_t *rel = find_by(release, "job_id", jid);
         double r = qg_scn_num(qg_json_get(rel, "release_time"), 0.0);
         double due = qg_scn_num(qg_json_get(rel, "due_time"), -1.0);
@@ -345,8 +345,8 @@ static qg_error_t *existing_jobs(builder_t *b, const qg_json_t *jobs, const qg_j
             const char *oid = qg_json_str(qg_json_at(list, o));
             const qg_json_t *op = find_by(ops, "operation_id", oid);
             if (!op)
-                return qg_error_new(QG_ERR_BAD_INPUT, "job %s: unknown operation %s", jid,
-                                    oid ? oid : "(not a string)");
+                return qg_error_new_bad_input("job %s: unknown operation %s", jid,
+                                              oid ? oid : "(not a string)");
             if ((err = existing_op(b, op, oid)))
                 return err;
         }
@@ -377,7 +377,7 @@ static const qg_json_t *routing_steps(const qg_json_t *routing, const char *prod
         char errstr[256];
         *owned = qg_json_parse(qg_json_str(r), qg_json_strlen(r), errstr, sizeof(errstr));
         if (!*owned) {
-            *err = qg_error_new(QG_ERR_BAD_INPUT, "routing of %s: not JSON: %s", product, errstr);
+            *err = qg_error_new_bad_input("routing of %s: not JSON: %s", product, errstr);
             return NULL;
         }
         r = *owned;
@@ -433,7 +433,7 @@ static qg_error_t *step_law(builder_t *b, const qg_json_t *step, const char *typ
     *known = 1;
     if (!isnan(nominal)) {
         if (!(nominal > 0))
-            return qg_error_new(QG_ERR_BAD_INPUT, "step duration %g not positive", nominal);
+            return qg_error_new_bad_input("step duration %g not positive", nominal);
         qg_dist_t ref;
         if (law && !qg_scn_dist(law, &ref) && ref.mean > 0)
             *d = qg_dist_scale(ref, nominal / ref.mean); /* product time, machine's spread */
@@ -455,19 +455,19 @@ static qg_error_t *order_jobs(builder_t *b, const qg_engine_order_t *order, cons
 {
     double q = order->quantity, lot = order->lot_size > 0 ? order->lot_size : 1.0;
     if (!(q >= 1) || q > 1e6)
-        return qg_error_new(QG_ERR_BAD_INPUT, "order quantity %g out of range 1..1e6", q);
+        return qg_error_new_bad_input("order quantity %g out of range 1..1e6", q);
     if (qg_json_len(steps) == 0)
-        return qg_error_new(QG_ERR_BAD_INPUT, "product %s: routing has no process steps",
-                            order->product_id);
+        return qg_error_new_bad_input("product %s: routing has no process steps",
+                                      order->product_id);
     int lots = (int)ceil(q / lot);
     if ((double)lots * (double)qg_json_len(steps) > QG_SCN_MAX_ORDER_OPS)
-        return qg_error_new(QG_ERR_BAD_INPUT,
-                            "order %s x %g: %d lots of %zu steps exceed %d operations; use a "
-                            "larger lot size",
-                            order->product_id, q, lots, qg_json_len(steps), QG_SCN_MAX_ORDER_OPS);
+        return qg_error_new_bad_input(
+            "order %s x %g: %d lots of %zu steps exceed %d operations; use a "
+            "larger lot size",
+            order->product_id, q, lots, qg_json_len(steps), QG_SCN_MAX_ORDER_OPS);
     int *ks = malloc((size_t)(b->n > 0 ? b->n : 1) * sizeof(int));
     if (!ks)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     qg_error_t *err = NULL;
     double due = order->due_s >= 0 ? order->due_s / unit : -1.0;
     for (int l = 0; l < lots && !err; l++) {
@@ -491,10 +491,10 @@ static qg_error_t *order_jobs(builder_t *b, const qg_engine_order_t *order, cons
                     err = alt_add(b, ks[i], d);
             }
             if (!err && b->ops[b->n_ops - 1].n_alt == 0)
-                err = qg_error_new(QG_ERR_BAD_INPUT,
-                                   "product %s step %zu (%s): no available machine with a "
-                                   "known duration",
-                                   order->product_id, s + 1, type ? type : "no operation");
+                err =
+                    qg_error_new_bad_input("product %s step %zu (%s): no available machine with a "
+                                           "known duration",
+                                           order->product_id, s + 1, type ? type : "no operation");
         }
     }
     free(ks);
@@ -508,7 +508,7 @@ static qg_error_t *transfers(builder_t *b, qg_fjsp_t *p, const qg_json_t *tt)
     if (!qg_json_is(tt, QG_JSON_OBJECT) || qg_json_len(tt) == 0)
         return NULL;
     if (qg_fjsp_enable_transfer(p) < 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     int n = p->n_machines + 1;
     for (size_t i = 0; i < qg_json_len(tt); i++) {
         const char *from = qg_json_key_at(tt, i);
@@ -533,10 +533,10 @@ static qg_error_t *transfers(builder_t *b, qg_fjsp_t *p, const qg_json_t *tt)
 static qg_error_t *pack(builder_t *b, const qg_json_t *tt, qg_fjsp_t **out)
 {
     if (b->n_ops == 0 || b->n == 0)
-        return qg_error_new(QG_ERR_BAD_INPUT, "scenario has no operations to schedule");
+        return qg_error_new_bad_input("scenario has no operations to schedule");
     qg_fjsp_t *p = qg_fjsp_new(b->n_jobs, b->n, b->n_ops, b->n_alts);
     if (!p)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     int n_target = 0;
     for (int j = 0; j < b->n_jobs; j++) {
         p->job_first[j] = b->jobs[j].first_op;
@@ -560,14 +560,14 @@ static qg_error_t *pack(builder_t *b, const qg_json_t *tt, qg_fjsp_t **out)
     p->machine_names = calloc((size_t)b->n, sizeof(char *));
     qg_error_t *err = NULL;
     if (!p->job_names || !p->machine_names)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        err = qg_error_new_oom("out of memory");
     for (int j = 0; !err && j < b->n_jobs; j++) {
         p->job_names[j] = b->jobs[j].name;
         b->jobs[j].name = NULL;
     }
     for (int k = 0; !err && k < b->n; k++)
         if (!(p->machine_names[k] = strdup(b->name[k])))
-            err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+            err = qg_error_new_oom("out of memory");
     if (!err)
         err = transfers(b, p, tt);
     if (err) {
@@ -585,13 +585,13 @@ static qg_error_t *collect_machines(builder_t *b, const qg_json_t *machines, con
         const qg_json_t *ms = qg_json_get(qg_json_at(ops, i), "machines");
         for (size_t j = 0; j < qg_json_len(ms); j++)
             if (machine_add(b, qg_json_str(qg_json_at(ms, j))) < -1)
-                return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+                return qg_error_new_oom("out of memory");
     }
     for (size_t t = 0; !err && t < qg_json_len(b->durations); t++) {
         const qg_json_t *row = qg_json_at(b->durations, t);
         for (size_t j = 0; j < qg_json_len(row); j++)
             if (machine_add(b, qg_json_key_at(row, j)) < -1)
-                return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+                return qg_error_new_oom("out of memory");
     }
     return err;
 }
@@ -611,7 +611,7 @@ qg_error_t *qg_scn_build(const qg_json_t *sc, const qg_engine_order_t *order, do
     memset(&b, 0, sizeof(b));
     *out = NULL;
     if (!qg_json_is(sc, QG_JSON_OBJECT))
-        return qg_error_new(QG_ERR_BAD_INPUT, "scenario is not a JSON object");
+        return qg_error_new_bad_input("scenario is not a JSON object");
     for (int i = 0; i < N_SECTIONS && !err; i++)
         sec[i] = qg_scn_section(sc, section_keys[i], &owned[i], &err);
     if (!err) {
@@ -625,7 +625,7 @@ qg_error_t *qg_scn_build(const qg_json_t *sc, const qg_engine_order_t *order, do
         const qg_json_t *steps =
             routing_steps(order->routing ? order->routing : sec[6], order->product_id, &rown, &err);
         if (!err && !steps)
-            err = qg_error_new(QG_ERR_BAD_INPUT, "no routing for product %s", order->product_id);
+            err = qg_error_new_bad_input("no routing for product %s", order->product_id);
         if (!err)
             err = order_jobs(&b, order, steps, unit);
         qg_json_destroy(rown);
@@ -643,7 +643,7 @@ qg_error_t *qg_engine_scenario_load_dir(const char *dir, qg_json_t **out)
     qg_json_t *sc = qg_json_object();
     *out = NULL;
     if (!sc)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     for (int i = 0; i < N_SECTIONS; i++) {
         char path[4096], errstr[512];
         snprintf(path, sizeof(path), "%s/%s.json", dir, section_keys[i]);
@@ -652,17 +652,17 @@ qg_error_t *qg_engine_scenario_load_dir(const char *dir, qg_json_t **out)
             if (i >= 5) /* machines and routing are optional */
                 continue;
             qg_json_destroy(sc);
-            return qg_error_new(QG_ERR_BAD_INPUT, "%s: %s", path, strerror(errno));
+            return qg_error_new_bad_input("%s: %s", path, strerror(errno));
         }
         fclose(f);
         qg_json_t *v = qg_json_parse_file(path, errstr, sizeof(errstr));
         if (!v) {
             qg_json_destroy(sc);
-            return qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+            return qg_error_new_bad_input("%s", errstr);
         }
         if (qg_json_set(sc, section_keys[i], v) < 0) {
             qg_json_destroy(sc);
-            return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+            return qg_error_new_oom("out of memory");
         }
     }
     *out = sc;

@@ -151,7 +151,7 @@ qg_error_t *qg_sched_verify_tol(const qg_fjsp_t *p, const qg_sched_t *s, int *co
     abs_tol = tolerance > 0 ? tolerance : 0.0;
     memset(&r, 0, sizeof(r));
     if (!p || !s || s->n_ops != p->n_ops)
-        return qg_error_new(QG_ERR_GATE_FAILED, "schedule does not match the instance");
+        return qg_error_new_gate_failed("schedule does not match the instance");
     double mk = 0;
     for (int o = 0; o < p->n_ops; o++) {
         check_op(p, s, o, &r);
@@ -159,7 +159,7 @@ qg_error_t *qg_sched_verify_tol(const qg_fjsp_t *p, const qg_sched_t *s, int *co
             mk = s->end[o];
     }
     if (check_overlap(p, s, &r) < 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "verifier: out of memory");
+        return qg_error_new_oom("verifier: out of memory");
     if (fabs(s->makespan - mk) > tol(mk))
         note(&r, QG_VIOL_MAKESPAN, "reported makespan %g but the last op ends at %g", s->makespan,
              mk);
@@ -167,6 +167,6 @@ qg_error_t *qg_sched_verify_tol(const qg_fjsp_t *p, const qg_sched_t *s, int *co
         memcpy(counts, r.counts, sizeof(r.counts));
     if (r.total == 0)
         return NULL;
-    return qg_error_new(QG_ERR_GATE_FAILED, "schedule invalid: %d violation%s, first: %s", r.total,
-                        r.total == 1 ? "" : "s", r.first);
+    return qg_error_new_gate_failed("schedule invalid: %d violation%s, first: %s", r.total,
+                                    r.total == 1 ? "" : "s", r.first);
 }

@@ -58,8 +58,8 @@ static qg_error_t *model_err(const char *origin, size_t i, const qg_json_t *m, c
 {
     const char *id = qg_json_str(qg_json_get(m, "modelId"));
 
-    return qg_error_new(QG_ERR_FATAL, "%s: models[%zu]%s%s%s: %s%s", origin, i, id ? " (" : "",
-                        id ? id : "", id ? ")" : "", msg, detail ? detail : "");
+    return qg_error_new_fatal("%s: models[%zu]%s%s%s: %s%s", origin, i, id ? " (" : "",
+                              id ? id : "", id ? ")" : "", msg, detail ? detail : "");
 }
 
 /* Resolve `rel` inside `dir` (absolute): no absolute paths, no "..", must exist inside. */
@@ -248,14 +248,13 @@ qg_registry_t *qg_registry_from_json(const qg_json_t *doc, const char *origin, c
     size_t i;
 
     if (!qg_json_is(list, QG_JSON_ARRAY)) {
-        *errp =
-            qg_error_new(QG_ERR_FATAL, "%s: expected {models: [...]} or a list of models", origin);
+        *errp = qg_error_new_fatal("%s: expected {models: [...]} or a list of models", origin);
         return NULL;
     }
     reg = calloc(1, sizeof(*reg));
     if (!reg || !(reg->path = strdup(origin)) || !(reg->dir = realpath(dir, NULL)) ||
         !(reg->models = qg_json_clone(list))) {
-        *errp = qg_error_new(QG_ERR_FATAL, "%s: cannot use registry directory %s", origin, dir);
+        *errp = qg_error_new_fatal("%s: cannot use registry directory %s", origin, dir);
         qg_registry_destroy(reg);
         return NULL;
     }
@@ -305,7 +304,7 @@ static qg_json_t *read_doc(const char *path, qg_error_t **errp)
         return qg_registry_read_yaml(path, errp);
     doc = qg_json_parse_file(path, errstr, sizeof(errstr));
     if (!doc)
-        *errp = qg_error_new(QG_ERR_FATAL, "%s", errstr);
+        *errp = qg_error_new_fatal("%s", errstr);
     return doc;
 }
 
@@ -319,7 +318,7 @@ qg_registry_t *qg_registry_load(const char *path, qg_error_t **errp)
         return NULL;
     dir = dir_of(path);
     if (!dir)
-        *errp = qg_error_new(QG_ERR_FATAL, "%s: out of memory", path);
+        *errp = qg_error_new_oom("%s: out of memory", path);
     else
         reg = qg_registry_from_json(doc, path, dir, errp);
     free(dir);

@@ -28,11 +28,8 @@ static void yfail(yconv_t *yc, const yaml_node_t *n, const char *fmt, const char
         return;
     char msg[256];
     snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
-    if (n)
-        yc->err = qg_error_new(yc->cls, "%s:%zu:%zu: %s", yc->name, (size_t)n->start_mark.line + 1,
-                               (size_t)n->start_mark.column + 1, msg);
-    else
-        yc->err = qg_error_new(yc->cls, "%s: %s", yc->name, msg);
+    qg_error_first_at(&yc->err, yc->cls, yc->name, n ? (size_t)n->start_mark.line + 1 : 0,
+                      n ? (size_t)n->start_mark.column + 1 : 0, "%s", msg);
 }
 
 /* A JSON-style decimal number: -?digits[.digits][e[+-]digits]. */
@@ -98,12 +95,12 @@ static qg_json_t *ymapping(yconv_t *yc, yaml_node_t *n, int depth)
         }
         qg_json_t *v = ynode(yc, yaml_document_get_node(yc->doc, p->value), depth + 1);
         if (!v || qg_json_set(obj, key, v) != 0) {
-            yfail(yc, k, "out of memory%s", NULL);
+            qg_error_first_oom(&yc->err, yc->name);
             break;
         }
     }
     if (!obj)
-        yfail(yc, n, "out of memory%s", NULL);
+        qg_error_first_oom(&yc->err, yc->name);
     if (yc->err) {
         qg_json_destroy(obj);
         return NULL;
@@ -118,12 +115,12 @@ static qg_json_t *ysequence(yconv_t *yc, yaml_node_t *n, int depth)
          arr && it < n->data.sequence.items.top; it++) {
         qg_json_t *v = ynode(yc, yaml_document_get_node(yc->doc, *it), depth + 1);
         if (!v || qg_json_append(arr, v) != 0) {
-            yfail(yc, n, "out of memory%s", NULL);
+            qg_error_first_oom(&yc->err, yc->name);
             break;
         }
     }
     if (!arr)
-        yfail(yc, n, "out of memory%s", NULL);
+        qg_error_first_oom(&yc->err, yc->name);
     if (yc->err) {
         qg_json_destroy(arr);
         return NULL;
@@ -153,7 +150,7 @@ static qg_json_t *ynode(yconv_t *yc, yaml_node_t *n, int depth)
         break;
     }
     if (!v)
-        yfail(yc, n, "out of memory%s", NULL);
+        qg_error_first_oom(&yc->err, yc->name);
     return v;
 }
 

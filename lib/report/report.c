@@ -1272,13 +1272,13 @@ qg_error_t *qg_report_render(const qg_json_t *doc, FILE *out)
 {
     const qg_json_t *q = qg_json_get(doc, "QueryGoal");
     if (!qg_json_is(q, QG_JSON_OBJECT))
-        return qg_error_new(QG_ERR_BAD_INPUT, "report: the document has no QueryGoal object");
+        return qg_error_new_bad_input("report: the document has no QueryGoal object");
     if (!out)
-        return qg_error_new(QG_ERR_BAD_INPUT, "report: no output stream");
+        return qg_error_new_bad_input("report: no output stream");
     rctx_t rc = {.f = out, .doc = doc, .q = q, .outputs = qg_json_get(q, "outputs")};
     render(&rc);
     if (fflush(out) != 0 || ferror(out))
-        return qg_error_new(QG_ERR_STAGE_ERROR, "report: writing the page failed");
+        return qg_error_new_stage_error("report: writing the page failed");
     return NULL;
 }
 
@@ -1287,14 +1287,14 @@ qg_error_t *qg_report_render_string(const qg_json_t *doc, char **html_out, size_
     char *buf = NULL;
     size_t size = 0;
     if (!html_out)
-        return qg_error_new(QG_ERR_BAD_INPUT, "report: no output pointer");
+        return qg_error_new_bad_input("report: no output pointer");
     *html_out = NULL;
     FILE *f = open_memstream(&buf, &size);
     if (!f)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "report: out of memory");
+        return qg_error_new_oom("report: out of memory");
     qg_error_t *err = qg_report_render(doc, f);
     if (fclose(f) != 0 && !err)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "report: out of memory");
+        err = qg_error_new_oom("report: out of memory");
     if (err) {
         free(buf);
         return err;

@@ -330,18 +330,16 @@ static qg_error_t *run_error(const run_t *rn, size_t passes)
 {
     switch (rn->err) {
     case 1:
-        return qg_error_new(QG_ERR_STAGE_ERROR, "rule evaluation: out of memory");
+        return qg_error_new_oom("rule evaluation: out of memory");
     case 2:
-        return qg_error_new(QG_ERR_STAGE_ERROR,
-                            "rule evaluation exceeded %zu facts (do rules create new values "
-                            "without end?)",
-                            swrl_kb_limit(rn->kb));
+        return qg_error_new_stage_error(
+            "rule evaluation exceeded %zu facts (do rules create new values "
+            "without end?)",
+            swrl_kb_limit(rn->kb));
     case 3:
-        return qg_error_new(QG_ERR_STAGE_ERROR, "rule evaluation exceeded %llu join steps",
-                            SWRL_MAX_STEPS);
+        return qg_error_new_stage_error("rule evaluation exceeded %llu join steps", SWRL_MAX_STEPS);
     default:
-        return qg_error_new(QG_ERR_STAGE_ERROR, "rule evaluation did not converge in %zu passes",
-                            passes);
+        return qg_error_new_stage_error("rule evaluation did not converge in %zu passes", passes);
     }
 }
 
@@ -375,15 +373,15 @@ qg_error_t *qg_swrl_run(const qg_swrl_rules_t *rules, qg_swrl_kb_t *kb, qg_swrl_
     qg_error_t *err = NULL;
 
     if (!kb)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "rule evaluation: no fact base");
+        return qg_error_new_stage_error("rule evaluation: no fact base");
     crs = calloc(n + 1, sizeof(*crs));
     if (!crs)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "rule evaluation: out of memory");
+        return qg_error_new_oom("rule evaluation: out of memory");
     memset(&rn, 0, sizeof(rn));
     rn.kb = kb;
     for (i = 0; i < n && !err; i++)
         if (compile_rule(kb, &rules->rules[i], &crs[i]) < 0)
-            err = qg_error_new(QG_ERR_STAGE_ERROR, "rule evaluation: out of memory");
+            err = qg_error_new_oom("rule evaluation: out of memory");
     if (!err)
         err = fixpoint(&rn, crs, n, st);
     for (i = 0; i < n; i++)

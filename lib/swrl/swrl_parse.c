@@ -65,12 +65,10 @@ static void perr(parser_t *p, int line, int col, const char *fmt, ...)
     char msg[512];
     va_list ap;
 
-    if (p->err)
-        return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    p->err = qg_error_new(QG_ERR_FATAL, "%s:%d:%d: %s", p->origin, line, col, msg);
+    qg_error_first_at(&p->err, QG_ERR_FATAL, p->origin, (size_t)line, (size_t)col, "%s", msg);
 }
 
 static int is_utf8_and(const parser_t *p, size_t i)
@@ -141,7 +139,7 @@ static int set_text(parser_t *p, size_t start, size_t end)
 {
     p->cur.text = dupn(p->s + start, end - start);
     if (!p->cur.text) {
-        perr(p, p->cur.line, p->cur.col, "out of memory");
+        qg_error_first_oom(&p->err, p->origin);
         return -1;
     }
     return 0;
@@ -203,7 +201,7 @@ static void lex_string(parser_t *p)
 
     buf = malloc(p->len - start + 1);
     if (!buf) {
-        perr(p, p->cur.line, p->cur.col, "out of memory");
+        qg_error_first_oom(&p->err, p->origin);
         return;
     }
     while (p->pos < p->len && p->s[p->pos] != '"' && p->s[p->pos] != '\n') {
@@ -342,7 +340,7 @@ static int var_index(parser_t *p, swrl_rule_t *r, const char *name)
     if (!nv || !(nv[r->nvars] = strdup(name))) {
         if (nv)
             r->vars = nv;
-        perr(p, p->cur.line, p->cur.col, "out of memory");
+        qg_error_first_oom(&p->err, p->origin);
         return -1;
     }
     r->vars = nv;
@@ -544,7 +542,7 @@ static int parse_args(parser_t *p, swrl_rule_t *r, swrl_atom_t *a)
         }
         na = realloc(a->args, (a->nargs + 1) * sizeof(*na));
         if (!na) {
-            perr(p, p->cur.line, p->cur.col, "out of memory");
+            qg_error_first_oom(&p->err, p->origin);
             return -1;
         }
         a->args = na;
@@ -659,7 +657,7 @@ static int parse_atoms(parser_t *p, swrl_rule_t *r, swrl_atom_t **atoms, size_t 
         }
         na = realloc(*atoms, (*n + 1) * sizeof(*na));
         if (!na) {
-            perr(p, p->cur.line, p->cur.col, "out of memory");
+            qg_error_first_oom(&p->err, p->origin);
             return -1;
         }
         *atoms = na;
@@ -764,7 +762,7 @@ static int analyse_rule(parser_t *p, swrl_rule_t *r)
 
     r->order = calloc(r->nbody + 1, sizeof(*r->order));
     if (!bound || !placed || !r->order)
-        perr(p, r->line, 1, "out of memory");
+        qg_error_first_oom(&p->err, p->origin);
     else if (order_body(p, r, bound, placed) == 0 && check_head(p, r, bound) == 0)
         rc = 0;
     free(bound);
@@ -827,7 +825,7 @@ static int assign_name(parser_t *p, swrl_rule_t *r, char *label, int line, int c
         snprintf(buf, sizeof(buf), "rule%zu", p->rs->n + 1);
         label = strdup(buf);
         if (!label) {
-            perr(p, line, col, "out of memory");
+            qg_error_first_oom(&p->err, p->origin);
             return -1;
         }
     }
@@ -876,7 +874,7 @@ static int parse_rule(parser_t *p)
     }
     nr = realloc(rs->rules, (rs->n + 1) * sizeof(*nr));
     if (!nr) {
-        perr(p, p->cur.line, p->cur.col, "out of memory");
+        qg_error_first_oom(&p->err, p->origin);
         return -1;
     }
     rs->rules = nr;
@@ -911,7 +909,7 @@ static int parse_preference(parser_t *p)
     }
     p->rs->preference = dupn(p->s + start, end - start);
     if (!p->rs->preference) {
-        perr(p, p->cur.line, p->cur.col, "out of memory");
+        qg_error_first_oom(&p->err, p->origin);
         return -1;
     }
     advance(p);
@@ -930,7 +928,7 @@ qg_swrl_rules_t *qg_swrl_rules_parse(const char *text, size_t len, const char *o
     p.origin = origin ? origin : "<rules>";
     p.rs = calloc(1, sizeof(*p.rs));
     if (!p.rs) {
-        *errp = qg_error_new(QG_ERR_FATAL, "%s: out of memory", p.origin);
+        *errp = qg_error_new_oom("%s: out of memory", p.origin);
         return NULL;
     }
     if (p.len >= 3 && memcmp(p.s, "\xEF\xBB\xBF", 3) == 0)
@@ -959,7 +957,7 @@ qg_swrl_rules_t *qg_swrl_rules_load(const char *path, qg_error_t **errp)
     qg_swrl_rules_t *rs;
 
     if (!f) {
-        *errp = qg_error_new(QG_ERR_FATAL, "%s: cannot open rules file: %s", path, strerror(errno));
+        *errp = qg_error_new_fatal("%s: cannot open rules file: %s", path, strerror(errno));
         return NULL;
     }
     for (;;) {
@@ -969,8 +967,7 @@ qg_swrl_rules_t *qg_swrl_rules_load(const char *path, qg_error_t **errp)
             if (!nb) {
                 free(buf);
                 fclose(f);
-                *errp =
-                    qg_error_new(QG_ERR_FATAL, "%s: rules file too large or out of memory", path);
+                *errp = qg_error_new_fatal("%s: rules file too large or out of memory", path);
                 return NULL;
             }
             buf = nb;
@@ -984,7 +981,7 @@ qg_swrl_rules_t *qg_swrl_rules_load(const char *path, qg_error_t **errp)
     if (ferror(f)) {
         free(buf);
         fclose(f);
-        *errp = qg_error_new(QG_ERR_FATAL, "%s: read error", path);
+        *errp = qg_error_new_fatal("%s: read error", path);
         return NULL;
     }
     fclose(f);

@@ -62,15 +62,15 @@ static qg_error_t *check_create_result(rd_kafka_event_t *ev)
 {
     const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
     if (!res)
-        return qg_error_new(QG_ERR_TRANSIENT, "CreateTopics: %s", rd_kafka_event_error_string(ev));
+        return qg_error_new_transient("CreateTopics: %s", rd_kafka_event_error_string(ev));
     size_t cnt;
     const rd_kafka_topic_result_t **trs = rd_kafka_CreateTopics_result_topics(res, &cnt);
     for (size_t i = 0; i < cnt; i++) {
         rd_kafka_resp_err_t e = rd_kafka_topic_result_error(trs[i]);
         if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-            return qg_error_new(QG_ERR_TRANSIENT, "creating topic %s: %s",
-                                rd_kafka_topic_result_name(trs[i]),
-                                rd_kafka_topic_result_error_string(trs[i]));
+            return qg_error_new_transient("creating topic %s: %s",
+                                          rd_kafka_topic_result_name(trs[i]),
+                                          rd_kafka_topic_result_error_string(trs[i]));
     }
     return NULL;
 }
@@ -86,7 +86,7 @@ static qg_error_t *create_topics_with(rd_kafka_t *rk, const lg_opts_t *o)
     for (; made < n; made++) {
         nts[made] = rd_kafka_NewTopic_new(names[made], o->partitions, 1, errstr, sizeof(errstr));
         if (!nts[made]) {
-            err = qg_error_new(QG_ERR_BAD_INPUT, "topic %s: %s", names[made], errstr);
+            err = qg_error_new_bad_input("topic %s: %s", names[made], errstr);
             goto out;
         }
     }
@@ -94,8 +94,7 @@ static qg_error_t *create_topics_with(rd_kafka_t *rk, const lg_opts_t *o)
     rd_kafka_CreateTopics(rk, nts, (size_t)n, NULL, q);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, LG_CREATE_MS);
     err = ev ? check_create_result(ev)
-             : qg_error_new(QG_ERR_TRANSIENT, "CreateTopics: no answer within %d s",
-                            LG_CREATE_MS / 1000);
+             : qg_error_new_transient("CreateTopics: no answer within %d s", LG_CREATE_MS / 1000);
     if (ev)
         rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);
@@ -110,11 +109,11 @@ qg_error_t *lg_create_topics(const lg_opts_t *o)
     char errstr[512];
     rd_kafka_conf_t *conf = lg_kafka_conf(o, errstr, sizeof(errstr));
     if (!conf)
-        return qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+        return qg_error_new_bad_input("%s", errstr);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!rk) {
         rd_kafka_conf_destroy(conf);
-        return qg_error_new(QG_ERR_FATAL, "rd_kafka_new: %s", errstr);
+        return qg_error_new_fatal("rd_kafka_new: %s", errstr);
     }
     qg_error_t *err = create_topics_with(rk, o);
     rd_kafka_destroy(rk);
@@ -148,8 +147,9 @@ qg_error_t *lg_assign_all(rd_kafka_t *rk, const char *const *topics, const int *
         while ((n = topic_partitions(rk, topics[t])) <= 0 && required[t]) {
             if (lg_now_ms() > deadline) {
                 rd_kafka_topic_partition_list_destroy(parts);
-                return qg_error_new(QG_ERR_TRANSIENT, "topic %s: %s", topics[t],
-                                    n < 0 ? "no metadata from the broker" : "does not exist");
+                return qg_error_new_transient("topic %s: %s", topics[t],
+                                              n < 0 ? "no metadata from the broker"
+                                                    : "does not exist");
             }
             usleep(LG_RETRY_MS * 1000);
         }
@@ -160,7 +160,7 @@ qg_error_t *lg_assign_all(rd_kafka_t *rk, const char *const *topics, const int *
     rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     if (e)
-        return qg_error_new(QG_ERR_FATAL, "assign: %s", rd_kafka_err2str(e));
+        return qg_error_new_fatal("assign: %s", rd_kafka_err2str(e));
     return NULL;
 }
 
@@ -183,11 +183,11 @@ qg_error_t *lg_wait_groups(const lg_opts_t *o, int members)
     char errstr[512], group[300];
     rd_kafka_conf_t *conf = lg_kafka_conf(o, errstr, sizeof(errstr));
     if (!conf)
-        return qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+        return qg_error_new_bad_input("%s", errstr);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!rk) {
         rd_kafka_conf_destroy(conf);
-        return qg_error_new(QG_ERR_FATAL, "rd_kafka_new: %s", errstr);
+        return qg_error_new_fatal("rd_kafka_new: %s", errstr);
     }
     double deadline = lg_now_ms() + o->timeout_s * 1000;
     qg_error_t *err = NULL;
@@ -197,8 +197,8 @@ qg_error_t *lg_wait_groups(const lg_opts_t *o, int members)
             int n;
             while ((n = group_stable_members(rk, group)) != members) {
                 if (lg_now_ms() > deadline) {
-                    err = qg_error_new(QG_ERR_TRANSIENT, "group %s: %d stable members, expected %d",
-                                       group, n, members);
+                    err = qg_error_new_transient("group %s: %d stable members, expected %d", group,
+                                                 n, members);
                     break;
                 }
                 usleep(LG_RETRY_MS * 1000);

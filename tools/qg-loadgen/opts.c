@@ -63,28 +63,25 @@ static qg_error_t *parse_pipelines(lg_opts_t *o)
     free(o->spec_buf);
     o->spec_buf = strdup(o->stages_spec);
     if (!o->spec_buf)
-        return qg_error_new(QG_ERR_FATAL, "out of memory");
+        return qg_error_new_oom("out of memory");
     o->npipelines = 0;
     char *save_p = NULL;
     for (char *p = strtok_r(o->spec_buf, ";", &save_p); p; p = strtok_r(NULL, ";", &save_p)) {
         if (o->npipelines == LG_MAX_PIPELINES)
-            return qg_error_new(QG_ERR_BAD_INPUT, "--stages: more than %d pipelines",
-                                LG_MAX_PIPELINES);
+            return qg_error_new_bad_input("--stages: more than %d pipelines", LG_MAX_PIPELINES);
         lg_pipeline_t *pl = &o->pipelines[o->npipelines++];
         pl->n = 0;
         char *save_s = NULL;
         for (char *s = strtok_r(p, ",", &save_s); s; s = strtok_r(NULL, ",", &save_s)) {
             if (pl->n == LG_MAX_STAGES)
-                return qg_error_new(QG_ERR_BAD_INPUT, "--stages: more than %d stages",
-                                    LG_MAX_STAGES);
+                return qg_error_new_bad_input("--stages: more than %d stages", LG_MAX_STAGES);
             pl->stage[pl->n++] = s;
         }
         if (pl->n == 0)
-            return qg_error_new(QG_ERR_BAD_INPUT, "--stages: empty pipeline in \"%s\"",
-                                o->stages_spec);
+            return qg_error_new_bad_input("--stages: empty pipeline in \"%s\"", o->stages_spec);
     }
     if (o->npipelines == 0)
-        return qg_error_new(QG_ERR_BAD_INPUT, "--stages: no pipeline in \"%s\"", o->stages_spec);
+        return qg_error_new_bad_input("--stages: no pipeline in \"%s\"", o->stages_spec);
     return NULL;
 }
 
@@ -94,16 +91,16 @@ static qg_error_t *parse_fail_classes(lg_opts_t *o)
     free(o->fail_buf);
     o->fail_buf = strdup(o->fail_classes_spec);
     if (!o->fail_buf)
-        return qg_error_new(QG_ERR_FATAL, "out of memory");
+        return qg_error_new_oom("out of memory");
     o->nfail_classes = 0;
     char *save = NULL;
     for (char *c = strtok_r(o->fail_buf, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
         if (qg_error_class_from_name(c) < 0 || o->nfail_classes == 8)
-            return qg_error_new(QG_ERR_BAD_INPUT, "--fail-classes: bad class \"%s\"", c);
+            return qg_error_new_bad_input("--fail-classes: bad class \"%s\"", c);
         o->fail_class[o->nfail_classes++] = c;
     }
     if (o->fail_every > 0 && o->nfail_classes == 0)
-        return qg_error_new(QG_ERR_BAD_INPUT, "--fail-classes: empty");
+        return qg_error_new_bad_input("--fail-classes: empty");
     return NULL;
 }
 
@@ -137,15 +134,14 @@ static qg_error_t *opts_from_config(lg_opts_t *o)
     o->create_topics = !qg_config_bool(cfg, "no.create.topics");
     for (size_t i = 0; i < qg_config_kafka_count(cfg); i++) {
         if (o->nprops == LG_MAX_PROPS)
-            return qg_error_new(QG_ERR_BAD_INPUT, "-X: more than %d librdkafka properties",
-                                LG_MAX_PROPS);
+            return qg_error_new_bad_input("-X: more than %d librdkafka properties", LG_MAX_PROPS);
         const char *key, *value;
         qg_config_kafka_at(cfg, i, &key, &value);
         o->props[o->nprops][0] = key;
         o->props[o->nprops++][1] = value;
     }
     if (strlen(o->run_id) > 64 || strlen(o->prefix) > 128)
-        return qg_error_new(QG_ERR_BAD_INPUT, "--run-id or --topic-prefix too long");
+        return qg_error_new_bad_input("--run-id or --topic-prefix too long");
     qg_error_t *err = parse_fail_classes(o);
     return err ? err : parse_pipelines(o);
 }
@@ -170,10 +166,10 @@ int lg_opts_parse(lg_opts_t *o, int argc, char **argv, const char **cmd)
     o->cfg = qg_cli_config(&cli, tables, 1, argc, argv, &rest, &nrest, &rc);
     if (!o->cfg)
         return rc;
-    qg_error_t *err =
-        nrest < 1 ? qg_error_new(QG_ERR_BAD_INPUT, "no command (produce, verify, bench, topics, "
+    qg_error_t *err = nrest < 1
+                          ? qg_error_new_bad_input("no command (produce, verify, bench, topics, "
                                                    "wait-groups)")
-                  : opts_from_config(o);
+                          : opts_from_config(o);
     if (err) {
         fprintf(stderr, "qg-loadgen: %s\n", qg_error_message(err));
         qg_error_destroy(err);

@@ -42,7 +42,7 @@ static qg_error_t *producer_new(lg_producer_t *p, const lg_opts_t *o)
     memset(p, 0, sizeof(*p));
     rd_kafka_conf_t *conf = lg_kafka_conf(o, errstr, sizeof(errstr));
     if (!conf)
-        return qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+        return qg_error_new_bad_input("%s", errstr);
     static const char *const dflt[][2] = {
         {"enable.idempotence", "true"},
         {"linger.ms", "5"},
@@ -52,14 +52,14 @@ static qg_error_t *producer_new(lg_producer_t *p, const lg_opts_t *o)
         if (!conf_has(o, dflt[i][0]) &&
             rd_kafka_conf_set(conf, dflt[i][0], dflt[i][1], errstr, sizeof(errstr))) {
             rd_kafka_conf_destroy(conf);
-            return qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+            return qg_error_new_bad_input("%s", errstr);
         }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, p);
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!p->rk) {
         rd_kafka_conf_destroy(conf);
-        return qg_error_new(QG_ERR_FATAL, "rd_kafka_new: %s", errstr);
+        return qg_error_new_fatal("rd_kafka_new: %s", errstr);
     }
     return NULL;
 }
@@ -79,7 +79,7 @@ static qg_error_t *send_one(lg_producer_t *p, const char *topic, const char *key
             return NULL;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             free(val);
-            return qg_error_new(QG_ERR_FATAL, "produce to %s: %s", topic, rd_kafka_err2str(e));
+            return qg_error_new_fatal("produce to %s: %s", topic, rd_kafka_err2str(e));
         }
         rd_kafka_poll(p->rk, LG_POLL_SLICE_MS);
     }
@@ -92,7 +92,7 @@ static qg_error_t *send_goal(lg_producer_t *p, const lg_opts_t *o, long seq)
     size_t len;
     char *val = lg_goal_value(o, seq, now, &len);
     if (!val)
-        return qg_error_new(QG_ERR_FATAL, "out of memory building goal %ld", seq);
+        return qg_error_new_oom("out of memory building goal %ld", seq);
     snprintf(key, sizeof(key), "%s-g%ld", o->run_id, seq);
     lg_topic(topic, sizeof(topic), o->prefix, o->pipelines[seq % o->npipelines].stage[0]);
     return send_one(p, topic, key, val, len, now);
@@ -104,7 +104,7 @@ static qg_error_t *send_bad(lg_producer_t *p, const lg_opts_t *o, long j)
     size_t len;
     char *val = lg_bad_value(o, j, &len, key, sizeof(key));
     if (!val)
-        return qg_error_new(QG_ERR_FATAL, "out of memory building malformed message %ld", j);
+        return qg_error_new_oom("out of memory building malformed message %ld", j);
     lg_topic(topic, sizeof(topic), o->prefix, o->pipelines[0].stage[0]);
     return send_one(p, topic, key, val, len, lg_now_ms());
 }
@@ -151,11 +151,11 @@ qg_error_t *lg_produce(const lg_opts_t *o, volatile long *progress)
     err = produce_all(&p, o, progress);
     rd_kafka_resp_err_t fe = rd_kafka_flush(p.rk, LG_FLUSH_MS);
     if (!err && fe)
-        err = qg_error_new(QG_ERR_TRANSIENT, "flush: %s (%d messages not delivered)",
-                           rd_kafka_err2str(fe), rd_kafka_outq_len(p.rk));
+        err = qg_error_new_transient("flush: %s (%d messages not delivered)", rd_kafka_err2str(fe),
+                                     rd_kafka_outq_len(p.rk));
     if (!err && p.failed)
-        err = qg_error_new(QG_ERR_TRANSIENT, "%ld messages not delivered, first: %s", p.failed,
-                           p.first_error);
+        err = qg_error_new_transient("%ld messages not delivered, first: %s", p.failed,
+                                     p.first_error);
     rd_kafka_destroy(p.rk);
     return err;
 }

@@ -357,7 +357,7 @@ static rd_kafka_t *consumer_new(const lg_opts_t *o, qg_error_t **errp)
     char errstr[512], group[128];
     rd_kafka_conf_t *conf = lg_kafka_conf(o, errstr, sizeof(errstr));
     if (!conf) {
-        *errp = qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+        *errp = qg_error_new_bad_input("%s", errstr);
         return NULL;
     }
     snprintf(group, sizeof(group), "qg-loadgen-verify-%d-%.0f", (int)getpid(), lg_now_ms());
@@ -371,12 +371,12 @@ static rd_kafka_t *consumer_new(const lg_opts_t *o, qg_error_t **errp)
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
         if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof(errstr))) {
             rd_kafka_conf_destroy(conf);
-            *errp = qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+            *errp = qg_error_new_bad_input("%s", errstr);
             return NULL;
         }
     rd_kafka_t *rk = qg_kafka_consumer_new(conf, errstr, sizeof(errstr));
     if (!rk)
-        *errp = qg_error_new(QG_ERR_FATAL, "rd_kafka_new: %s", errstr);
+        *errp = qg_error_new_fatal("rd_kafka_new: %s", errstr);
     return rk;
 }
 
@@ -428,11 +428,11 @@ lg_report_t *lg_verify_run(const lg_opts_t *o, int live, qg_error_t **errp)
     *errp = NULL;
     lg_report_t *r = report_new(o);
     if (!r) {
-        *errp = qg_error_new(QG_ERR_FATAL, "out of memory");
+        *errp = qg_error_new_oom("out of memory");
         return NULL;
     }
     if (o->dump_path && !(r->dump = fopen(o->dump_path, "w"))) {
-        *errp = qg_error_new(QG_ERR_BAD_INPUT, "--dump %s: cannot open", o->dump_path);
+        *errp = qg_error_new_bad_input("--dump %s: cannot open", o->dump_path);
         lg_report_destroy(r);
         return NULL;
     }

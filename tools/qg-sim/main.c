@@ -228,7 +228,7 @@ static qg_error_t *load_scenario(const cli_t *c, qg_json_t **sc)
         qg_error_t *err = NULL;
         for (int i = 0; i < c->n_aas && !err; i++)
             if (!(envs[i] = qg_json_parse_file(c->aas[i], errstr, sizeof(errstr))))
-                err = qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+                err = qg_error_new_bad_input("%s", errstr);
         if (!err)
             err = qg_engine_scenario_from_aas((const qg_json_t *const *)envs, (size_t)c->n_aas, sc);
         for (int i = 0; i < c->n_aas; i++)
@@ -236,11 +236,11 @@ static qg_error_t *load_scenario(const cli_t *c, qg_json_t **sc)
         return err;
     }
     if (!c->scenario)
-        return qg_error_new(QG_ERR_BAD_INPUT, "--scenario DIR|FILE or --aas FILE is required");
+        return qg_error_new_bad_input("--scenario DIR|FILE or --aas FILE is required");
     if (stat(c->scenario, &st) == 0 && S_ISDIR(st.st_mode))
         return qg_engine_scenario_load_dir(c->scenario, sc);
     if (!(*sc = qg_json_parse_file(c->scenario, errstr, sizeof(errstr))))
-        return qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+        return qg_error_new_bad_input("%s", errstr);
     return NULL;
 }
 
@@ -251,11 +251,11 @@ static qg_error_t *load_inputs(cli_t *c, qg_json_t **sc, qg_json_t **routing)
     qg_error_t *err = load_scenario(c, sc);
     if (!err && c->routing) {
         if (!(*routing = qg_json_parse_file(c->routing, errstr, sizeof(errstr))))
-            err = qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+            err = qg_error_new_bad_input("%s", errstr);
         c->order.routing = *routing;
     }
     if (!err && c->order.product_id && !(c->order.quantity >= 1))
-        err = qg_error_new(QG_ERR_BAD_INPUT, "--quantity Q is required with --product");
+        err = qg_error_new_bad_input("--quantity Q is required with --product");
     return err;
 }
 
@@ -291,7 +291,7 @@ static int cmd_run(cli_t *c)
     qg_json_t *sc = NULL, *routing = NULL, *res = NULL;
     qg_error_t *err = load_inputs(c, &sc, &routing);
     if (!err && !c->order.product_id)
-        err = qg_error_new(QG_ERR_BAD_INPUT, "--product ID is required");
+        err = qg_error_new_bad_input("--product ID is required");
     int tty = !c->quiet && isatty(2);
     if (!err)
         err = qg_engine_run(sc, &c->order, &c->opts, tty ? progress : NULL, NULL, &stop_flag, &res);
@@ -337,9 +337,9 @@ static int cmd_verify(cli_t *c)
     char errstr[512];
     qg_error_t *err = load_inputs(c, &sc, &routing);
     if (!err && !c->result)
-        err = qg_error_new(QG_ERR_BAD_INPUT, "--result FILE is required");
+        err = qg_error_new_bad_input("--result FILE is required");
     if (!err && !(res = qg_json_parse_file(c->result, errstr, sizeof(errstr))))
-        err = qg_error_new(QG_ERR_BAD_INPUT, "%s", errstr);
+        err = qg_error_new_bad_input("%s", errstr);
     if (!err)
         err = qg_engine_verify_plan(sc, &c->order, res);
     int rc = 0;

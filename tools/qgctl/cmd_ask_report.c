@@ -101,7 +101,7 @@ int qgctl_cmd_ask(int argc, char **argv)
     } else if (ask) {
         qg_json_t *doc = NULL;
         if (qg_ask_set_extra_stages(ask, qg_config_get(cfg, "pipeline.extra.stages")) != 0)
-            err = qg_error_new(QG_ERR_FATAL, "out of memory");
+            err = qg_error_new_oom("out of memory");
         else
             err = qg_ask_build(ask, rest[0], &doc);
         if (doc && qg_config_bool(cfg, "run")) {
@@ -167,7 +167,7 @@ int qgctl_cmd_report(int argc, char **argv)
     if (!f)
         fprintf(stderr, "qgctl report: cannot write %s\n", out);
     if (f && f != stdout && fclose(f) != 0 && !err)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "cannot write %s", out);
+        err = qg_error_new_stage_error("cannot write %s", out);
     qg_json_destroy(doc);
     if (err)
         fprintf(stderr, "qgctl report: %s\n", qg_error_message(err));

@@ -27,7 +27,7 @@ static qg_error_t *qg_bp_fill_machine(qg_bmachine_t *bm, const qg_manifest_machi
 
     bm->subs = calloc(mm->n_subs ? mm->n_subs : 1, sizeof(*bm->subs));
     if (!err && !bm->subs)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        err = qg_error_new_oom("out of memory");
     for (size_t i = 0; !err && i < mm->n_subs; i++) {
         qg_bmsub_t *s = &bm->subs[bm->n_subs++];
         s->key = mm->subs[i].key;
@@ -48,7 +48,7 @@ static qg_error_t *qg_bp_fill_source(qg_bsrc_t *bs, const qg_json_t *doc)
     if (!err && s->n_machines) {
         bs->machines = calloc(s->n_machines, sizeof(*bs->machines));
         if (!bs->machines)
-            return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+            return qg_error_new_oom("out of memory");
         for (size_t i = 0; !err && i < s->n_machines; i++)
             err = qg_bp_fill_machine(&bs->machines[bs->n_machines++], &s->machines[i], doc);
     }
@@ -64,7 +64,7 @@ qg_error_t *qg_binding_plan_new(const qg_manifest_t *m, const qg_json_t *doc, qg
         plan->srcs = calloc(m->n_sources ? m->n_sources : 1, sizeof(*plan->srcs));
     if (!plan || !plan->srcs) {
         free(plan);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     }
     plan->manifest = m;
     for (size_t i = 0; i < m->n_sources; i++) {
@@ -171,16 +171,16 @@ static qg_error_t *qg_bp_filter_source(qg_bsrc_t *bs, const qg_json_t *shells)
 
     bs->machines = calloc(n ? n : 1, sizeof(*bs->machines));
     if (!bs->machines)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_error_new_oom("out of memory");
     for (size_t i = 0; i < n; i++) {
         const qg_json_t *shell = qg_json_at(shells, i);
         if (!qg_binding_id_match(s->id_pattern, qg_json_str(qg_json_get(shell, "idShort"))))
             continue;
         if (qg_bp_machine_of_shell(&bs->machines[bs->n_machines++], s, shell) != 0)
-            return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+            return qg_error_new_oom("out of memory");
     }
     if (bs->n_machines == 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "no shell matches id_pattern '%s'", s->id_pattern);
+        return qg_error_new_stage_error("no shell matches id_pattern '%s'", s->id_pattern);
     return NULL;
 }
 
@@ -323,14 +323,14 @@ qg_error_t *qg_binding_plan_fetch(qg_bplan_t *plan, qg_aas_client_t *aas, size_t
     qg_error_t *err;
 
     if (qg_bp_collect(plan) != 0)
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory planning requests");
+        return qg_error_new_oom("out of memory planning requests");
     if (bulk_min > 0 && plan->n_subs >= bulk_min)
         qg_bp_bulk(plan, aas);
     idx = calloc(plan->n_subs ? plan->n_subs : 1, sizeof(*idx));
     reqs = idx ? qg_bp_requests(plan, idx, &n) : NULL;
     if (!reqs) {
         free(idx);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory planning requests");
+        return qg_error_new_oom("out of memory planning requests");
     }
     err = qg_aas_get_many(aas, reqs, n, cancel);
     for (size_t i = 0; i < n; i++) {
@@ -358,7 +358,7 @@ static const qg_json_t *qg_bp_body(qg_bplan_t *plan, const char *id, qg_error_t 
     qg_bsub_t *s = qg_bp_sub(plan, id);
 
     if (!s)
-        *err = qg_error_new(QG_ERR_STAGE_ERROR, "submodel '%s' was not fetched", id);
+        *err = qg_error_new_stage_error("submodel '%s' was not fetched", id);
     else if (s->err)
         *err = qg_error_new(qg_error_class(s->err), "%s", qg_error_message(s->err));
     return *err ? NULL : s->body;
@@ -375,9 +375,8 @@ static qg_json_t *qg_bp_decode(qg_json_t *v, const qg_bsrc_t *bs, qg_error_t **e
         return v;
     doc = qg_json_parse(qg_json_str(v), qg_json_strlen(v), errstr, sizeof(errstr));
     if (!doc)
-        *err = qg_error_new(QG_ERR_STAGE_ERROR,
-                            "element '%s' of submodel '%s' is not valid JSON text: %s",
-                            bs->property_path, bs->submodel_id, errstr);
+        *err = qg_error_new_stage_error("element '%s' of submodel '%s' is not valid JSON text: %s",
+                                        bs->property_path, bs->submodel_id, errstr);
     qg_json_destroy(v);
     return doc;
 }
@@ -393,12 +392,12 @@ static void qg_bp_build_property(qg_bplan_t *plan, qg_bsrc_t *bs)
         return;
     el = qg_aas_find_element(sm, bs->property_path, errstr, sizeof(errstr));
     if (!el) {
-        bs->err = qg_error_new(QG_ERR_STAGE_ERROR, "submodel '%s': %s", bs->submodel_id, errstr);
+        bs->err = qg_error_new_stage_error("submodel '%s': %s", bs->submodel_id, errstr);
         return;
     }
     v = qg_aas_element_value(el);
     if (!v) {
-        bs->err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        bs->err = qg_error_new_oom("out of memory");
         return;
     }
     bs->data = qg_bp_decode(v, bs, &bs->err);
@@ -429,17 +428,17 @@ static qg_error_t *qg_bp_machine_sub(qg_bplan_t *plan, const qg_bmachine_t *bm,
     val = qg_aas_submodel_value(sm);
     for (size_t r = 0; val && r < sub->n_required; r++)
         if (!qg_json_get(val, sub->required[r]))
-            err =
-                qg_error_new(QG_ERR_STAGE_ERROR, "machine %s: %s submodel '%s' has no element '%s'",
-                             bm->machine_id, sub->key, sub->submodel_id, sub->required[r]);
+            err = qg_error_new_stage_error("machine %s: %s submodel '%s' has no element '%s'",
+                                           bm->machine_id, sub->key, sub->submodel_id,
+                                           sub->required[r]);
     if (!err && val && sub->pick_path) {
         char errstr[300];
         const qg_json_t *el = qg_aas_find_element(sm, sub->pick_path, errstr, sizeof(errstr));
         if (el && qg_json_set(val, sub->pick_key, qg_aas_element_value(el)) != 0)
-            err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+            err = qg_error_new_oom("out of memory");
     }
     if (!err && (!val || qg_bp_merge(rec, val) != 0))
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        err = qg_error_new_oom("out of memory");
     qg_json_destroy(val);
     return err;
 }
@@ -450,7 +449,7 @@ static qg_json_t *qg_bp_machine_record(qg_bplan_t *plan, const qg_bmachine_t *bm
 
     if (!rec || qg_json_set_str(rec, "machine_id", bm->machine_id) != 0) {
         qg_json_destroy(rec);
-        *err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        *err = qg_error_new_oom("out of memory");
         return NULL;
     }
     for (size_t i = 0; i < bm->n_subs && !*err; i++)
@@ -469,10 +468,10 @@ static void qg_bp_build_machines(qg_bplan_t *plan, qg_bsrc_t *bs)
     for (size_t i = 0; arr && i < bs->n_machines && !bs->err; i++) {
         qg_json_t *rec = qg_bp_machine_record(plan, &bs->machines[i], &bs->err);
         if (rec && qg_json_append(arr, rec) != 0)
-            bs->err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+            bs->err = qg_error_new_oom("out of memory");
     }
     if (!arr && !bs->err)
-        bs->err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        bs->err = qg_error_new_oom("out of memory");
     if (bs->err) {
         qg_json_destroy(arr);
         return;

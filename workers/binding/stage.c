@@ -85,15 +85,15 @@ static qg_error_t *qg_binding_token(const qg_config_t *cfg, char **out)
     if (env && *env) {
         const char *v = getenv(env);
         if (!v || !*v)
-            return qg_error_new(QG_ERR_FATAL, "aas.token.env: variable %s is not set", env);
+            return qg_error_new_fatal("aas.token.env: variable %s is not set", env);
         *out = strdup(v);
-        return *out ? NULL : qg_error_new(QG_ERR_FATAL, "out of memory");
+        return *out ? NULL : qg_error_new_oom("out of memory");
     }
     if (!file || !*file)
         return NULL;
     f = fopen(file, "r");
     if (!f)
-        return qg_error_new(QG_ERR_FATAL, "aas.token.file %s: %s", file, strerror(errno));
+        return qg_error_new_fatal("aas.token.file %s: %s", file, strerror(errno));
     n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
@@ -101,7 +101,7 @@ static qg_error_t *qg_binding_token(const qg_config_t *cfg, char **out)
     buf[n] = '\0';
     *out = strdup(buf);
     memset(buf, 0, sizeof(buf));
-    return *out ? NULL : qg_error_new(QG_ERR_FATAL, "out of memory");
+    return *out ? NULL : qg_error_new_oom("out of memory");
 }
 
 static qg_error_t *qg_binding_client(qg_binding_t *b, const qg_config_t *cfg)
@@ -153,7 +153,7 @@ static qg_error_t *qg_binding_init(void **state, const qg_config_t *cfg)
 
     *state = NULL;
     if (!b)
-        return qg_error_new(QG_ERR_FATAL, "out of memory");
+        return qg_error_new_oom("out of memory");
     b->registry_dir = qg_binding_dup_opt(cfg, "registry.dir");
     b->shared_dir = qg_binding_dup_opt(cfg, "binding.shared.dir");
     b->work_dir = qg_binding_dup_opt(cfg, "binding.work.dir");
@@ -347,22 +347,21 @@ static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id, 
 
     if (!text) {
         qg_json_destroy(scenario);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory serializing the scenario");
+        return qg_error_new_oom("out of memory serializing the scenario");
     }
     qg_json_set_num(result, "scenarioBytes", (double)len);
     if (len <= b->inline_max) {
         free(text);
-        return qg_json_set(result, "scenario", scenario) == 0
-                   ? NULL
-                   : qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        return qg_json_set(result, "scenario", scenario) == 0 ? NULL
+                                                              : qg_error_new_oom("out of memory");
     }
     qg_json_destroy(scenario);
     if (!b->shared_dir) {
         free(text);
-        return qg_error_new(QG_ERR_STAGE_ERROR,
-                            "scenario is %zu bytes, above binding.inline.max.bytes (%zu), and "
-                            "binding.shared.dir is not set",
-                            len, b->inline_max);
+        return qg_error_new_stage_error(
+            "scenario is %zu bytes, above binding.inline.max.bytes (%zu), and "
+            "binding.shared.dir is not set",
+            len, b->inline_max);
     }
     qg_binding_digest(text, len, sha);
     qg_binding_safe_name(goal_id, safe, sizeof(safe));
@@ -371,7 +370,7 @@ static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id, 
     if (qg_binding_mkdirs(b->shared_dir) != 0 ||
         qg_binding_write(b->shared_dir, name, text, len) != 0) {
         qg_error_t *err =
-            qg_error_new(QG_ERR_TRANSIENT, "writing claim check %s: %s", path, strerror(errno));
+            qg_error_new_transient("writing claim check %s: %s", path, strerror(errno));
         free(text);
         return err;
     }
@@ -380,9 +379,7 @@ static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id, 
     qg_json_set_str(ref, "path", path);
     qg_json_set_str(ref, "sha256", sha);
     qg_json_set_num(ref, "bytes", (double)len + 1);
-    return qg_json_set(result, "scenarioRef", ref) == 0
-               ? NULL
-               : qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    return qg_json_set(result, "scenarioRef", ref) == 0 ? NULL : qg_error_new_oom("out of memory");
 }
 
 /* A required source that failed transiently makes the whole goal retry. */
@@ -391,8 +388,8 @@ static qg_error_t *qg_binding_transient(const qg_bplan_t *plan)
     for (size_t i = 0; i < plan->n_srcs; i++) {
         const qg_bsrc_t *bs = &plan->srcs[i];
         if (bs->src->required && qg_error_class(bs->err) == QG_ERR_TRANSIENT)
-            return qg_error_new(QG_ERR_TRANSIENT, "source %s: %s", bs->src->name,
-                                qg_error_message(bs->err));
+            return qg_error_new_transient("source %s: %s", bs->src->name,
+                                          qg_error_message(bs->err));
     }
     return NULL;
 }
@@ -421,8 +418,8 @@ static qg_error_t *qg_binding_manifest(const qg_binding_t *b, const qg_stage_ctx
     qg_error_t *err;
 
     if (!file || !*file)
-        return qg_error_new(QG_ERR_BAD_INPUT,
-                            "QueryGoal.selectedModel.metaDataFile is missing (no model selected?)");
+        return qg_error_new_bad_input(
+            "QueryGoal.selectedModel.metaDataFile is missing (no model selected?)");
     err = qg_manifest_resolve_path(b->registry_dir, file, &path);
     if (!err)
         err = qg_manifest_load(path, m);
@@ -468,7 +465,7 @@ static qg_error_t *qg_binding_execute(qg_binding_t *b, qg_stage_ctx_t *ctx, qg_b
     scenario = qg_json_object();
     if (!scenario || qg_binding_collect(plan, ctx->result, scenario) != 0) {
         qg_json_destroy(scenario);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory building the result");
+        return qg_error_new_oom("out of memory building the result");
     }
     qg_binding_keep_files(b, plan, ctx->goal_id, ctx->result);
     return qg_binding_place(b, ctx->goal_id, ctx->result, scenario);

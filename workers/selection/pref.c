@@ -34,20 +34,19 @@ static qg_error_t *parse_item(const char *item, size_t len, qg_sel_pref_t *pref)
     int long_key, long_dir;
 
     if (len >= sizeof(buf))
-        return qg_error_new(QG_ERR_FATAL, "preference: key too long");
+        return qg_error_new_fatal("preference: key too long");
     memcpy(buf, item, len);
     buf[len] = '\0';
     if (pref->n >= QG_SEL_MAX_KEYS)
-        return qg_error_new(QG_ERR_FATAL, "preference: at most %d keys", QG_SEL_MAX_KEYS);
+        return qg_error_new_fatal("preference: at most %d keys", QG_SEL_MAX_KEYS);
     rest = word(buf, pref->key[pref->n], sizeof(pref->key[0]), &long_key);
     rest = word(rest, dir, sizeof(dir), &long_dir);
     if (!pref->key[pref->n][0])
-        return qg_error_new(QG_ERR_FATAL, "preference: empty key in \"%s\"", buf);
+        return qg_error_new_fatal("preference: empty key in \"%s\"", buf);
     if (long_key || *skip_ws(rest) != '\0')
-        return qg_error_new(QG_ERR_FATAL, "preference: expected 'key [asc|desc]', got \"%s\"", buf);
+        return qg_error_new_fatal("preference: expected 'key [asc|desc]', got \"%s\"", buf);
     if (long_dir || (dir[0] && strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0))
-        return qg_error_new(QG_ERR_FATAL, "preference: direction must be asc or desc, got \"%s\"",
-                            dir);
+        return qg_error_new_fatal("preference: direction must be asc or desc, got \"%s\"", dir);
     pref->desc[pref->n++] = strcmp(dir, "desc") == 0;
     return NULL;
 }
@@ -64,7 +63,7 @@ qg_error_t *qg_sel_pref_parse(const char *text, qg_sel_pref_t *pref)
             return err;
         p += len;
         if (*p == ',' && !*skip_ws(p + 1))
-            return qg_error_new(QG_ERR_FATAL, "preference: trailing ','");
+            return qg_error_new_fatal("preference: trailing ','");
         if (*p == ',')
             p++;
     }

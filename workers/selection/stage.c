@@ -82,7 +82,7 @@ static qg_error_t *sel_load(sel_state_t *st, const qg_config_t *cfg)
     st->rules_path = resolve_file((v = qg_config_get(cfg, "rules.file")) ? v : "config/rules.swrl");
     if (!reg_path || !st->rules_path) {
         free(reg_path);
-        return qg_error_new(QG_ERR_FATAL, "selection: out of memory");
+        return qg_error_new_oom("selection: out of memory");
     }
     st->reg = qg_registry_load(reg_path, &err);
     free(reg_path);
@@ -95,7 +95,7 @@ static qg_error_t *sel_load(sel_state_t *st, const qg_config_t *cfg)
         v = qg_swrl_rules_preference(st->rules);
     st->pref_text = strdup(v ? v : SEL_DEFAULT_PREFERENCE);
     if (!st->pref_text)
-        return qg_error_new(QG_ERR_FATAL, "selection: out of memory");
+        return qg_error_new_oom("selection: out of memory");
     if ((err = qg_sel_pref_parse(st->pref_text, &st->pref)))
         return qg_error_wrap(err, "%s",
                              qg_config_get(cfg, "selection.preference") ? "selection.preference"
@@ -110,7 +110,7 @@ static qg_error_t *sel_init(void **state, const qg_config_t *cfg)
 
     *state = NULL;
     if (!st)
-        return qg_error_new(QG_ERR_FATAL, "selection: out of memory");
+        return qg_error_new_oom("selection: out of memory");
     if ((err = sel_load(st, cfg))) {
         sel_destroy(st);
         return err;
@@ -161,7 +161,7 @@ static qg_error_t *add_goal_facts(qg_swrl_kb_t *kb, const char *ind, const qg_js
         if (key && *key && rc == 0)
             rc = add_numeric_text(kb, ind, key, qg_json_str(qg_json_get(p, "value")));
     }
-    return rc < 0 ? qg_error_new(QG_ERR_STAGE_ERROR, "selection: too many goal facts") : NULL;
+    return rc < 0 ? qg_error_new_stage_error("selection: too many goal facts") : NULL;
 }
 
 static qg_error_t *add_model_facts(qg_swrl_kb_t *kb, const qg_registry_t *reg)
@@ -179,7 +179,7 @@ static qg_error_t *add_model_facts(qg_swrl_kb_t *kb, const qg_registry_t *reg)
                 qg_swrl_kb_add_json(kb, id, key, qg_json_at(m, k), strcmp(key, "performance") == 0);
         }
     }
-    return rc < 0 ? qg_error_new(QG_ERR_STAGE_ERROR, "selection: too many registry facts") : NULL;
+    return rc < 0 ? qg_error_new_stage_error("selection: too many registry facts") : NULL;
 }
 
 /* The goal's individual: its goalId, unless a model has that name. */
@@ -256,11 +256,11 @@ static qg_error_t *pick(const sel_state_t *st, const qg_json_t *selected,
         qg_json_t *c;
         if (!m) {
             if (qg_json_append(pk->ignored, qg_json_clone(qg_json_get(f, "object"))) < 0)
-                return qg_error_new(QG_ERR_STAGE_ERROR, "selection: out of memory");
+                return qg_error_new_oom("selection: out of memory");
             continue;
         }
         if (!(c = candidate(f, pref)) || qg_json_append(pk->candidates, c) < 0)
-            return qg_error_new(QG_ERR_STAGE_ERROR, "selection: out of memory");
+            return qg_error_new_oom("selection: out of memory");
         if (better(st, pk, m, pref)) {
             pk->best = m;
             pk->best_cand = qg_json_at(pk->candidates, qg_json_len(pk->candidates) - 1);
@@ -386,11 +386,11 @@ static qg_error_t *infer(const sel_state_t *st, qg_stage_ctx_t *ctx, qg_swrl_kb_
     sel = qg_swrl_kb_query(kb, st->rules, "selectedModel", gind);
     pref = qg_swrl_kb_query(kb, st->rules, "preferredModel", gind);
     if (!sel || !pref)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "selection: out of memory");
+        err = qg_error_new_oom("selection: out of memory");
     if (!err)
         err = pick(st, sel, pref, pk);
     if (!err && write_result(st, ctx, pk, &stats, nfacts) < 0)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "selection: out of memory");
+        err = qg_error_new_oom("selection: out of memory");
     qg_json_destroy(sel);
     qg_json_destroy(pref);
     return err;
@@ -406,7 +406,7 @@ static qg_error_t *select_by_rules(const sel_state_t *st, qg_stage_ctx_t *ctx)
     pk.candidates = qg_json_array();
     pk.ignored = qg_json_array();
     if (!kb || !pk.candidates || !pk.ignored)
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "selection: out of memory");
+        err = qg_error_new_oom("selection: out of memory");
     else
         err = infer(st, ctx, kb, &pk);
     qg_json_destroy(pk.candidates);
@@ -426,15 +426,14 @@ static qg_error_t *keep_preselected(const sel_state_t *st, qg_stage_ctx_t *ctx,
     int rc = 0;
 
     if (!id)
-        return qg_error_new(QG_ERR_BAD_INPUT,
-                            "QueryGoal.selectedModel: expected a modelId string or {modelId}");
+        return qg_error_new_bad_input(
+            "QueryGoal.selectedModel: expected a modelId string or {modelId}");
     if (!m) {
         qg_json_t *known = model_ids(st->reg);
         join_ids(known, NULL, ids, sizeof(ids));
         qg_json_destroy(known);
-        return qg_error_new(QG_ERR_BAD_INPUT,
-                            "QueryGoal.selectedModel: unknown model '%s' (registry has: %s)", id,
-                            ids);
+        return qg_error_new_bad_input(
+            "QueryGoal.selectedModel: unknown model '%s' (registry has: %s)", id, ids);
     }
     snprintf(reason, sizeof(reason), "goal named model %s; kept (pre_selected)", id);
     rc |= qg_json_set_str(res, "provenance", "pre_selected");
@@ -443,7 +442,7 @@ static qg_error_t *keep_preselected(const sel_state_t *st, qg_stage_ctx_t *ctx,
     rc |= qg_json_set_str(res, "reason", reason);
     rc |= qg_json_set_str(res, "registryFile", qg_registry_path(st->reg));
     rc |= set_selected(ctx->goal, m, "pre_selected");
-    return rc ? qg_error_new(QG_ERR_STAGE_ERROR, "selection: out of memory") : NULL;
+    return rc ? qg_error_new_oom("selection: out of memory") : NULL;
 }
 
 static qg_error_t *sel_run(void *state, qg_stage_ctx_t *ctx)
@@ -452,7 +451,7 @@ static qg_error_t *sel_run(void *state, qg_stage_ctx_t *ctx)
     const qg_json_t *pre = qg_json_get(ctx->goal, "selectedModel");
 
     if (!st)
-        return qg_error_new(QG_ERR_FATAL, "selection: not initialized");
+        return qg_error_new_fatal("selection: not initialized");
     if (pre && !qg_json_is(pre, QG_JSON_NULL))
         return keep_preselected(st, ctx, pre);
     return select_by_rules(st, ctx);

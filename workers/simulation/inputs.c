@@ -17,8 +17,8 @@
 #include "sha256.h"
 #include "simulation.h"
 
-#define BAD(...)       qg_error_new(QG_ERR_BAD_INPUT, __VA_ARGS__)
-#define STAGE_ERR(...) qg_error_new(QG_ERR_STAGE_ERROR, __VA_ARGS__)
+#define BAD(...)       qg_error_new_bad_input(__VA_ARGS__)
+#define STAGE_ERR(...) qg_error_new_stage_error(__VA_ARGS__)
 
 /* ---------- claim checks ---------- */
 

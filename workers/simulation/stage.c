@@ -91,7 +91,7 @@ static qg_error_t *sim_init(void **state, const qg_config_t *cfg)
 {
     qg_sim_t *st = calloc(1, sizeof(*st));
     if (!st)
-        return qg_error_new(QG_ERR_FATAL, "simulation: out of memory");
+        return qg_error_new_oom("simulation: out of memory");
     qg_sim_conf_t *c = &st->conf;
     c->work_dir = dup_or_null(qg_config_get(cfg, "simulation.work.dir"));
     c->claims_dir = dup_or_null(qg_config_get(cfg, "simulation.claims.dir"));
@@ -110,12 +110,11 @@ static qg_error_t *sim_init(void **state, const qg_config_t *cfg)
     qg_error_t *err = NULL;
     const char *reg = qg_config_get(cfg, "registry.file");
     if (!c->work_dir)
-        err = qg_error_new(QG_ERR_FATAL, "simulation.work.dir: must not be empty");
+        err = qg_error_new_fatal("simulation.work.dir: must not be empty");
     else if (reg && *reg && !(c->registry = qg_registry_load(reg, &err)))
-        err = err ? err : qg_error_new(QG_ERR_FATAL, "registry.file %s: cannot load", reg);
+        err = err ? err : qg_error_new_fatal("registry.file %s: cannot load", reg);
     else if (mkdir(c->work_dir, 0700) != 0 && errno != EEXIST)
-        err =
-            qg_error_new(QG_ERR_FATAL, "simulation.work.dir %s: %s", c->work_dir, strerror(errno));
+        err = qg_error_new_fatal("simulation.work.dir %s: %s", c->work_dir, strerror(errno));
     if (err) {
         sim_destroy(st);
         return err;
@@ -135,8 +134,8 @@ static qg_error_t *work_dir_new(const qg_sim_t *st, const char *goal_id, char *o
     safe[n] = '\0';
     snprintf(out, sz, "%s/run-%s-XXXXXX", st->conf.work_dir, safe);
     if (!mkdtemp(out))
-        return qg_error_new(QG_ERR_TRANSIENT, "cannot create a work directory in %s: %s",
-                            st->conf.work_dir, strerror(errno));
+        return qg_error_new_transient("cannot create a work directory in %s: %s", st->conf.work_dir,
+                                      strerror(errno));
     return NULL;
 }
 

@@ -81,10 +81,10 @@ static qg_error_t *passthrough_run(void *state, qg_stage_ctx_t *ctx)
                                 st->fail_param);
     }
     if (st->transient_failures > 0 && failures_so_far(st, ctx->goal_id) < st->transient_failures)
-        return qg_error_new(QG_ERR_TRANSIENT, "simulated transient failure");
+        return qg_error_new_transient("simulated transient failure");
     simulated_work(st->delay_ms, ctx->cancel);
     if (ctx->cancel && *ctx->cancel)
-        return qg_error_new(QG_ERR_TRANSIENT, "cancelled");
+        return qg_error_new_transient("cancelled");
     qg_json_set_str(ctx->result, "passedBy", ctx->worker_id);
     return NULL;
 }
