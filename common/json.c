@@ -32,7 +32,18 @@ struct qg_json_s {
             size_t len, cap;
         } c;
     } u;
+    /* A write into this container failed (qg_json_set/append): the document lost
+     * a member, so serialising it fails, like curl's dynbuf after a failed append. */
+    unsigned char write_failed;
 };
+
+/* Mark a container whose write failed; the mark stays until it is destroyed. */
+static int write_failed(qg_json_t *c)
+{
+    if (c)
+        c->write_failed = 1;
+    return -1;
+}
 
 /* ---------- construction ---------- */
 
@@ -164,7 +175,7 @@ int qg_json_append(qg_json_t *arr, qg_json_t *val)
 {
     if (!arr || !val || arr->type != QG_JSON_ARRAY || container_reserve(arr) != 0) {
         qg_json_destroy(val);
-        return -1;
+        return write_failed(arr);
     }
     arr->u.c.items[arr->u.c.len++] = val;
     return 0;
@@ -197,7 +208,7 @@ int qg_json_set(qg_json_t *obj, const char *key, qg_json_t *val)
 {
     if (!obj || !key || !val || obj->type != QG_JSON_OBJECT) {
         qg_json_destroy(val);
-        return -1;
+        return write_failed(obj);
     }
     ssize_t i = object_index(obj, key, strlen(key));
     if (i >= 0) {
@@ -208,9 +219,9 @@ int qg_json_set(qg_json_t *obj, const char *key, qg_json_t *val)
     char *k = strdup(key);
     if (!k) {
         qg_json_destroy(val);
-        return -1;
+        return write_failed(obj);
     }
-    return object_push(obj, k, val);
+    return object_push(obj, k, val) == 0 ? 0 : write_failed(obj);
 }
 
 int qg_json_set_str(qg_json_t *obj, const char *key, const char *s)
@@ -290,6 +301,19 @@ static int clone_member(qg_json_t *dst, const qg_json_t *src, size_t i)
     return object_push(dst, key, item);
 }
 
+int qg_json_failed(const qg_json_t *v)
+{
+    if (!v)
+        return 0;
+    if (v->write_failed)
+        return 1;
+    if (v->type == QG_JSON_ARRAY || v->type == QG_JSON_OBJECT)
+        for (size_t i = 0; i < v->u.c.len; i++)
+            if (qg_json_failed(v->u.c.items[i]))
+                return 1;
+    return 0;
+}
+
 qg_json_t *qg_json_clone(const qg_json_t *v)
 {
     if (!v)
@@ -316,6 +340,7 @@ qg_json_t *qg_json_clone(const qg_json_t *v)
                 return NULL;
             }
         }
+        c->write_failed = v->write_failed;
         return c;
     }
     }
@@ -693,6 +718,8 @@ static yajl_gen_status gen_number(yajl_gen g, const qg_json_t *v)
 static yajl_gen_status gen_value(yajl_gen g, const qg_json_t *v)
 {
     yajl_gen_status st = yajl_gen_status_ok;
+    if (v->write_failed)
+        return yajl_gen_generation_complete; /* a member was lost: no partial document */
     switch (v->type) {
     case QG_JSON_NULL:
         return yajl_gen_null(g);

@@ -51,7 +51,8 @@ qg_json_t *qg_json_parse_file(const char *path, char *errstr, size_t errstr_size
 /**
  * Serialize to a NUL-terminated malloc'd string (caller frees). `pretty`
  * indents with two spaces. Non-finite numbers are written as null.
- * Returns NULL on allocation failure. *lenp (optional) gets the length.
+ * Returns NULL on allocation failure or when a write into the document failed
+ * (qg_json_failed). *lenp (optional) gets the length.
  */
 char *qg_json_serialize(const qg_json_t *v, int pretty, size_t *lenp);
 
@@ -91,12 +92,21 @@ qg_json_t *qg_json_get(const qg_json_t *obj, const char *key);
  */
 qg_json_t *qg_json_path(const qg_json_t *v, const char *path);
 
-/* Mutation. All consume `val` (also on failure). Return 0 or -1. */
+/*
+ * Mutation. All consume `val` (also on failure). Return 0 or -1. A failed write
+ * (out of memory, a NULL value from a failed constructor, a wrong container) marks
+ * obj/arr for good: qg_json_failed is then true for it and every document holding
+ * it, and qg_json_serialize of such a document returns NULL. So a caller may chain
+ * writes and check once, before serialising, instead of after each write.
+ */
 int qg_json_set(qg_json_t *obj, const char *key, qg_json_t *val); /* replace or append */
 int qg_json_append(qg_json_t *arr, qg_json_t *val);
 int qg_json_set_str(qg_json_t *obj, const char *key, const char *s);
 int qg_json_set_num(qg_json_t *obj, const char *key, double d);
 int qg_json_set_bool(qg_json_t *obj, const char *key, int b);
+
+/** 1 if a write into v or any container below it failed (see Mutation). */
+int qg_json_failed(const qg_json_t *v);
 
 /** Detach and return a member (caller owns it), or NULL if absent. */
 qg_json_t *qg_json_take(qg_json_t *obj, const char *key);

@@ -110,3 +110,43 @@ Test(json, non_finite_numbers_become_null)
     free(out);
     qg_json_destroy(o);
 }
+
+Test(json, a_failed_write_marks_the_document_and_serialising_it_fails)
+{
+    qg_json_t *doc = qg_json_object();
+    qg_json_t *result = qg_json_get_or_add_object(doc, "result");
+    cr_assert_eq(qg_json_set_num(result, "estimatedTime", 42), 0);
+    cr_assert_not(qg_json_failed(doc));
+    char *text = qg_json_serialize(doc, 0, NULL);
+    cr_assert_str_eq(text, "{\"result\":{\"estimatedTime\":42}}");
+    free(text);
+    /* A failed constructor hands NULL to the setter: the field is lost, so the result is marked. */
+    cr_assert_eq(qg_json_set(result, "plan", NULL), -1);
+    cr_assert(qg_json_failed(result));
+    cr_assert(qg_json_failed(doc), "the mark is seen from the document that holds the result");
+    cr_assert_null(qg_json_serialize(doc, 0, NULL), "no document without the lost field");
+    cr_assert_null(qg_json_serialize(result, 1, NULL));
+    /* Sticky: later good writes do not clear it. */
+    cr_assert_eq(qg_json_set_str(result, "later", "ok"), 0);
+    cr_assert_null(qg_json_serialize(doc, 0, NULL));
+    qg_json_destroy(doc);
+}
+
+Test(json, a_failed_append_marks_the_array_and_clones_keep_the_mark)
+{
+    qg_json_t *arr = qg_json_array();
+    cr_assert_eq(qg_json_append(arr, qg_json_number(1)), 0);
+    cr_assert_eq(qg_json_append(arr, NULL), -1);
+    cr_assert(qg_json_failed(arr));
+    qg_json_t *copy = qg_json_clone(arr);
+    cr_assert(qg_json_failed(copy), "a copy does not hide the lost element");
+    cr_assert_null(qg_json_serialize(copy, 0, NULL));
+    qg_json_destroy(copy);
+    qg_json_destroy(arr);
+    /* Writing into the wrong kind of container marks it too. */
+    qg_json_t *obj = qg_json_object();
+    cr_assert_eq(qg_json_append(obj, qg_json_number(1)), -1);
+    cr_assert(qg_json_failed(obj));
+    qg_json_destroy(obj);
+    cr_assert_not(qg_json_failed(NULL));
+}
