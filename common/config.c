@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include "array.h"
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -55,16 +56,12 @@ static int kv_list_set(kv_list_t *l, const char *key, const char *value)
             return 0;
         }
     }
-    if (l->len == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        kv_t *items = realloc(l->items, cap * sizeof(*items));
-        if (!items) {
-            free(v);
-            return -1;
-        }
-        l->items = items;
-        l->cap = cap;
+    kv_t *items = qg_array_grow(l->items, &l->cap, l->len + 1, sizeof(*items), 16);
+    if (!items) {
+        free(v);
+        return -1;
     }
+    l->items = items;
     char *k = strdup(key);
     if (!k) {
         free(v);

@@ -2,6 +2,7 @@
  * json.c - mutable JSON document model: yajl callbacks build it, yajl_gen writes it.
  */
 #include "json.h"
+#include "array.h"
 #include "file.h"
 
 #include <errno.h>
@@ -154,15 +155,14 @@ void qg_json_destroy(qg_json_t *v)
 /* Grow a container to hold one more item. */
 static int container_reserve(qg_json_t *c)
 {
-    if (c->u.c.len < c->u.c.cap)
-        return 0;
-    size_t cap = c->u.c.cap ? c->u.c.cap * 2 : 4;
-    qg_json_t **items = realloc(c->u.c.items, cap * sizeof(*items));
+    /* Objects keep keys and values in two arrays of one capacity. */
+    size_t need = c->u.c.len + 1, cap = c->u.c.cap, key_cap = c->u.c.cap;
+    qg_json_t **items = qg_array_grow(c->u.c.items, &cap, need, sizeof(*items), 4);
     if (!items)
         return -1;
     c->u.c.items = items;
     if (c->type == QG_JSON_OBJECT) {
-        char **keys = realloc(c->u.c.keys, cap * sizeof(*keys));
+        char **keys = qg_array_grow(c->u.c.keys, &key_cap, need, sizeof(*keys), 4);
         if (!keys)
             return -1;
         c->u.c.keys = keys;

@@ -3,6 +3,7 @@
  * qg_manifest_t, with file:line:column in every error, path containment
  * inside the registry directory and goal placeholders.
  */
+#include "array.h"
 #include "manifest.h"
 
 #include <ctype.h>
@@ -37,16 +38,12 @@ static void *qg_mp_keep(qg_manifest_t *m, void *p)
 
     if (!p)
         return NULL;
-    if (pool->n == pool->cap) {
-        size_t cap = pool->cap ? pool->cap * 2 : 64;
-        void **ptrs = realloc(pool->ptrs, cap * sizeof(*ptrs));
-        if (!ptrs) {
-            free(p);
-            return NULL;
-        }
-        pool->ptrs = ptrs;
-        pool->cap = cap;
+    void **ptrs = qg_array_grow(pool->ptrs, &pool->cap, pool->n + 1, sizeof(*ptrs), 64);
+    if (!ptrs) {
+        free(p);
+        return NULL;
     }
+    pool->ptrs = ptrs;
     pool->ptrs[pool->n++] = p;
     return p;
 }

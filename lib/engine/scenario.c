@@ -11,11 +11,13 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "array.h"
 #include "engine/engine.h"
 #include "engine/scenario.h"
 
@@ -90,16 +92,14 @@ typedef struct {
 
 static int grow(void **arr, int *cap, int need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
-    int nc = *cap ? *cap * 2 : 16;
-    while (nc < need)
-        nc *= 2;
-    void *na = realloc(*arr, (size_t)nc * elem);
+    size_t room = (size_t)*cap;
+    void *na = qg_array_grow(*arr, &room, (size_t)need, elem, 16);
     if (!na)
         return -1;
     *arr = na;
-    *cap = nc;
+    if (room > INT_MAX)
+        return -1; /* *cap unchanged: the array is only larger than it says */
+    *cap = (int)room;
     return 0;
 }
 

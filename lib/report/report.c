@@ -5,6 +5,7 @@
  * open_memstream. Missing parts render as "not available"; nothing in the
  * document can make the renderer fail except a missing QueryGoal.
  */
+#include "array.h"
 #include "report.h"
 
 #include <math.h>
@@ -272,16 +273,12 @@ static rop_t *plan_push(plan_t *p)
         p->dropped++;
         return NULL;
     }
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        void *n = realloc(p->ops, cap * sizeof(*p->ops));
-        if (!n) {
-            p->oom = 1;
-            return NULL;
-        }
-        p->ops = n;
-        p->cap = cap;
+    void *ops = qg_array_grow(p->ops, &p->cap, p->n + 1, sizeof(*p->ops), 64);
+    if (!ops) {
+        p->oom = 1;
+        return NULL;
     }
+    p->ops = ops;
     return &p->ops[p->n++];
 }
 

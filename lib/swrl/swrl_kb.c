@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "swrl_int.h"
 
 #define KB_DEFAULT_LIMIT 100000
@@ -232,14 +233,10 @@ static int bucket_push(qg_swrl_kb_t *kb, uint32_t pred, uint32_t id)
         kb->npred = n;
     }
     b = &kb->bypred[pred];
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        uint32_t *ni = realloc(b->ids, cap * sizeof(*ni));
-        if (!ni)
-            return -1;
-        b->ids = ni;
-        b->cap = cap;
-    }
+    uint32_t *ni = qg_array_grow(b->ids, &b->cap, b->n + 1, sizeof(*ni), 16);
+    if (!ni)
+        return -1;
+    b->ids = ni;
     b->ids[b->n++] = id;
     return 0;
 }

@@ -4,18 +4,15 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "array.h"
 #include "loadgen.h"
 
 int lg_stats_add(lg_stats_t *s, double x)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        double *v = realloc(s->v, cap * sizeof(*v));
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = cap;
-    }
+    double *v = qg_array_grow(s->v, &s->cap, s->n + 1, sizeof(*v), 1024);
+    if (!v)
+        return -1;
+    s->v = v;
     s->v[s->n++] = x;
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "binding.h"
 #include "log.h"
 
@@ -216,14 +217,11 @@ static int qg_bp_want(qg_bplan_t *plan, const char *id)
     for (size_t i = 0; i < plan->n_subs; i++)
         if (strcmp(plan->subs[i].id, id) == 0)
             return 0;
-    if (plan->n_subs == plan->cap_subs) {
-        size_t cap = plan->cap_subs ? plan->cap_subs * 2 : 16;
-        qg_bsub_t *subs = realloc(plan->subs, cap * sizeof(*subs));
-        if (!subs)
-            return -1;
-        plan->subs = subs;
-        plan->cap_subs = cap;
-    }
+    qg_bsub_t *subs =
+        qg_array_grow(plan->subs, &plan->cap_subs, plan->n_subs + 1, sizeof(*subs), 16);
+    if (!subs)
+        return -1;
+    plan->subs = subs;
     plan->subs[plan->n_subs].body = NULL;
     plan->subs[plan->n_subs].err = NULL;
     plan->subs[plan->n_subs].id = strdup(id);
