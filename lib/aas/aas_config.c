@@ -74,9 +74,8 @@ static qg_error_t *qg_aas_client_secret(const qg_config_t *cfg, char **out)
     }
     if (file && *file)
         return qg_aas_read_secret_file("aas.oauth.client.secret.file", file, out);
-    return qg_error_new(QG_ERR_FATAL,
-                        "aas.oauth.token.url is set but no client secret: set "
-                        "aas.oauth.client.secret.file or QG_AAS_OAUTH_CLIENT_SECRET");
+    return qg_error_new(QG_ERR_FATAL, "aas.oauth.token.url is set but no client secret: set "
+                                      "aas.oauth.client.secret.file or QG_AAS_OAUTH_CLIENT_SECRET");
 }
 
 static qg_error_t *qg_aas_client_with(const qg_config_t *cfg, qg_aas_conf_t *conf,
@@ -126,8 +125,9 @@ qg_error_t *qg_aas_client_from_config(const qg_config_t *cfg, qg_aas_client_t **
         .key_file = qg_config_get(cfg, "aas.tls.key.file"),
     };
     const char *token_url = qg_config_get(cfg, "aas.oauth.token.url");
-    int has_static = (qg_config_get(cfg, "aas.token.env") && *qg_config_get(cfg, "aas.token.env")) ||
-                     (qg_config_get(cfg, "aas.token.file") && *qg_config_get(cfg, "aas.token.file"));
+    int has_static =
+        (qg_config_get(cfg, "aas.token.env") && *qg_config_get(cfg, "aas.token.env")) ||
+        (qg_config_get(cfg, "aas.token.file") && *qg_config_get(cfg, "aas.token.file"));
     qg_error_t *err = qg_aas_client_with(cfg, &conf, out);
 
     if (!err)
@@ -135,6 +135,8 @@ qg_error_t *qg_aas_client_from_config(const qg_config_t *cfg, qg_aas_client_t **
                 conf.base_url, conf.timeout_ms, conf.max_concurrency,
                 conf.tls_verify ? "on" : "off",
                 token_url && *token_url ? ", OAuth2 client credentials from " : "",
-                token_url && *token_url ? token_url : has_static ? ", static bearer token" : "");
+                token_url && *token_url ? token_url
+                : has_static            ? ", static bearer token"
+                                        : "");
     return err;
 }

@@ -11,17 +11,17 @@
 
 #include "json.h"
 
-#define QG_OAUTH_MAX_RESPONSE (64 * 1024) /* a token response is a few KiB */
-#define QG_OAUTH_MARGIN_MAX_S 60.0        /* refresh at most this long before expiry */
-#define QG_OAUTH_DEFAULT_TTL_S 300.0      /* expires_in absent: assume five minutes */
+#define QG_OAUTH_MAX_RESPONSE  (64 * 1024) /* a token response is a few KiB */
+#define QG_OAUTH_MARGIN_MAX_S  60.0        /* refresh at most this long before expiry */
+#define QG_OAUTH_DEFAULT_TTL_S 300.0       /* expires_in absent: assume five minutes */
 
 struct qg_oauth_s {
     char *token_url, *client_id, *client_secret, *scope;
     char *ca_file, *cert_file, *key_file;
     int tls_verify;
     long timeout_ms;
-    char *token;        /* cached access token */
-    double refresh_at;  /* qg_oauth_now() after which a new one is fetched */
+    char *token;       /* cached access token */
+    double refresh_at; /* qg_oauth_now() after which a new one is fetched */
     long fetches;
 };
 
@@ -162,10 +162,10 @@ static qg_error_t *qg_oauth_refused(const qg_oauth_t *o, long status, const char
     const char *code = doc ? qg_json_str(qg_json_get(doc, "error")) : NULL;
     const char *desc = doc ? qg_json_str(qg_json_get(doc, "error_description")) : NULL;
     int transient = status == 429 || status >= 500;
-    qg_error_t *err = qg_error_new(transient ? QG_ERR_TRANSIENT : QG_ERR_STAGE_ERROR,
-                                   "oauth: token request to %s refused: HTTP %ld%s%s%s%.200s",
-                                   o->token_url, status, code ? " " : "", code ? code : "",
-                                   desc ? ": " : "", desc ? desc : "");
+    qg_error_t *err =
+        qg_error_new(transient ? QG_ERR_TRANSIENT : QG_ERR_STAGE_ERROR,
+                     "oauth: token request to %s refused: HTTP %ld%s%s%s%.200s", o->token_url,
+                     status, code ? " " : "", code ? code : "", desc ? ": " : "", desc ? desc : "");
     qg_json_destroy(doc);
     return err;
 }
@@ -221,8 +221,9 @@ static qg_error_t *qg_oauth_fetch(qg_oauth_t *o)
                                ? QG_ERR_STAGE_ERROR
                                : QG_ERR_TRANSIENT,
                            "oauth: token request to %s failed: %s", o->token_url,
-                           body->too_big ? "answer too large" : errbuf[0] ? errbuf
-                                                                          : curl_easy_strerror(rc));
+                           body->too_big ? "answer too large"
+                           : errbuf[0]   ? errbuf
+                                         : curl_easy_strerror(rc));
     else if (status != 200)
         err = qg_oauth_refused(o, status, body->buf);
     else
