@@ -27,8 +27,8 @@ static void qg_access_error_cb(rd_kafka_t *rk, int err, const char *reason, void
         snprintf(p->auth_error, sizeof(p->auth_error), "%s", reason);
 }
 
-static rd_kafka_t *qg_access_handle(const qg_config_t *cfg, qg_access_probe_t *probe,
-                                    char *errstr, size_t errstr_size)
+static rd_kafka_t *qg_access_handle(const qg_config_t *cfg, qg_access_probe_t *probe, char *errstr,
+                                    size_t errstr_size)
 {
     rd_kafka_conf_t *conf = qg_kafka_conf_new(cfg, errstr, errstr_size);
     if (!conf)
@@ -37,6 +37,8 @@ static rd_kafka_t *qg_access_handle(const qg_config_t *cfg, qg_access_probe_t *p
     /* A plain producer: no PID, no transaction, nothing sent. */
     rd_kafka_conf_set(conf, "enable.idempotence", "false", msg, sizeof(msg));
     rd_kafka_conf_set(conf, "transactional.id", NULL, msg, sizeof(msg));
+    /* Ask about topics as they are: an unknown topic is not an authorization failure. */
+    rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", msg, sizeof(msg));
     rd_kafka_conf_set_error_cb(conf, qg_access_error_cb);
     rd_kafka_conf_set_opaque(conf, probe);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
