@@ -212,3 +212,41 @@ int qgctl_cmd_submit(int argc, char **argv)
     qg_config_destroy(cfg);
     return rc;
 }
+
+/* `qgctl wait GOAL_ID`: the outcome of a goal sent earlier or elsewhere (HTTP,
+ * a trigger, another qgctl), read from the beginning of completed and the DLQ. */
+int qgctl_cmd_wait(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fprintf(argc < 2 ? stderr : stdout,
+                "Usage: qgctl wait GOAL_ID [--timeout S] [--json]\n"
+                "Wait for a goal's outcome in <prefix>.completed or <prefix>.dlq (read from\n"
+                "their beginning); exit 0 completed, 1 failed or dead-lettered, 3 no answer.\n");
+        return argc < 2 ? 2 : 0;
+    }
+    qgctl_normalize_flags(argc, argv);
+    char **rest;
+    int nrest;
+    qg_config_t *cfg = qgctl_config(argc, argv, submit_options, &rest, &nrest);
+    if (!cfg)
+        return 2;
+    const char *prefix = qg_config_get(cfg, "topic.prefix");
+    char completed[300], dlq[300], errstr[512];
+    const char *topics[] = {qg_topic_completed(completed, sizeof(completed), prefix),
+                            qg_topic_dlq(dlq, sizeof(dlq), prefix), NULL};
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    rd_kafka_t *consumer = nrest == 1 ? qg_follow_consumer_new(cfg, errstr, sizeof(errstr)) : NULL;
+    int rc = 2;
+    if (nrest != 1)
+        fprintf(stderr, "qgctl wait: one GOAL_ID expected\n");
+    else if (!consumer || qg_follow_assign(consumer, topics, 0, errstr, sizeof(errstr)) != 0)
+        fprintf(stderr, "qgctl wait: %s\n", errstr);
+    else
+        rc = wait_for(cfg, consumer, rest[0], dlq);
+    if (consumer) {
+        rd_kafka_consumer_close(consumer);
+        rd_kafka_destroy(consumer);
+    }
+    qg_config_destroy(cfg);
+    return rc;
+}
