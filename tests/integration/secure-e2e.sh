@@ -5,6 +5,8 @@
 # (scripts/aas-proxy: Apache httpd with mod_auth_openidc checking the JWT's
 # signature, issuer, audience and expiry; tokens from mock-oauth2-server); the
 # binding stage on OAuth2 client credentials with tokens that expire after 4 s.
+# The simulation worker authenticates to Kafka with a client certificate (mutual
+# TLS listener, principal = CN), the binding worker to the AAS proxy with one too.
 # Then each failure closes: a wrong Kafka password and an unknown Kafka CA stop a
 # worker at start; a principal without Read on its topic stops at start naming
 # it; an expired static token and an unknown AAS CA dead-letter the goal with the
@@ -72,7 +74,9 @@ mkdir -p "$DIR/aas-tls" "$DIR/other-ca"
 "$QG_ROOT/scripts/tls" ca "$DIR/aas-tls"
 "$QG_ROOT/scripts/tls" ca "$DIR/other-ca"
 AAS=$("$QG_ROOT/scripts/aas-proxy" start --upstream "$AAS_PLAIN" --issuer "$ISSUER" \
-    --tls-dir "$DIR/aas-tls" --name "$NAME")
+    --tls-dir "$DIR/aas-tls" --name "$NAME" --require-client-cert)
+"$QG_ROOT/scripts/tls" client "$DIR/aas-tls" qg-binding
+AAS_MTLS=(-X "aas.tls.cert.file=$DIR/aas-tls/qg-binding.pem" -X "aas.tls.key.file=$DIR/aas-tls/qg-binding.key")
 SECRET=binding-client-secret-$RANDOM$RANDOM
 printf '%s\n' "$SECRET" >"$DIR/client.secret"
 chmod 600 "$DIR/client.secret"
@@ -88,7 +92,7 @@ start_worker() { # NAME PROGRAM ARGS...: pid in $DIR/NAME.pid, stderr in $DIR/NA
 consuming() { grep -q '"stage .* consuming' "$DIR/$1.log"; }
 exited() { ! kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
 exit_code() { wait "$(cat "$DIR/$1.pid")" 2>/dev/null; echo $?; }
-AAS_OAUTH=(-X "aas.base.url=$AAS" -X "aas.ca.file=$DIR/aas-tls/ca.pem"
+AAS_OAUTH=("${AAS_MTLS[@]}" -X "aas.base.url=$AAS" -X "aas.ca.file=$DIR/aas-tls/ca.pem"
     -X "aas.oauth.token.url=$ISSUER/token" -X aas.oauth.client.id=qg-binding
     -X "aas.oauth.client.secret.file=$DIR/client.secret" -X aas.oauth.scope=aas.read
     -X "registry.dir=$QG_ROOT/config")
@@ -97,7 +101,7 @@ start_worker selection "$BIN/qg-selection" -F "$CLIENTS/selection.properties" \
     --registry-file "$QG_ROOT/config/registry.yaml" --rules-file "$QG_ROOT/config/rules.swrl"
 start_worker binding "$BIN/qg-binding" -F "$CLIENTS/binding.properties" "${AAS_OAUTH[@]}" \
     -X "binding.work.dir=$DIR/binding"
-start_worker simulation "$BIN/qg-simulation" -F "$CLIENTS/simulation.properties" \
+start_worker simulation "$BIN/qg-simulation" -F "$CLIENTS/simulation.mtls.properties" \
     -X "simulation.work.dir=$DIR/simulation"
 for w in selection binding simulation; do
     qg_wait_for "qg-$w consuming" 60 consuming "$w" || { tail -5 "$DIR/$w.log"; exit 1; }
@@ -172,7 +176,7 @@ qg_wait_for "qg-binding to stop" 30 exited binding2
 expired=$(token_of aas.read)
 qg_wait_for "a 4 s token to expire" 30 expired "$expired"
 printf '%s\n' "$expired" >"$DIR/expired.token"
-start_worker expired "$BIN/qg-binding" -F "$CLIENTS/binding.properties" -X "aas.base.url=$AAS" \
+start_worker expired "$BIN/qg-binding" -F "$CLIENTS/binding.properties" "${AAS_MTLS[@]}" -X "aas.base.url=$AAS" \
     -X "aas.ca.file=$DIR/aas-tls/ca.pem" -X "aas.token.file=$DIR/expired.token" \
     -X "registry.dir=$QG_ROOT/config" -X "binding.work.dir=$DIR/binding3"
 qg_wait_for "qg-binding (expired token) consuming" 60 consuming expired
@@ -181,7 +185,7 @@ check "an expired token: the goal is dead-lettered by yamlBinding with HTTP 401"
     grep -q 'dead-lettered (gate_failed): .*HTTP 401 from GET https://127.0.0.1' "$DIR/qgctl.log"
 kill -TERM "$(cat "$DIR/expired.pid")"
 qg_wait_for "qg-binding to stop" 30 exited expired
-start_worker badca "$BIN/qg-binding" -F "$CLIENTS/binding.properties" -X "aas.base.url=$AAS" \
+start_worker badca "$BIN/qg-binding" -F "$CLIENTS/binding.properties" "${AAS_MTLS[@]}" -X "aas.base.url=$AAS" \
     -X "aas.ca.file=$DIR/other-ca/ca.pem" -X "aas.oauth.token.url=$ISSUER/token" \
     -X aas.oauth.client.id=qg-binding -X "aas.oauth.client.secret.file=$DIR/client.secret" \
     -X "registry.dir=$QG_ROOT/config" -X "binding.work.dir=$DIR/binding4"
