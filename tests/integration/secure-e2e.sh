@@ -6,7 +6,8 @@
 # signature, issuer, audience and expiry; tokens from mock-oauth2-server); the
 # binding stage on OAuth2 client credentials with tokens that expire after 4 s.
 # The simulation worker authenticates to Kafka with a client certificate (mutual
-# TLS listener, principal = CN), the binding worker to the AAS proxy with one too.
+# TLS listener, principal = CN) and runs exactly_once (transactional ids under its
+# ACL prefix); the binding worker presents a client certificate to the AAS proxy.
 # Then each failure closes: a wrong Kafka password and an unknown Kafka CA stop a
 # worker at start; a principal without Read on its topic stops at start naming
 # it; an expired static token and an unknown AAS CA dead-letter the goal with the
@@ -102,6 +103,7 @@ start_worker selection "$BIN/qg-selection" -F "$CLIENTS/selection.properties" \
 start_worker binding "$BIN/qg-binding" -F "$CLIENTS/binding.properties" "${AAS_OAUTH[@]}" \
     -X "binding.work.dir=$DIR/binding"
 start_worker simulation "$BIN/qg-simulation" -F "$CLIENTS/simulation.mtls.properties" \
+    -X processing.guarantee=exactly_once \
     -X "simulation.work.dir=$DIR/simulation"
 for w in selection binding simulation; do
     qg_wait_for "qg-$w consuming" 60 consuming "$w" || { tail -5 "$DIR/$w.log"; exit 1; }
