@@ -45,6 +45,9 @@ const qg_option_t qg_kafka_options[] = {
                "replication of created topics (-1: broker default)"),
     QG_OPT_MS("shutdown.timeout.ms", "10000", 100, 600000,
               "longest wait to leave the consumer group on shutdown"),
+    QG_OPT_ENUM("access.check", "auto", "auto|on|off",
+                "check credentials and ACLs at start and stop naming what is missing "
+                "(auto: when security.protocol is not plaintext)"),
     QG_OPT_STR("health.file", "", "touched every loop iteration; liveness = recent mtime"),
     QG_OPT_STR("events.connect", "", "ZeroMQ endpoint of the progress forwarder's XSUB socket"),
     QG_OPT_TABLE_END("runtime"),

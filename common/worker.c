@@ -31,6 +31,7 @@
 #include "events.h"
 #include "goal.h"
 #include "kafka.h"
+#include "kafka_access.h"
 #include "log.h"
 #include "process.h"
 #include "stage.h"
@@ -920,8 +921,31 @@ static void ensure_topics(qg_worker_t *w)
                 errstr);
 }
 
+/* Credentials and ACLs for everything this worker reads and always writes. */
+static int check_access(qg_worker_t *w, char *errstr, size_t sz)
+{
+    if (!qg_kafka_access_check_wanted(w->cfg))
+        return 0;
+    char group[300], completed[300], dlq[300];
+    qg_group_for_stage(group, sizeof(group), w->prefix, w->stage);
+    const char *reads[] = {w->in_topic, w->retry_topic, NULL};
+    const char *writes[] = {w->retry_topic,
+                            qg_topic_completed(completed, sizeof(completed), w->prefix),
+                            qg_topic_dlq(dlq, sizeof(dlq), w->prefix), NULL};
+    const char *groups[] = {group, NULL};
+    qg_kafka_access_t need = {.read_topics = reads, .write_topics = writes, .groups = groups};
+    qg_error_t *err = qg_kafka_check_access(w->cfg, &need, QG_ACCESS_CHECK_TIMEOUT_MS);
+    if (!err)
+        return 0;
+    snprintf(errstr, sz, "%s", qg_error_message(err));
+    qg_error_destroy(err);
+    return -1;
+}
+
 static int clients_new(qg_worker_t *w, char *errstr, size_t sz)
 {
+    if (check_access(w, errstr, sz) != 0)
+        return -1;
     w->consumer = consumer_new(w, errstr, sz);
     if (!w->consumer)
         return -1;

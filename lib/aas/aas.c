@@ -28,8 +28,11 @@ struct qg_aas_client_s {
     long connect_timeout_ms;
     int max_concurrency;
     int tls_verify;
-    char *ca_file;
+    char *ca_file, *cert_file, *key_file;
     size_t max_response_size;
+    char *static_token;         /* aas.token.*, or NULL */
+    qg_oauth_t *oauth;          /* client-credentials token source, or NULL */
+    const char *header_token;   /* the token c->headers was built with */
     struct curl_slist *headers; /* Accept + Authorization (holds the token) */
     CURLM *multi;               /* keeps the connection cache between calls */
     long requests;
@@ -181,6 +184,14 @@ static qg_error_class_t qg_aas_curl_class(CURLcode rc)
     }
 }
 
+static int qg_aas_curl_is_tls(CURLcode rc)
+{
+    return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+           rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CONNECT_ERROR ||
+           rc == CURLE_SSL_ENGINE_NOTFOUND || rc == CURLE_SSL_CIPHER ||
+           rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_CRL_BADFILE;
+}
+
 /* Parse a 2xx body; errors name the resource. */
 static void qg_aas_finish(qg_aas_request_t *req, const char *url, long status, const char *body,
                           size_t len)
@@ -199,7 +210,7 @@ static void qg_aas_finish(qg_aas_request_t *req, const char *url, long status, c
 
 /* ---- client ---- */
 
-static qg_error_t *qg_aas_client_headers(qg_aas_client_t *c, const char *token)
+static qg_error_t *qg_aas_build_headers(qg_aas_client_t *c, const char *token)
 {
     struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
 
@@ -214,8 +225,31 @@ static qg_error_t *qg_aas_client_headers(qg_aas_client_t *c, const char *token)
             h = NULL;
         }
     }
+    curl_slist_free_all(c->headers);
     c->headers = h;
+    c->header_token = token;
     return h ? NULL : qg_error_new_oom("aas: out of memory");
+}
+
+/* Headers with the current token: the static one, or the OAuth2 source's
+ * (fetched anew when about to expire, or when `force` after a 401). */
+static qg_error_t *qg_aas_client_auth(qg_aas_client_t *c, int force)
+{
+    const char *token = c->static_token;
+    if (c->oauth) {
+        qg_error_t *err = qg_oauth_token(c->oauth, force, &token);
+        if (err)
+            return qg_error_wrap(err, "aas");
+    }
+    if (c->headers && token == c->header_token)
+        return NULL;
+    return qg_aas_build_headers(c, token);
+}
+
+static int qg_aas_dup_opt(char **dst, const char *src)
+{
+    *dst = src && *src ? strdup(src) : NULL;
+    return src && *src && !*dst ? -1 : 0;
 }
 
 static qg_error_t *qg_aas_client_init(qg_aas_client_t *c, const qg_aas_conf_t *conf)
@@ -225,9 +259,16 @@ static qg_error_t *qg_aas_client_init(qg_aas_client_t *c, const qg_aas_conf_t *c
     while (n > 0 && conf->base_url[n - 1] == '/')
         n--;
     c->base_url = strndup(conf->base_url, n);
-    c->ca_file = conf->ca_file && *conf->ca_file ? strdup(conf->ca_file) : NULL;
-    if (!c->base_url || (conf->ca_file && *conf->ca_file && !c->ca_file))
+    if (!c->base_url || qg_aas_dup_opt(&c->ca_file, conf->ca_file) ||
+        qg_aas_dup_opt(&c->cert_file, conf->cert_file) ||
+        qg_aas_dup_opt(&c->key_file, conf->key_file) ||
+        qg_aas_dup_opt(&c->static_token, conf->token))
         return qg_error_new_oom("aas: out of memory");
+    if (conf->oauth) {
+        qg_error_t *err = qg_oauth_new(conf->oauth, &c->oauth);
+        if (err)
+            return qg_error_wrap(err, "aas");
+    }
     c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : QG_AAS_DEFAULT_TIMEOUT_MS;
     c->connect_timeout_ms =
         conf->connect_timeout_ms > 0 ? conf->connect_timeout_ms : QG_AAS_DEFAULT_CONNECT_TIMEOUT_MS;
@@ -243,7 +284,7 @@ static qg_error_t *qg_aas_client_init(qg_aas_client_t *c, const qg_aas_conf_t *c
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->max_concurrency);
     curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)c->max_concurrency);
     curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->max_concurrency);
-    return qg_aas_client_headers(c, conf->token);
+    return qg_aas_build_headers(c, c->static_token);
 }
 
 qg_error_t *qg_aas_client_new(const qg_aas_conf_t *conf, qg_aas_client_t **out)
@@ -277,8 +318,14 @@ void qg_aas_client_destroy(qg_aas_client_t *c)
         curl_global_cleanup();
     }
     curl_slist_free_all(c->headers);
+    qg_oauth_destroy(c->oauth);
+    if (c->static_token)
+        memset(c->static_token, 0, strlen(c->static_token));
+    free(c->static_token);
     free(c->base_url);
     free(c->ca_file);
+    free(c->cert_file);
+    free(c->key_file);
     free(c);
 }
 
@@ -351,6 +398,10 @@ static int qg_aas_xfer_setup(qg_aas_client_t *c, qg_aas_xfer_t *x)
     curl_easy_setopt(e, CURLOPT_USERAGENT, "querygoal-runtime/" QG_VERSION);
     if (c->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+    if (c->cert_file)
+        curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_file);
+    if (c->key_file)
+        curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_file);
     return 0;
 }
 
@@ -366,6 +417,16 @@ static void qg_aas_xfer_done(qg_aas_xfer_t *x, CURLcode rc)
     } else if (x->too_big) {
         req->err = qg_error_new_stage_error("%s: response from GET %s exceeds %zu bytes", what,
                                             x->url, x->max);
+    } else if (qg_aas_curl_is_tls(rc)) {
+        char *host = NULL;
+        CURLU *u = curl_url();
+        if (u && curl_url_set(u, CURLUPART_URL, x->url, 0) == CURLUE_OK)
+            curl_url_get(u, CURLUPART_HOST, &host, 0);
+        req->err = qg_error_new_stage_error(
+            "%s: TLS with %s failed (check aas.ca.file, aas.tls.cert.file): %s", what,
+            host ? host : x->url, x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+        curl_free(host);
+        curl_url_cleanup(u);
     } else {
         req->err = qg_error_new(qg_aas_curl_class(rc), "%s: GET %s failed: %s", what, x->url,
                                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
@@ -464,8 +525,8 @@ static qg_error_t *qg_aas_run_multi(qg_aas_client_t *c, qg_aas_xfer_t *xs, size_
     return NULL;
 }
 
-qg_error_t *qg_aas_get_many(qg_aas_client_t *c, qg_aas_request_t *reqs, size_t n,
-                            volatile sig_atomic_t *cancel)
+static qg_error_t *qg_aas_get_many_once(qg_aas_client_t *c, qg_aas_request_t *reqs, size_t n,
+                                        volatile sig_atomic_t *cancel)
 {
     qg_aas_xfer_t *xs;
     qg_error_t *err;
@@ -493,6 +554,36 @@ qg_error_t *qg_aas_get_many(qg_aas_client_t *c, qg_aas_request_t *reqs, size_t n
     err = qg_aas_run_multi(c, xs, n, cancel);
     qg_aas_abort_all(c, xs, n);
     free(xs);
+    return err;
+}
+
+/* With OAuth2, requests answered 401 are sent once more with a new token. */
+static qg_error_t *qg_aas_retry_unauthorized(qg_aas_client_t *c, qg_aas_request_t *reqs, size_t n,
+                                             volatile sig_atomic_t *cancel)
+{
+    size_t again = 0;
+    for (size_t i = 0; i < n; i++)
+        again += reqs[i].status == 401;
+    if (!c->oauth || again == 0)
+        return NULL;
+    qg_error_t *err = qg_aas_client_auth(c, 1);
+    for (size_t i = 0; !err && i < n; i++) {
+        if (reqs[i].status != 401)
+            continue;
+        qg_error_destroy(reqs[i].err);
+        err = qg_aas_get_many_once(c, &reqs[i], 1, cancel);
+    }
+    return err;
+}
+
+qg_error_t *qg_aas_get_many(qg_aas_client_t *c, qg_aas_request_t *reqs, size_t n,
+                            volatile sig_atomic_t *cancel)
+{
+    qg_error_t *err = qg_aas_client_auth(c, 0);
+    if (!err)
+        err = qg_aas_get_many_once(c, reqs, n, cancel);
+    if (!err)
+        err = qg_aas_retry_unauthorized(c, reqs, n, cancel);
     return err;
 }
 

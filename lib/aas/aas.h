@@ -9,7 +9,8 @@
  *   QG_ERR_TRANSIENT    connect errors, timeouts, HTTP 408/429/5xx (not 501)
  *   QG_ERR_STAGE_ERROR  404 and other 4xx, 501, TLS verification, bad JSON
  * and the server's Result.messages[].text. The bearer token is never logged
- * or put into an error message.
+ * or put into an error message. With OAuth2 client credentials the token is
+ * fetched before it expires and once more when the server answers 401.
  *
  * Requests run concurrently on one curl multi handle with at most
  * max_concurrency transfers in flight; connections are kept and reused
@@ -21,21 +22,67 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "config.h"
 #include "error.h"
 #include "json.h"
-
-typedef struct qg_aas_conf_s {
-    const char *base_url;     /* required */
-    long timeout_ms;          /* whole transfer; <= 0: 30000 */
-    long connect_timeout_ms;  /* <= 0: 5000 */
-    int max_concurrency;      /* <= 0: 8 */
-    const char *token;        /* bearer token or NULL (copied) */
-    int tls_verify;           /* verify peer and host (1 unless told otherwise) */
-    const char *ca_file;      /* CA bundle or NULL */
-    size_t max_response_size; /* 0: 64 MiB */
-} qg_aas_conf_t;
+#include "oauth.h"
 
 typedef struct qg_aas_client_s qg_aas_client_t;
+
+typedef struct qg_aas_conf_s {
+    const char *base_url;         /* required */
+    long timeout_ms;              /* whole transfer; <= 0: 30000 */
+    long connect_timeout_ms;      /* <= 0: 5000 */
+    int max_concurrency;          /* <= 0: 8 */
+    const char *token;            /* static bearer token or NULL (copied) */
+    const qg_oauth_conf_t *oauth; /* OAuth2 client credentials instead of a static token */
+    int tls_verify;               /* verify peer and host (1 unless told otherwise) */
+    const char *ca_file;          /* CA bundle or NULL */
+    const char *cert_file;        /* client certificate for mutual TLS, or NULL */
+    const char *key_file;         /* its private key, or NULL */
+    size_t max_response_size;     /* 0: 64 MiB */
+} qg_aas_conf_t;
+
+/*
+ * The AAS client's configuration keys, for a stage's option table:
+ *   static const qg_option_t opts[] = {QG_AAS_OPTIONS, ..., QG_OPT_END};
+ * and qg_aas_client_from_config() to build the client from them. Secrets come
+ * from a file or the environment (QG_AAS_OAUTH_CLIENT_SECRET) and are masked in
+ * --dump-config.
+ */
+#define QG_AAS_OPTIONS                                                                             \
+    QG_OPT_STR("aas.base.url", NULL,                                                               \
+               "base URL of the AAS server, including any prefix: "                                \
+               "`http://127.0.0.1:8080/api/v3.0` for FA³ST and BaSyx Python; none for BaSyx "     \
+               "Java (required)"),                                                                 \
+        QG_OPT_MS("aas.timeout.ms", "30000", 1, 3600000, "time limit for one request"),            \
+        QG_OPT_MS("aas.connect.timeout.ms", "5000", 1, 600000, "time limit for connecting"),       \
+        QG_OPT_INT("aas.max.concurrency", "8", 1, 1024,                                            \
+                   "most requests in flight at once (one curl multi handle; connections are "      \
+                   "reused across goals)"),                                                        \
+        QG_OPT_STR("aas.token.env", NULL,                                                          \
+                   "name of an environment variable that holds a static bearer token"),            \
+        QG_OPT_STR("aas.token.file", NULL,                                                         \
+                   "file that holds a static bearer token (trailing newline removed). The token "  \
+                   "is never logged"),                                                             \
+        QG_OPT_BOOL("aas.tls.verify", "true", "check the server's certificate and host name"),     \
+        QG_OPT_STR("aas.ca.file", NULL,                                                            \
+                   "CA bundle for the server's (and the token endpoint's) certificate"),           \
+        QG_OPT_STR("aas.tls.cert.file", NULL, "client certificate (PEM) for mutual TLS"),          \
+        QG_OPT_STR("aas.tls.key.file", NULL, "private key (PEM) of aas.tls.cert.file"),            \
+        QG_OPT_STR("aas.oauth.token.url", NULL,                                                    \
+                   "OAuth2 token endpoint: use client-credentials tokens (renewed before they "    \
+                   "expire) instead of a static token"),                                           \
+        QG_OPT_STR("aas.oauth.client.id", NULL, "OAuth2 client id"),                               \
+        QG_OPT_SECRET("aas.oauth.client.secret",                                                   \
+                      "OAuth2 client secret; prefer aas.oauth.client.secret.file or the "          \
+                      "QG_AAS_OAUTH_CLIENT_SECRET environment variable"),                          \
+        QG_OPT_STR("aas.oauth.client.secret.file", NULL,                                           \
+                   "file that holds the OAuth2 client secret"),                                    \
+        QG_OPT_STR("aas.oauth.scope", NULL, "OAuth2 scope to ask for (space-separated)")
+
+/** A client from the QG_AAS_OPTIONS keys of cfg (token files read here). */
+qg_error_t *qg_aas_client_from_config(const qg_config_t *cfg, qg_aas_client_t **out);
 
 qg_error_t *qg_aas_client_new(const qg_aas_conf_t *conf, qg_aas_client_t **out);
 void qg_aas_client_destroy(qg_aas_client_t *c);

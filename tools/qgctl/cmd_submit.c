@@ -201,3 +201,41 @@ int qgctl_cmd_submit(int argc, char **argv)
     qg_config_destroy(cfg);
     return rc;
 }
+
+/* `qgctl wait GOAL_ID`: the outcome of a goal sent earlier or elsewhere (HTTP,
+ * a trigger, another qgctl), read from the beginning of completed and the DLQ. */
+static const qg_cli_t wait_cli = {
+    .program = "qgctl wait",
+    .usage = "GOAL_ID [options]",
+    .about = "Waits for a goal's outcome in <prefix>.completed or <prefix>.dlq, read from their "
+             "beginning: exit 0 completed, 1 failed or dead-lettered, 3 no answer in time.",
+    .max_positional = 1,
+};
+
+int qgctl_cmd_wait(int argc, char **argv)
+{
+    char **rest;
+    int nrest, rc;
+    qg_config_t *cfg = qgctl_config(&wait_cli, argc, argv, submit_options, &rest, &nrest, &rc);
+    if (!cfg)
+        return rc;
+    const char *prefix = qg_config_get(cfg, "topic.prefix");
+    char completed[300], dlq[300], errstr[512];
+    const char *topics[] = {qg_topic_completed(completed, sizeof(completed), prefix),
+                            qg_topic_dlq(dlq, sizeof(dlq), prefix), NULL};
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    rd_kafka_t *consumer = nrest == 1 ? qg_follow_consumer_new(cfg, errstr, sizeof(errstr)) : NULL;
+    rc = 2;
+    if (nrest != 1)
+        fprintf(stderr, "qgctl wait: a GOAL_ID is needed\n");
+    else if (!consumer || qg_follow_assign(consumer, topics, 0, errstr, sizeof(errstr)) != 0)
+        fprintf(stderr, "qgctl wait: %s\n", errstr);
+    else
+        rc = wait_for(cfg, consumer, rest[0], dlq);
+    if (consumer) {
+        rd_kafka_consumer_close(consumer);
+        rd_kafka_destroy(consumer);
+    }
+    qg_config_destroy(cfg);
+    return rc;
+}

@@ -20,6 +20,9 @@ static void usage(FILE *f)
             "                                   dead letters with their reasons; replay one\n"
             "  report GOAL.json -o REPORT.html  self-contained HTML report of an answered goal\n"
             "  summary GOAL.json                a readable summary of an answered goal\n"
+            "  wait GOAL_ID [--timeout S]       the outcome of a goal sent earlier or elsewhere\n"
+            "  topics STAGE...                  create the stages' topics ahead of time (clusters "
+            "with ACLs)\n"
             "  stage NAME [FILE|-]              run one stage and its gate locally, no Kafka\n"
             "  ping --health-file F [--max-age S]  exit 0 when a worker's health file is fresh\n\n"
             "Common options: -b BROKERS, -X key=value, -F FILE, --topic-prefix P, -v, -q.\n"
@@ -43,7 +46,8 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"stage", qgctl_cmd_stage},   {"submit", qgctl_cmd_submit},   {"dlq", qgctl_cmd_dlq},
         {"ping", qgctl_cmd_ping},     {"watch", qgctl_cmd_watch},     {"ask", qgctl_cmd_ask},
-        {"report", qgctl_cmd_report}, {"summary", qgctl_cmd_summary},
+        {"report", qgctl_cmd_report}, {"summary", qgctl_cmd_summary}, {"topics", qgctl_cmd_topics},
+        {"wait", qgctl_cmd_wait},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(argv[1], cmds[i].name))

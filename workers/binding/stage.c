@@ -34,21 +34,7 @@ typedef struct qg_binding_s {
 } qg_binding_t;
 
 static const qg_option_t qg_binding_options[] = {
-    QG_OPT_STR("aas.base.url", NULL,
-               "base URL of the AAS server, including any prefix: "
-               "`http://127.0.0.1:8080/api/v3.0` for FA³ST and BaSyx Python; none for BaSyx Java "
-               "(required)"),
-    QG_OPT_MS("aas.timeout.ms", "30000", 1, 3600000, "time limit for one request"),
-    QG_OPT_MS("aas.connect.timeout.ms", "5000", 1, 600000, "time limit for connecting"),
-    QG_OPT_INT("aas.max.concurrency", "8", 1, 1024,
-               "most requests in flight at once (one curl multi handle; connections are reused "
-               "across goals)"),
-    QG_OPT_STR("aas.token.env", NULL, "name of an environment variable that holds a bearer token"),
-    QG_OPT_STR("aas.token.file", NULL,
-               "file that holds a bearer token (trailing newline removed). The token is never "
-               "logged"),
-    QG_OPT_BOOL("aas.tls.verify", "true", "check the server's certificate and host name"),
-    QG_OPT_STR("aas.ca.file", NULL, "CA bundle for the server's certificate"),
+    QG_AAS_OPTIONS,
     QG_OPT_INT("aas.bulk.min.submodels", "64", 0, 1000000,
                "when a goal needs at least this many submodels, list `/submodels` page by page "
                "instead of sending one GET per submodel; 0 turns this off"),
@@ -72,65 +58,9 @@ static char *qg_binding_dup_opt(const qg_config_t *cfg, const char *key)
     return v && *v ? strdup(v) : NULL;
 }
 
-/* Bearer token from aas.token.env or aas.token.file; never logged. */
-static qg_error_t *qg_binding_token(const qg_config_t *cfg, char **out)
-{
-    const char *env = qg_config_get(cfg, "aas.token.env");
-    const char *file = qg_config_get(cfg, "aas.token.file");
-    char buf[8192];
-    size_t n;
-    FILE *f;
-
-    *out = NULL;
-    if (env && *env) {
-        const char *v = getenv(env);
-        if (!v || !*v)
-            return qg_error_new_fatal("aas.token.env: variable %s is not set", env);
-        *out = strdup(v);
-        return *out ? NULL : qg_error_new_oom("out of memory");
-    }
-    if (!file || !*file)
-        return NULL;
-    f = fopen(file, "r");
-    if (!f)
-        return qg_error_new_fatal("aas.token.file %s: %s", file, strerror(errno));
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        n--;
-    buf[n] = '\0';
-    *out = strdup(buf);
-    memset(buf, 0, sizeof(buf));
-    return *out ? NULL : qg_error_new_oom("out of memory");
-}
-
 static qg_error_t *qg_binding_client(qg_binding_t *b, const qg_config_t *cfg)
 {
-    qg_aas_conf_t conf = {
-        .base_url = qg_config_get(cfg, "aas.base.url"),
-        .timeout_ms = (long)qg_config_ms(cfg, "aas.timeout.ms"),
-        .connect_timeout_ms = (long)qg_config_ms(cfg, "aas.connect.timeout.ms"),
-        .max_concurrency = (int)qg_config_int(cfg, "aas.max.concurrency"),
-        .tls_verify = qg_config_bool(cfg, "aas.tls.verify"),
-        .ca_file = qg_config_get(cfg, "aas.ca.file"),
-    };
-    char *token = NULL;
-    qg_error_t *err = qg_binding_token(cfg, &token);
-
-    if (err)
-        return err;
-    conf.token = token;
-    err = qg_aas_client_new(&conf, &b->aas);
-    if (token) {
-        memset(token, 0, strlen(token));
-        free(token);
-    }
-    if (!err)
-        qg_info(QG_BINDING_COMPONENT,
-                "AAS server %s (timeout %ld ms, %d concurrent, tls verify %s%s)", conf.base_url,
-                conf.timeout_ms, conf.max_concurrency, conf.tls_verify ? "on" : "off",
-                conf.token ? ", bearer token set" : "");
-    return err;
+    return qg_aas_client_from_config(cfg, &b->aas);
 }
 
 static void qg_binding_destroy(void *state)
