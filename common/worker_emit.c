@@ -21,7 +21,16 @@ void qg_worker_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque
     (void)rk;
     qg_worker_t *w = opaque;
     qg_pending_t *p = rkm->_private;
-    if (rkm->err) {
+    if (rkm->err && w->eos) {
+        /* In a transaction a failed delivery fails the commit, which aborts and rewinds;
+         * an abort purges the records still queued. Neither ends the worker. */
+        qg_log(rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                       rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT
+                   ? QG_LOG_DEBUG
+                   : QG_LOG_WARN,
+               "worker", "delivery to %s failed in a transaction: %s",
+               rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
+    } else if (rkm->err) {
         qg_error_t *err = qg_error_new(QG_ERR_FATAL, "delivery to %s failed: %s",
                                        rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
         qg_err("worker", "%s", qg_error_message(err));
@@ -46,6 +55,7 @@ static rd_kafka_resp_err_t produce(qg_worker_t *w, const char *topic, const char
             RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || qg_worker_stop_requested() || w->fatal)
             return err; /* on success the headers belong to the message */
+        w->queue_full_waits++;
         rd_kafka_poll(w->producer, QUEUE_FULL_POLL_MS);
     }
 }
@@ -129,15 +139,15 @@ static int output_for(qg_worker_t *w, const rd_kafka_message_t *rkm, const qg_ou
         out->value = rkm->payload;
         out->len = rkm->len;
         w->retried++;
-        qg_warn("worker", "goal %s: transient failure, attempt %d, retry in %ld ms: %s",
-                out->key, o->attempts, backoff_for(w, o->attempts), qg_error_message(o->err));
+        qg_warn("worker", "goal %s: transient failure, attempt %d, retry in %ld ms: %s", out->key,
+                o->attempts, backoff_for(w, o->attempts), qg_error_message(o->err));
         return out->hdrs ? 0 : -1;
     case QG_OUT_DLQ:
         qg_topic_dlq(out->topic, sizeof(out->topic), w->prefix);
-        out->hdrs = qg_dlq_headers_new(
-            rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset, w->stage,
-            qg_error_class_name(qg_error_class(o->err)), qg_error_message(o->err), w->worker_id,
-            o->attempts, qg_clock_wall_ms());
+        out->hdrs = qg_dlq_headers_new(rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset,
+                                       w->stage, qg_error_class_name(qg_error_class(o->err)),
+                                       qg_error_message(o->err), w->worker_id, o->attempts,
+                                       qg_clock_wall_ms());
         out->value = rkm->payload;
         out->len = rkm->len;
         w->dead_lettered++;
@@ -189,9 +199,9 @@ int qg_worker_emit(qg_worker_t *w, const rd_kafka_message_t *rkm, qg_outcome_t *
             rd_kafka_headers_destroy(out.hdrs);
         free(p);
         qg_error_destroy(o->err);
-        o->err = qg_error_new(QG_ERR_STAGE_ERROR,
-                              "enriched goal of %zu bytes is larger than message.max.bytes",
-                              out.len);
+        o->err =
+            qg_error_new(QG_ERR_STAGE_ERROR,
+                         "enriched goal of %zu bytes is larger than message.max.bytes", out.len);
         o->kind = QG_OUT_DLQ;
         return qg_worker_emit(w, rkm, o);
     }

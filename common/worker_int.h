@@ -75,7 +75,7 @@ struct qg_worker_s {
     char worker_id[192];
     char in_topic[300], retry_topic[300];
     int eos;
-    int threaded; /* run the stage on a thread with partitions paused */
+    int threaded;               /* run the stage on a thread with partitions paused */
     rd_kafka_t *consumer;       /* in_topic, group <prefix>.<stage>.workers */
     rd_kafka_t *retry_consumer; /* retry_topic, group <prefix>.<stage>.retry.workers */
     rd_kafka_t *producer;
@@ -108,6 +108,7 @@ struct qg_worker_s {
     qg_job_t job;
     qg_error_t *fatal; /* first fatal error: the worker drains and exits 1 */
     long processed, dead_lettered, retried, skipped;
+    long queue_full_waits; /* produce calls that found the producer queue full */
 };
 
 /* worker.c */

@@ -85,8 +85,8 @@ static void ensure_topics(qg_worker_t *w)
     if (qg_kafka_ensure_topics(w->producer, topics, (int)qg_config_int(w->cfg, "topics.partitions"),
                                (int)qg_config_int(w->cfg, "topics.replication.factor"), errstr,
                                sizeof(errstr)) != 0)
-        qg_info("worker", "topics not created here (%s); relying on existing or auto-created topics",
-                errstr);
+        qg_info("worker",
+                "topics not created here (%s); relying on existing or auto-created topics", errstr);
 }
 
 int qg_worker_clients_new(qg_worker_t *w, char *errstr, size_t sz)
@@ -187,8 +187,8 @@ static int parse_backoff(qg_worker_t *w, char *errstr, size_t sz)
         char *end;
         long v = strtol(p, &end, 10);
         if (end == p || v < 0) {
-            snprintf(errstr, sz, "retry.backoff.ms: expected comma-separated milliseconds, got \"%s\"",
-                     s);
+            snprintf(errstr, sz,
+                     "retry.backoff.ms: expected comma-separated milliseconds, got \"%s\"", s);
             return -1;
         }
         w->backoff_ms[w->nbackoff++] = v;
