@@ -56,8 +56,7 @@ Test(worker_alo, fatal_error_drains_and_exits_1, .timeout = 60)
     const qg_error_t *err = qg_worker_error(h.w);
     cr_assert_eq(qg_error_class(err), QG_ERR_FATAL, "class kept: %s",
                  qg_error_class_name(qg_error_class(err)));
-    cr_assert(strstr(qg_error_message(err), "failWith"), "message kept: %s",
-              qg_error_message(err));
+    cr_assert(strstr(qg_error_message(err), "failWith"), "message kept: %s", qg_error_message(err));
     /* Drained: g1's output acknowledged and its offset committed; g2 and g3 not. */
     rd_kafka_t *rk = h_consumer(&h, G_MAIN);
     cr_assert_eq(h_committed(rk, T_IN, 0), 1);
@@ -81,10 +80,9 @@ Test(worker_alo, queue_full_while_stopping, .timeout = 90)
         h_produce_goal(&h, id, NULL);
     }
     /* Produce responses held back 30 s; the queue holds one record. */
-    rd_kafka_mock_broker_push_request_error_rtts(h.mc, 1, API_PRODUCE, 3,
-                                                 RD_KAFKA_RESP_ERR_NO_ERROR, 30000,
-                                                 RD_KAFKA_RESP_ERR_NO_ERROR, 30000,
-                                                 RD_KAFKA_RESP_ERR_NO_ERROR, 30000);
+    rd_kafka_mock_broker_push_request_error_rtts(
+        h.mc, 1, API_PRODUCE, 3, RD_KAFKA_RESP_ERR_NO_ERROR, 30000, RD_KAFKA_RESP_ERR_NO_ERROR,
+        30000, RD_KAFKA_RESP_ERR_NO_ERROR, 30000);
     const char *extra[] = {"queue.buffering.max.messages", "1", "shutdown.timeout.ms", "1000",
                            NULL};
     h_start(&h, extra);

@@ -20,8 +20,13 @@ Test(worker_eos, abortable_error_aborts_and_rewinds, .timeout = 90)
     /* The first AddOffsetsToTxn fails with an error that makes the transaction abortable. */
     rd_kafka_mock_push_request_errors(h.mc, API_ADD_OFFSETS_TO_TXN, 1,
                                       RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
-    const char *extra[] = {"processing.guarantee", "exactly_once", "transaction.max.ms", "200",
-                           "transaction.timeout.ms", "10000", NULL};
+    const char *extra[] = {"processing.guarantee",
+                           "exactly_once",
+                           "transaction.max.ms",
+                           "200",
+                           "transaction.timeout.ms",
+                           "10000",
+                           NULL};
     h_start(&h, extra);
     cr_assert(h_wait(&h, processed_twice, 30000),
               "after the abort the inputs were not read again (processed %ld)",
@@ -41,8 +46,13 @@ Test(worker_eos, fatal_stage_error_aborts_and_exits_1, .timeout = 90)
     h_cluster(&h, 1, 1);
     h_produce_goal(&h, "f1", NULL);
     h_produce_goal(&h, "f2", "fatal");
-    const char *extra[] = {"processing.guarantee", "exactly_once", "transaction.max.ms", "60000",
-                           "transaction.max.messages", "100", NULL};
+    const char *extra[] = {"processing.guarantee",
+                           "exactly_once",
+                           "transaction.max.ms",
+                           "60000",
+                           "transaction.max.messages",
+                           "100",
+                           NULL};
     h_start(&h, extra);
     cr_assert(h_wait(&h, h_done, 30000), "the loop did not end on the fatal error");
     pthread_join(h.thread, NULL);

@@ -23,7 +23,7 @@
 extern const qg_stage_ops_t qg_stage_passthrough;
 
 /* Kafka protocol API keys used to inject errors. */
-#define API_PRODUCE           0
+#define API_PRODUCE            0
 #define API_ADD_OFFSETS_TO_TXN 25
 
 #define T_IN        "t.passA"
@@ -103,11 +103,29 @@ static inline void h_config(harness_t *h, const char *const *extra)
     qg_config_add_options(h->cfg, qg_kafka_options);
     qg_config_add_options(h->cfg, stage_opt);
     qg_config_add_options(h->cfg, qg_stage_passthrough.options);
-    const char *base[] = {"stage", "passA", "topic.prefix", "t", "pipeline.extra.stages", "passA",
-                          "bootstrap.servers", h->bootstraps, "topics.create", "false",
-                          "commit.interval.ms", "10", "session.timeout.ms", "6000",
-                          "heartbeat.interval.ms", "300", "shutdown.timeout.ms", "3000",
-                          "log.level", "warn", "passthrough.fail.param", "failWith", NULL};
+    const char *base[] = {"stage",
+                          "passA",
+                          "topic.prefix",
+                          "t",
+                          "pipeline.extra.stages",
+                          "passA",
+                          "bootstrap.servers",
+                          h->bootstraps,
+                          "topics.create",
+                          "false",
+                          "commit.interval.ms",
+                          "10",
+                          "session.timeout.ms",
+                          "6000",
+                          "heartbeat.interval.ms",
+                          "300",
+                          "shutdown.timeout.ms",
+                          "3000",
+                          "log.level",
+                          "warn",
+                          "passthrough.fail.param",
+                          "failWith",
+                          NULL};
     for (const char *const *kv = base; *kv; kv += 2)
         cr_assert_eq(qg_config_set(h->cfg, kv[0], kv[1], errstr, sizeof(errstr)), 0, "%s", errstr);
     for (const char *const *kv = extra; kv && *kv; kv += 2)
@@ -179,7 +197,7 @@ static inline void h_goal(char *buf, size_t sz, const char *id, const char *fail
 
 /* Produce one record (partition -1: by key), waiting for its acknowledgement. */
 static inline void h_produce(harness_t *h, const char *topic, int32_t partition, const char *key,
-                      const char *value, rd_kafka_headers_t *hdrs)
+                             const char *value, rd_kafka_headers_t *hdrs)
 {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         h->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
@@ -210,6 +228,7 @@ static inline rd_kafka_t *h_consumer(harness_t *h, const char *group)
     h_conf_set(conf, "heartbeat.interval.ms", "300");
     h_conf_set(conf, "fetch.wait.max.ms", "50");
     h_conf_set(conf, "enable.partition.eof", "true");
+    h_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky");
     h_conf_set(conf, "log_level", "2");
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     cr_assert_not_null(rk, "%s", errstr);
