@@ -22,6 +22,7 @@ int qgctl_cmd_watch(int argc, char **argv);
 int qgctl_cmd_ask(int argc, char **argv);
 int qgctl_cmd_report(int argc, char **argv);
 int qgctl_cmd_summary(int argc, char **argv);
+int qgctl_cmd_workers(int argc, char **argv);
 
 /** Configuration with the runtime tables, environment and argv applied. */
 qg_config_t *qgctl_config(int argc, char **argv, const qg_option_t *extra, char ***rest,
