@@ -98,12 +98,12 @@ static int consume_one(qg_worker_t *w)
     rd_kafka_message_t *rkm = poll_record(w);
     if (!rkm)
         return 0;
-    if (w->job.running) {
-        qg_job_push_back(w, rkm);
-        return 0;
-    }
     if (qg_retry_defer_if_not_due(w, rkm)) {
         rd_kafka_message_destroy(rkm);
+        return 0;
+    }
+    if (w->job.running) {
+        qg_job_hold_next(w, rkm);
         return 0;
     }
     if (w->threaded)

@@ -1,8 +1,9 @@
 /*
  * worker_job.c - running records: inline on the poll thread, or, for long
  * stages (ops->long_running or stage.threaded), on a thread while the loop
- * keeps polling with every partition of both consumers paused, so the member
- * stays in its groups however long the stage runs.
+ * keeps polling, so the member stays in its groups however long the stage runs.
+ * The first record polled meanwhile is held as the next job and every partition
+ * of both consumers paused until the run ends (see qg_job_t).
  */
 #include <stdio.h>
 #include <string.h>
@@ -62,15 +63,16 @@ int qg_worker_handle_record(qg_worker_t *w, rd_kafka_message_t *rkm)
 
 int qg_job_start(qg_worker_t *w, rd_kafka_message_t *rkm)
 {
-    if (w->eos && qg_txn_commit(w) != 0) /* a long run must not hold a transaction open */
-        return -1;
     memset(&w->job, 0, sizeof(w->job));
-    w->job.rkm = rkm;
+    w->job.rkm = rkm; /* set first: a commit now stops before this record */
     w->job.attempt = qg_worker_attempt_of(rkm);
     w->cancel = 0;
-    set_all_paused(w, 1);
+    if (w->eos && qg_txn_commit(w) != 0) { /* a long run must not hold a transaction open */
+        w->job.rkm = NULL;
+        rd_kafka_message_destroy(rkm);
+        return -1;
+    }
     if (pthread_create(&w->job.thread, NULL, job_thread, w) != 0) {
-        set_all_paused(w, 0);
         w->job.rkm = NULL;
         int rc = qg_worker_handle_record(w, rkm); /* run inline instead */
         rd_kafka_message_destroy(rkm);
@@ -78,6 +80,17 @@ int qg_job_start(qg_worker_t *w, rd_kafka_message_t *rkm)
     }
     w->job.running = 1;
     return 0;
+}
+
+void qg_job_hold_next(qg_worker_t *w, rd_kafka_message_t *rkm)
+{
+    if (w->job_next) {
+        qg_job_push_back(w, rkm);
+        return;
+    }
+    w->job_next = rkm;
+    set_all_paused(w, 1);
+    w->job_paused = 1;
 }
 
 int qg_job_finish(qg_worker_t *w)
@@ -99,20 +112,38 @@ int qg_job_finish(qg_worker_t *w)
     qg_outcome_clear(&w->job.outcome);
     rd_kafka_message_destroy(w->job.rkm);
     w->job.rkm = NULL;
-    set_all_paused(w, 0);
-    return rc;
+    rd_kafka_message_t *next = w->job_next;
+    w->job_next = NULL;
+    if (w->job_paused) {
+        set_all_paused(w, 0);
+        w->job_paused = 0;
+    }
+    if (!next)
+        return rc;
+    if (rc || w->fatal || w->draining || qg_worker_stop_requested()) {
+        rd_kafka_message_destroy(next); /* not committed: read again later */
+        return rc;
+    }
+    return qg_job_start(w, next);
 }
 
 void qg_job_orphan_if_revoked(qg_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
 {
-    if (!w->job.running || qg_job_done(w) || !w->job.rkm)
-        return;
-    for (int i = 0; i < parts->cnt; i++)
-        if (parts->elems[i].partition == w->job.rkm->partition &&
-            !strcmp(parts->elems[i].topic, rd_kafka_topic_name(w->job.rkm->rkt))) {
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        rd_kafka_message_t *next = w->job_next;
+        if (next && tp->partition == next->partition &&
+            !strcmp(tp->topic, rd_kafka_topic_name(next->rkt))) {
+            rd_kafka_message_destroy(next); /* the new owner reads it */
+            w->job_next = NULL;
+        }
+        if (w->job.running && !qg_job_done(w) && w->job.rkm &&
+            tp->partition == w->job.rkm->partition &&
+            !strcmp(tp->topic, rd_kafka_topic_name(w->job.rkm->rkt))) {
             w->job.orphaned = 1;
             w->cancel = 1;
         }
+    }
 }
 
 void qg_job_push_back(qg_worker_t *w, rd_kafka_message_t *rkm)
@@ -148,6 +179,7 @@ static void poll_and_push_back(qg_worker_t *w, rd_kafka_t *consumer, int timeout
 
 void qg_job_cancel_and_wait(qg_worker_t *w)
 {
+    w->draining = 1;
     if (!w->job.running)
         return;
     w->cancel = 1;

@@ -43,7 +43,7 @@ void qg_worker_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             error = rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
-        if (w->job.running) /* new partitions wait too until the job is done */
+        if (w->job_paused) /* new partitions wait too until the job is done */
             rd_kafka_pause_partitions(rk, parts);
     } else {
         int lost = rd_kafka_assignment_lost(rk);

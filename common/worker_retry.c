@@ -82,7 +82,7 @@ static void pause_one(qg_worker_t *w, const rd_kafka_message_t *rkm)
 
 void qg_retry_resume_due(qg_worker_t *w)
 {
-    if (w->job.running) /* every partition stays paused while a job runs */
+    if (w->job_paused) /* every partition stays paused until the job is done */
         return;
     double now = qg_clock_wall_ms();
     for (size_t i = 0; i < w->npaused;) {

@@ -73,6 +73,19 @@ int qg_txn_begin(qg_worker_t *w)
     return 0;
 }
 
+/* A record delivered but not processed yet (a running or held long job) is not done:
+ * the offset sent for its partition stops at it. */
+static void exclude_unprocessed(rd_kafka_topic_partition_list_t *offsets,
+                                const rd_kafka_message_t *rkm)
+{
+    if (!rkm)
+        return;
+    rd_kafka_topic_partition_t *tp =
+        rd_kafka_topic_partition_list_find(offsets, rd_kafka_topic_name(rkm->rkt), rkm->partition);
+    if (tp && (tp->offset < 0 || tp->offset > rkm->offset))
+        tp->offset = rkm->offset;
+}
+
 /* Send one consumer's positions (what it delivered so far) with its group metadata. */
 static rd_kafka_error_t *send_offsets(qg_worker_t *w, rd_kafka_t *consumer)
 {
@@ -82,6 +95,8 @@ static rd_kafka_error_t *send_offsets(qg_worker_t *w, rd_kafka_t *consumer)
     rd_kafka_error_t *e = NULL;
     if (offsets->cnt > 0) {
         rd_kafka_position(consumer, offsets);
+        exclude_unprocessed(offsets, w->job.rkm);
+        exclude_unprocessed(offsets, w->job_next);
         rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(consumer);
         e = rd_kafka_send_offsets_to_transaction(w->producer, offsets, cgmd, -1);
         rd_kafka_consumer_group_metadata_destroy(cgmd);

@@ -65,7 +65,7 @@ for n in 1 2 3; do
     RATE[$n]=$(steady_rate "$QGK_DIR/dump-$n.csv")
     qg_say "$n worker(s): ${RATE[$n]} goals/s in steady state"
 done
-ratio() { awk -v r="${RATE[$1]}" -v one="${RATE[1]}" -v n="$1" 'BEGIN { printf "%.2f", one > 0 ? r / (n * one) : 0 }'; }
+ratio() { awk -v r="${RATE[$1]}" -v one="${RATE[1]}" -v n="$1" 'BEGIN { printf "%.2f", (one > 0 ? r / (n * one) : 0) }'; }
 for n in 2 3; do
     e=$(ratio "$n")
     qg_say "scaling efficiency with $n workers: $e (${RATE[$n]} vs $n x ${RATE[1]} goals/s)"

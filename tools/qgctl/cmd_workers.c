@@ -10,7 +10,7 @@
 #include "kafka.h"
 #include "qgctl.h"
 
-#define MAX_PARTITIONS 1024 /* per member and topic shown */
+#define MAX_PARTITIONS  1024 /* per member and topic shown */
 #define LIST_TIMEOUT_MS 10000
 
 static const qg_option_t workers_options[] = {
