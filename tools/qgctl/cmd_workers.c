@@ -175,7 +175,11 @@ static void print_member(show_t *s, const struct rd_kafka_group_member_info *m,
 static void show_group(show_t *s, const char *stage, const char *group, const char *topic)
 {
     const struct rd_kafka_group_list *gl = NULL;
-    if (rd_kafka_list_groups(s->rk, group, &gl, LIST_TIMEOUT_MS) || gl->group_cnt != 1) {
+    rd_kafka_resp_err_t err = rd_kafka_list_groups(s->rk, group, &gl, LIST_TIMEOUT_MS);
+    if (err || gl->group_cnt != 1) {
+        if (!s->json)
+            fprintf(stderr, "qgctl workers: group %s: %s\n", group,
+                    err ? rd_kafka_err2str(err) : "not found");
         if (gl)
             rd_kafka_group_list_destroy(gl);
         return;
