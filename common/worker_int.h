@@ -31,6 +31,8 @@
 #include "worker.h"
 
 #define QG_WORKER_BACKOFF_MAX 16
+/* Records held for the next long runs (bounded: at most this many goals in memory). */
+#define QG_JOB_QUEUE_MAX 16
 
 /* One acknowledged-or-not output of an input record (at-least-once). */
 typedef struct qg_pending_s {
@@ -55,11 +57,11 @@ typedef struct {
     double resume_at_wall_ms; /* the record's not-before header: epoch time */
 } qg_paused_t;
 
-/* A long stage run on its own thread. The partitions stay unpaused until the first
- * record arrives during the run; that record is kept as the next job and only then is
- * every partition paused. So the next job starts the moment the run ends, and the
- * fetch after the resume (librdkafka 2.0.2 fetches a resumed partition up to a second
- * later) overlaps with it. */
+/* A long stage run on its own thread. Records polled during a run are queued, in
+ * order, as the next jobs; only when QG_JOB_QUEUE_MAX are queued is every partition
+ * paused, and they are resumed once the queue is half empty. So the next job starts
+ * the moment a run ends, and the fetch after a resume (librdkafka 2.0.2 fetches a
+ * resumed partition up to a second later) overlaps with the queued runs. */
 typedef struct {
     pthread_t thread;
     int running;       /* thread started and not joined */
@@ -110,10 +112,11 @@ struct qg_worker_s {
     const char *health_file;
     long shutdown_timeout_ms;
     qg_job_t job;
-    rd_kafka_message_t *job_next; /* first record polled while a job ran: the next job */
-    int job_paused;               /* every partition paused because job_next is held */
-    int draining;                 /* stopping: start no further job */
-    qg_error_t *fatal;            /* first fatal error: the worker drains and exits 1 */
+    rd_kafka_message_t *job_queue[QG_JOB_QUEUE_MAX]; /* polled while a job ran: next jobs */
+    size_t job_queued;
+    int job_paused;    /* every partition paused because job_queue is full */
+    int draining;      /* stopping: start no further job */
+    qg_error_t *fatal; /* first fatal error: the worker drains and exits 1 */
     long processed, dead_lettered, retried, skipped;
     long queue_full_waits; /* produce calls that found the producer queue full */
 };
@@ -171,9 +174,11 @@ int qg_job_done(const qg_worker_t *w);
 void qg_job_orphan_if_revoked(qg_worker_t *w, const rd_kafka_topic_partition_list_t *parts);
 /** Put a record polled while a job runs back, to be fetched again. */
 void qg_job_push_back(qg_worker_t *w, rd_kafka_message_t *rkm);
-/** A record polled while a job runs: the first is kept as the next job (and every
- * partition paused), later ones go back. Takes rkm over. */
+/** A record polled while a job runs: queued as a next job (every partition paused
+ * when the queue is full); put back if it is full already. Takes rkm over. */
 void qg_job_hold_next(qg_worker_t *w, rd_kafka_message_t *rkm);
+/** Drop every queued record (not committed: read again by the partition's owner). */
+void qg_job_queue_clear(qg_worker_t *w);
 /** Stop: cancel a running job, wait for it, drop its outcome. */
 void qg_job_cancel_and_wait(qg_worker_t *w);
 /** Run one record on the poll thread. 0, or -1 with w->fatal set. */

@@ -2,8 +2,7 @@
  * worker_job.c - running records: inline on the poll thread, or, for long
  * stages (ops->long_running or stage.threaded), on a thread while the loop
  * keeps polling, so the member stays in its groups however long the stage runs.
- * The first record polled meanwhile is held as the next job and every partition
- * of both consumers paused until the run ends (see qg_job_t).
+ * Records polled meanwhile are queued as the next jobs (see qg_job_t).
  */
 #include <stdio.h>
 #include <string.h>
@@ -84,13 +83,31 @@ int qg_job_start(qg_worker_t *w, rd_kafka_message_t *rkm)
 
 void qg_job_hold_next(qg_worker_t *w, rd_kafka_message_t *rkm)
 {
-    if (w->job_next) {
+    if (w->job_queued == QG_JOB_QUEUE_MAX) { /* polled before the pause took effect */
         qg_job_push_back(w, rkm);
         return;
     }
-    w->job_next = rkm;
-    set_all_paused(w, 1);
-    w->job_paused = 1;
+    w->job_queue[w->job_queued++] = rkm;
+    if (w->job_queued == QG_JOB_QUEUE_MAX) {
+        set_all_paused(w, 1);
+        w->job_paused = 1;
+    }
+}
+
+void qg_job_queue_clear(qg_worker_t *w)
+{
+    for (size_t i = 0; i < w->job_queued; i++)
+        rd_kafka_message_destroy(w->job_queue[i]);
+    w->job_queued = 0;
+}
+
+static rd_kafka_message_t *queue_pop(qg_worker_t *w)
+{
+    if (!w->job_queued)
+        return NULL;
+    rd_kafka_message_t *rkm = w->job_queue[0];
+    memmove(w->job_queue, w->job_queue + 1, --w->job_queued * sizeof(w->job_queue[0]));
+    return rkm;
 }
 
 int qg_job_finish(qg_worker_t *w)
@@ -112,31 +129,35 @@ int qg_job_finish(qg_worker_t *w)
     qg_outcome_clear(&w->job.outcome);
     rd_kafka_message_destroy(w->job.rkm);
     w->job.rkm = NULL;
-    rd_kafka_message_t *next = w->job_next;
-    w->job_next = NULL;
-    if (w->job_paused) {
+    if (rc || w->fatal || w->draining || qg_worker_stop_requested())
+        qg_job_queue_clear(w);
+    rd_kafka_message_t *next = queue_pop(w);
+    if (w->job_paused && w->job_queued <= QG_JOB_QUEUE_MAX / 2) {
         set_all_paused(w, 0);
         w->job_paused = 0;
     }
-    if (!next)
-        return rc;
-    if (rc || w->fatal || w->draining || qg_worker_stop_requested()) {
-        rd_kafka_message_destroy(next); /* not committed: read again later */
-        return rc;
+    return next ? qg_job_start(w, next) : rc;
+}
+
+/* Drop queued records of revoked partitions; keep the others in order. */
+static void queue_forget(qg_worker_t *w, const rd_kafka_topic_partition_t *tp)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < w->job_queued; i++) {
+        rd_kafka_message_t *rkm = w->job_queue[i];
+        if (rkm->partition == tp->partition && !strcmp(tp->topic, rd_kafka_topic_name(rkm->rkt)))
+            rd_kafka_message_destroy(rkm); /* the new owner reads it */
+        else
+            w->job_queue[kept++] = rkm;
     }
-    return qg_job_start(w, next);
+    w->job_queued = kept;
 }
 
 void qg_job_orphan_if_revoked(qg_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
 {
     for (int i = 0; i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        rd_kafka_message_t *next = w->job_next;
-        if (next && tp->partition == next->partition &&
-            !strcmp(tp->topic, rd_kafka_topic_name(next->rkt))) {
-            rd_kafka_message_destroy(next); /* the new owner reads it */
-            w->job_next = NULL;
-        }
+        queue_forget(w, tp);
         if (w->job.running && !qg_job_done(w) && w->job.rkm &&
             tp->partition == w->job.rkm->partition &&
             !strcmp(tp->topic, rd_kafka_topic_name(w->job.rkm->rkt))) {

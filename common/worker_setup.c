@@ -256,9 +256,7 @@ void qg_worker_destroy(qg_worker_t *w)
 {
     if (!w)
         return;
-    if (w->job_next) /* before its consumer goes */
-        rd_kafka_message_destroy(w->job_next);
-    w->job_next = NULL;
+    qg_job_queue_clear(w);        /* before its consumer goes */
     qg_worker_clients_destroy(w); /* delivery reports of the last flush still find their entries */
     qg_offsets_destroy(w);
     free(w->paused);

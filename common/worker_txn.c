@@ -96,7 +96,8 @@ static rd_kafka_error_t *send_offsets(qg_worker_t *w, rd_kafka_t *consumer)
     if (offsets->cnt > 0) {
         rd_kafka_position(consumer, offsets);
         exclude_unprocessed(offsets, w->job.rkm);
-        exclude_unprocessed(offsets, w->job_next);
+        for (size_t i = 0; i < w->job_queued; i++)
+            exclude_unprocessed(offsets, w->job_queue[i]);
         rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(consumer);
         e = rd_kafka_send_offsets_to_transaction(w->producer, offsets, cgmd, -1);
         rd_kafka_consumer_group_metadata_destroy(cgmd);
