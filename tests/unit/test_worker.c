@@ -94,3 +94,55 @@ Test(worker_alo, queue_full_while_stopping, .timeout = 90)
     rd_kafka_destroy(rk);
     h_destroy(&h);
 }
+
+static int processed_five(harness_t *x)
+{
+    return h_load(&x->w->processed) >= 5;
+}
+
+/* Keys of T_COMPLETED partition 0 in order, joined with ','. */
+static void completed_keys(harness_t *x, char *buf, size_t sz)
+{
+    rd_kafka_t *rk = h_consumer(x, "t.reader.keys");
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, T_COMPLETED, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    size_t used = 0;
+    buf[0] = '\0';
+    double deadline = qg_clock_ms() + 10000;
+    for (int eof = 0; !eof && qg_clock_ms() < deadline;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            eof = 1;
+        else if (!m->err && used + m->key_len + 2 < sz)
+            used += (size_t)snprintf(buf + used, sz - used, "%s%.*s", used ? "," : "",
+                                     (int)m->key_len, (const char *)m->key);
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+}
+
+Test(worker_alo, long_stage_runs_queued_goals_in_order, .timeout = 60)
+{
+    h_cluster(&h, 1, 1);
+    const char *ids[] = {"k1", "k2", "k3", "k4", "k5"};
+    for (int i = 0; i < 5; i++)
+        h_produce_goal(&h, ids[i], NULL);
+    const char *extra[] = {"stage.threaded", "true", "passthrough.delay.ms", "300", NULL};
+    h_start(&h, extra);
+    cr_assert(h_wait(&h, processed_five, 30000), "five long runs (processed %ld)",
+              h_load(&h.w->processed));
+    cr_assert(h_stop(&h, 20000));
+    cr_assert_eq(h.rc, 0);
+    char keys[256];
+    completed_keys(&h, keys, sizeof(keys));
+    cr_assert_str_eq(keys, "k1,k2,k3,k4,k5", "each goal once, in input order");
+    rd_kafka_t *rk = h_consumer(&h, G_MAIN);
+    cr_assert_eq(h_committed(rk, T_IN, 0), 5);
+    rd_kafka_destroy(rk);
+    h_destroy(&h);
+}
