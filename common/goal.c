@@ -9,6 +9,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "clock.h"
+
 const char *const qg_goal_builtin_stages[] = {
     "swrlSelection", "yamlBinding", "simulation", "aasQuery", "dataFiltering", NULL,
 };
@@ -295,13 +297,17 @@ const char *qg_group_for_stage(char *buf, size_t sz, const char *prefix, const c
     return buf;
 }
 
+const char *qg_retry_group_for_stage(char *buf, size_t sz, const char *prefix, const char *stage)
+{
+    snprintf(buf, sz, "%s.%s.retry.workers", prefix, stage);
+    return buf;
+}
+
 /* ---------- time ---------- */
 
 double qg_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
+    return qg_clock_wall_ms();
 }
 
 const char *qg_iso_time(char *buf, size_t sz, double epoch_ms)

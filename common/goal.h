@@ -59,6 +59,8 @@ const char *qg_topic_retry(char *buf, size_t sz, const char *prefix, const char 
 const char *qg_topic_completed(char *buf, size_t sz, const char *prefix);
 const char *qg_topic_dlq(char *buf, size_t sz, const char *prefix);
 const char *qg_group_for_stage(char *buf, size_t sz, const char *prefix, const char *stage);
+/** Group of the stage's retry consumers: <prefix>.<stage>.retry.workers. */
+const char *qg_retry_group_for_stage(char *buf, size_t sz, const char *prefix, const char *stage);
 
 /* Execution log. */
 /** executionLog, created with goalId/startTime/status "running" if absent. */

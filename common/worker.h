@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "error.h"
 #include "events.h"
 #include "stage.h"
 
@@ -20,9 +21,14 @@ int qg_worker_run(qg_worker_t *w);
 /** Leave the group (consumer close) and free everything. */
 void qg_worker_destroy(qg_worker_t *w);
 
+/** The fatal error that ended qg_worker_run (class and message), or NULL. Owned by w. */
+const qg_error_t *qg_worker_error(const qg_worker_t *w);
+
 /** SIGTERM/SIGINT set the stop flag; SIGPIPE ignored. */
 void qg_worker_install_signals(void);
 int qg_worker_stopping(void);
+/** Set (1) or clear (0) the stop flag, as a signal would (tests, embedding programs). */
+void qg_worker_request_stop(int stop);
 
 /** Default worker id: program/hostname/pid. */
 void qg_worker_default_id(const char *program, char *buf, size_t sz);

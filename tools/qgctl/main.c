@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "  topics STAGE...                  create the stages' topics ahead of time (clusters "
             "with ACLs)\n"
             "  stage NAME [FILE|-]              run one stage and its gate locally, no Kafka\n"
+            "  workers [STAGE...] [--json]      each stage's group members, partitions and lag\n"
             "  ping --health-file F [--max-age S]  exit 0 when a worker's health file is fresh\n\n"
             "Common options: -b BROKERS, -X key=value, -F FILE, --topic-prefix P, -v, -q.\n"
             "Run `qgctl <command> --help` for a command's options.\n");
@@ -47,7 +48,7 @@ int main(int argc, char **argv)
         {"stage", qgctl_cmd_stage},   {"submit", qgctl_cmd_submit},   {"dlq", qgctl_cmd_dlq},
         {"ping", qgctl_cmd_ping},     {"watch", qgctl_cmd_watch},     {"ask", qgctl_cmd_ask},
         {"report", qgctl_cmd_report}, {"summary", qgctl_cmd_summary}, {"topics", qgctl_cmd_topics},
-        {"wait", qgctl_cmd_wait},
+        {"wait", qgctl_cmd_wait},     {"workers", qgctl_cmd_workers},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(argv[1], cmds[i].name))

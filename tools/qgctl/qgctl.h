@@ -34,6 +34,7 @@ int qgctl_cmd_report(int argc, char **argv);
 int qgctl_cmd_summary(int argc, char **argv);
 int qgctl_cmd_topics(int argc, char **argv);
 int qgctl_cmd_wait(int argc, char **argv);
+int qgctl_cmd_workers(int argc, char **argv);
 
 /**
  * Configuration with the runtime tables, `extra`, the environment and argv
