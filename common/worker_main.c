@@ -89,7 +89,7 @@ static int worker_serve(const qg_stage_ops_t *ops, qg_config_t *cfg)
         return 2;
     }
     void *state = NULL;
-    qg_error_t *err = ops->init ? ops->init(&state, cfg) : NULL;
+    qg_error_t *err = qg_stage_init(ops, &state, cfg);
     if (err) {
         qg_err("worker", "stage %s cannot start: %s", qg_stage_effective_name(ops, cfg),
                qg_error_message(err));

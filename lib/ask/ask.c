@@ -12,7 +12,7 @@
  */
 #include "ask.h"
 #include "file.h"
-#include "model/yaml_json.h"
+#include "yaml_json.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -288,7 +288,9 @@ Test(ask, goal1_and_goal4_shapes)
     qg_json_destroy(doc);
 
     doc = build_ok(ask, "제품 PRD-7 위치 추적");
-    cr_expect_eq(qg_json_len(qg_goal_pipeline(doc)), 1);
+    cr_expect_eq(qg_json_len(qg_goal_pipeline(doc)), 2);
+    cr_expect_str_eq(qg_json_str(qg_json_path(doc, "QueryGoal.metadata.pipelineStages[1]")),
+                     "dataFiltering");
     cr_expect_str_eq(qg_json_str(qg_json_path(doc, "QueryGoal.metadata.language")), "ko");
     cr_expect_str_eq(qg_json_str(qg_json_path(doc, "QueryGoal.metadata.request")),
                      "제품 PRD-7 위치 추적");

@@ -15,11 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "binding.h"
+#include "aas/aas_config.h"
+#include "aas/plan.h"
+#include "claim.h"
 #include "events.h"
 #include "goal.h"
 #include "log.h"
-#include "sha256.h"
 #include "stage.h"
 
 #define QG_BINDING_COMPONENT "binding"
@@ -34,16 +35,7 @@ typedef struct qg_binding_s {
 } qg_binding_t;
 
 static const qg_option_t qg_binding_options[] = {
-    QG_OPT_STR("aas.base.url", NULL,
-               "AAS server base URL including any prefix (http://host:8080/api/v3.0)"),
-    QG_OPT_STR("aas.timeout.ms", "30000", "timeout of one AAS request in ms"),
-    QG_OPT_STR("aas.connect.timeout.ms", "5000", "connect timeout of AAS requests in ms"),
-    QG_OPT_STR("aas.max.concurrency", "8", "AAS requests in flight at once"),
-    QG_OPT_STR("aas.token.env", NULL,
-               "environment variable holding a bearer token for the AAS server"),
-    QG_OPT_STR("aas.token.file", NULL, "file holding a bearer token for the AAS server"),
-    QG_OPT_STR("aas.tls.verify", "true", "verify the AAS server's TLS certificate and host name"),
-    QG_OPT_STR("aas.ca.file", NULL, "CA bundle for the AAS server's certificate"),
+    QG_AAS_CLIENT_OPTIONS,
     QG_OPT_STR(
         "aas.bulk.min.submodels", "64",
         "a goal needing at least this many submodels lists /submodels (paged) instead of one "
@@ -64,67 +56,6 @@ static char *qg_binding_dup_opt(const qg_config_t *cfg, const char *key)
 {
     const char *v = qg_config_get(cfg, key);
     return v && *v ? strdup(v) : NULL;
-}
-
-/* Bearer token from aas.token.env or aas.token.file; never logged. */
-static qg_error_t *qg_binding_token(const qg_config_t *cfg, char **out)
-{
-    const char *env = qg_config_get(cfg, "aas.token.env");
-    const char *file = qg_config_get(cfg, "aas.token.file");
-    char buf[8192];
-    size_t n;
-    FILE *f;
-
-    *out = NULL;
-    if (env && *env) {
-        const char *v = getenv(env);
-        if (!v || !*v)
-            return qg_error_new(QG_ERR_FATAL, "aas.token.env: variable %s is not set", env);
-        *out = strdup(v);
-        return *out ? NULL : qg_error_new(QG_ERR_FATAL, "out of memory");
-    }
-    if (!file || !*file)
-        return NULL;
-    f = fopen(file, "r");
-    if (!f)
-        return qg_error_new(QG_ERR_FATAL, "aas.token.file %s: %s", file, strerror(errno));
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        n--;
-    buf[n] = '\0';
-    *out = strdup(buf);
-    memset(buf, 0, sizeof(buf));
-    return *out ? NULL : qg_error_new(QG_ERR_FATAL, "out of memory");
-}
-
-static qg_error_t *qg_binding_client(qg_binding_t *b, const qg_config_t *cfg)
-{
-    qg_aas_conf_t conf = {
-        .base_url = qg_config_get(cfg, "aas.base.url"),
-        .timeout_ms = (long)qg_config_get_int(cfg, "aas.timeout.ms", 30000),
-        .connect_timeout_ms = (long)qg_config_get_int(cfg, "aas.connect.timeout.ms", 5000),
-        .max_concurrency = (int)qg_config_get_int(cfg, "aas.max.concurrency", 8),
-        .tls_verify = qg_config_get_bool(cfg, "aas.tls.verify", 1),
-        .ca_file = qg_config_get(cfg, "aas.ca.file"),
-    };
-    char *token = NULL;
-    qg_error_t *err = qg_binding_token(cfg, &token);
-
-    if (err)
-        return err;
-    conf.token = token;
-    err = qg_aas_client_new(&conf, &b->aas);
-    if (token) {
-        memset(token, 0, strlen(token));
-        free(token);
-    }
-    if (!err)
-        qg_info(QG_BINDING_COMPONENT,
-                "AAS server %s (timeout %ld ms, %d concurrent, tls verify %s%s)", conf.base_url,
-                conf.timeout_ms, conf.max_concurrency, conf.tls_verify ? "on" : "off",
-                conf.token ? ", bearer token set" : "");
-    return err;
 }
 
 static void qg_binding_destroy(void *state)
@@ -155,7 +86,7 @@ static qg_error_t *qg_binding_init(void **state, const qg_config_t *cfg)
     b->inline_max = max < 0 ? 0 : (size_t)max;
     max = qg_config_get_int(cfg, "aas.bulk.min.submodels", 64);
     b->bulk_min = max < 0 ? 0 : (size_t)max;
-    err = qg_binding_client(b, cfg);
+    err = qg_aas_client_from_config(cfg, &b->aas);
     if (err) {
         qg_binding_destroy(b);
         return err;
@@ -166,62 +97,6 @@ static qg_error_t *qg_binding_init(void **state, const qg_config_t *cfg)
 
 /* ---- files ---- */
 
-/* mkdir -p. 0 or -1 (errno). */
-static int qg_binding_mkdirs(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof(buf))
-        return errno = ENAMETOOLONG, -1;
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* Goal id usable as a file name. */
-static void qg_binding_safe_name(const char *id, char *buf, size_t sz)
-{
-    size_t o = 0;
-
-    for (const char *p = id ? id : "goal"; *p && o + 1 < sz && o < 128; p++)
-        buf[o++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'
-                              ? *p
-                              : '_');
-    buf[o] = '\0';
-    if (o == 0)
-        snprintf(buf, sz, "goal");
-}
-
-/* Write text to dir/name atomically (temp file + rename). */
-static int qg_binding_write(const char *dir, const char *name, const char *text, size_t len)
-{
-    char path[4352], tmp[4400];
-    FILE *f;
-    int ok;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-    f = fopen(tmp, "wb");
-    if (!f)
-        return -1;
-    ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 /* Keep each scenario file (jobs.json, machines.json, ...) in the work dir. */
 static void qg_binding_keep_files(const qg_binding_t *b, const qg_bplan_t *plan,
                                   const char *goal_id, qg_json_t *result)
@@ -230,9 +105,9 @@ static void qg_binding_keep_files(const qg_binding_t *b, const qg_bplan_t *plan,
 
     if (!b->work_dir)
         return;
-    qg_binding_safe_name(goal_id, name, sizeof(name));
+    qg_safe_file_name(goal_id, name, sizeof(name));
     snprintf(dir, sizeof(dir), "%s/%s", b->work_dir, name);
-    if (qg_binding_mkdirs(dir) != 0) {
+    if (qg_mkdirs(dir) != 0) {
         qg_warn(QG_BINDING_COMPONENT, "work dir %s: %s", dir, strerror(errno));
         return;
     }
@@ -240,7 +115,7 @@ static void qg_binding_keep_files(const qg_binding_t *b, const qg_bplan_t *plan,
         const qg_bsrc_t *bs = &plan->srcs[i];
         size_t len;
         char *text = bs->data ? qg_json_serialize(bs->data, 1, &len) : NULL;
-        if (text && qg_binding_write(dir, bs->src->output_file, text, len) != 0)
+        if (text && qg_write_atomic(dir, bs->src->output_file, text, len) != 0)
             qg_warn(QG_BINDING_COMPONENT, "writing %s/%s: %s", dir, bs->src->output_file,
                     strerror(errno));
         free(text);
@@ -318,67 +193,20 @@ static int qg_binding_collect(qg_bplan_t *plan, qg_json_t *result, qg_json_t *sc
     return 0;
 }
 
-/* sha256 of the file as written: the text and its final newline. */
-static void qg_binding_digest(const char *text, size_t len, char hex[65])
-{
-    qg_sha256_t s;
-    unsigned char d[32];
-
-    qg_sha256_init(&s);
-    qg_sha256_update(&s, text, len);
-    qg_sha256_update(&s, "\n", 1);
-    qg_sha256_final(&s, d);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-}
-
 /* Inline, or claim check in the shared dir when larger than inline_max. */
 static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id, qg_json_t *result,
                                     qg_json_t *scenario)
 {
-    size_t len;
-    char *text = qg_json_serialize(scenario, 0, &len);
-    char sha[65], name[256], safe[160], path[4608];
-    qg_json_t *ref;
-
-    if (!text) {
-        qg_json_destroy(scenario);
-        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory serializing the scenario");
-    }
-    qg_json_set_num(result, "scenarioBytes", (double)len);
-    if (len <= b->inline_max) {
-        free(text);
-        return qg_json_set(result, "scenario", scenario) == 0
-                   ? NULL
-                   : qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
-    }
-    qg_json_destroy(scenario);
-    if (!b->shared_dir) {
-        free(text);
-        return qg_error_new(QG_ERR_STAGE_ERROR,
-                            "scenario is %zu bytes, above binding.inline.max.bytes (%zu), and "
-                            "binding.shared.dir is not set",
-                            len, b->inline_max);
-    }
-    qg_binding_digest(text, len, sha);
-    qg_binding_safe_name(goal_id, safe, sizeof(safe));
-    snprintf(name, sizeof(name), "scenario-%s-%.16s.json", safe, sha);
-    snprintf(path, sizeof(path), "%s/%s", b->shared_dir, name);
-    if (qg_binding_mkdirs(b->shared_dir) != 0 ||
-        qg_binding_write(b->shared_dir, name, text, len) != 0) {
-        qg_error_t *err =
-            qg_error_new(QG_ERR_TRANSIENT, "writing claim check %s: %s", path, strerror(errno));
-        free(text);
-        return err;
-    }
-    free(text);
-    ref = qg_json_object();
-    qg_json_set_str(ref, "path", path);
-    qg_json_set_str(ref, "sha256", sha);
-    qg_json_set_num(ref, "bytes", (double)len + 1);
-    return qg_json_set(result, "scenarioRef", ref) == 0
-               ? NULL
-               : qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    const qg_claim_conf_t conf = {
+        .shared_dir = b->shared_dir,
+        .inline_max = b->inline_max,
+        .inline_key = "scenario",
+        .ref_key = "scenarioRef",
+        .bytes_key = "scenarioBytes",
+        .file_stem = "scenario",
+        .limit_name = "binding.inline.max.bytes",
+    };
+    return qg_claim_place(&conf, goal_id, result, scenario);
 }
 
 /* A required source that failed transiently makes the whole goal retry. */
@@ -448,13 +276,13 @@ static void qg_binding_progress(const qg_stage_ctx_t *ctx, const qg_bplan_t *pla
 static qg_error_t *qg_binding_execute(qg_binding_t *b, qg_stage_ctx_t *ctx, qg_bplan_t *plan)
 {
     qg_json_t *scenario;
-    qg_error_t *err = qg_binding_plan_shells(plan, b->aas);
+    qg_error_t *err = qg_aas_plan_shells(plan, b->aas);
 
     if (!err)
-        err = qg_binding_plan_fetch(plan, b->aas, b->bulk_min, ctx->cancel);
+        err = qg_aas_plan_fetch(plan, b->aas, b->bulk_min, ctx->cancel);
     if (err)
         return err;
-    qg_binding_plan_build(plan);
+    qg_aas_plan_build(plan);
     qg_binding_progress(ctx, plan, b->aas);
     err = qg_binding_transient(plan);
     qg_json_set_num(ctx->result, "requests", (double)qg_aas_request_count(b->aas));
@@ -482,7 +310,7 @@ static qg_error_t *qg_binding_run(void *state, qg_stage_ctx_t *ctx)
     err = qg_binding_manifest(b, ctx, &m, ctx->result);
     if (!err) {
         qg_binding_warnings(m, ctx->result);
-        err = qg_binding_plan_new(m, ctx->doc, &plan);
+        err = qg_aas_plan_new(m, ctx->doc, &plan);
     }
     if (!err)
         err = qg_binding_execute(b, ctx, plan);
@@ -491,7 +319,7 @@ static qg_error_t *qg_binding_run(void *state, qg_stage_ctx_t *ctx)
         qg_info(QG_BINDING_COMPONENT, "goal %s: %zu sources, %zu submodels, %ld requests, %.0f ms",
                 ctx->goal_id ? ctx->goal_id : "?", plan->n_srcs, plan->n_subs,
                 qg_aas_request_count(b->aas), qg_now_ms() - t0);
-    qg_binding_plan_destroy(plan);
+    qg_aas_plan_destroy(plan);
     qg_manifest_destroy(m);
     return err;
 }
