@@ -95,10 +95,8 @@ static qg_error_t *claim_write(const qg_claim_conf_t *conf, const char *goal_id,
     qg_safe_file_name(goal_id, safe, sizeof(safe));
     snprintf(name, sizeof(name), "%s-%s-%.16s.json", conf->file_stem, safe, sha);
     snprintf(path, sizeof(path), "%s/%s", conf->shared_dir, name);
-    if (qg_mkdirs(conf->shared_dir) != 0 ||
-        qg_write_atomic(conf->shared_dir, name, text, len) != 0)
-        return qg_error_new(QG_ERR_TRANSIENT, "writing claim check %s: %s", path,
-                            strerror(errno));
+    if (qg_mkdirs(conf->shared_dir) != 0 || qg_write_atomic(conf->shared_dir, name, text, len) != 0)
+        return qg_error_new(QG_ERR_TRANSIENT, "writing claim check %s: %s", path, strerror(errno));
     qg_json_t *ref = qg_json_object();
     qg_json_set_str(ref, "path", path);
     qg_json_set_str(ref, "sha256", sha);
@@ -154,8 +152,8 @@ static int digest_matches(const char *buf, size_t len, const char *want)
     return 0;
 }
 
-qg_error_t *qg_claim_load(const qg_json_t *ref, const char *dir, size_t max_bytes,
-                          const char *what, qg_json_t **out)
+qg_error_t *qg_claim_load(const qg_json_t *ref, const char *dir, size_t max_bytes, const char *what,
+                          qg_json_t **out)
 {
     const char *path = qg_json_str(qg_json_get(ref, "path"));
     const char *sha = qg_json_str(qg_json_get(ref, "sha256"));

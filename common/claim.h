@@ -38,8 +38,8 @@ qg_error_t *qg_claim_place(const qg_claim_conf_t *conf, const char *goal_id, qg_
  * names the reference in messages ("recordsRef"). A missing file is
  * transient (the shared volume may lag), a mismatch a stage error.
  */
-qg_error_t *qg_claim_load(const qg_json_t *ref, const char *dir, size_t max_bytes,
-                          const char *what, qg_json_t **out);
+qg_error_t *qg_claim_load(const qg_json_t *ref, const char *dir, size_t max_bytes, const char *what,
+                          qg_json_t **out);
 
 /** mkdir -p. 0 or -1 (errno). */
 int qg_mkdirs(const char *path);

@@ -191,13 +191,13 @@ static qg_error_t *check_number(const qg_json_t *decl, const qg_json_t *v, int i
     if ((min && d < qg_json_num(min, 0)) || (max && d > qg_json_num(max, 0))) {
         char lo[40] = "", hi[40] = "";
         if (min)
-            snprintf(lo, sizeof(lo), "%g", qg_json_num(min, 0));
+            snprintf(lo, sizeof(lo), "%.15g", qg_json_num(min, 0));
         if (max)
-            snprintf(hi, sizeof(hi), "%g", qg_json_num(max, 0));
+            snprintf(hi, sizeof(hi), "%.15g", qg_json_num(max, 0));
         if (min && max)
             return BAD("%s: must be between %s and %s, got %s", where, lo, hi, got);
-        return BAD("%s: must be %s %s, got %s", where, min ? "at least" : "at most",
-                   min ? lo : hi, got);
+        return BAD("%s: must be %s %s, got %s", where, min ? "at least" : "at most", min ? lo : hi,
+                   got);
     }
     return NULL;
 }
@@ -276,8 +276,8 @@ qg_error_t *qg_goaltypes_check_goal(const qg_goaltypes_t *gt, const qg_json_t *d
             continue;
         }
         snprintf(where, sizeof(where), "QueryGoal.parameters[%ld] (%s)", at, key);
-        qg_error_t *err = check_value(pd, qg_json_get(qg_json_at(params, (size_t)at), "value"),
-                                      where);
+        qg_error_t *err =
+            check_value(pd, qg_json_get(qg_json_at(params, (size_t)at), "value"), where);
         if (err)
             return err;
     }
@@ -328,8 +328,9 @@ qg_error_t *qg_goaltypes_use(const qg_config_t *cfg)
     qg_error_t *err = NULL;
     if (!current || strcmp(current->path, path) != 0) {
         if (access(path, R_OK) != 0 && !strcmp(opt, QG_GOALTYPES_DEFAULT_FILE)) {
-            qg_warn("goaltype", "%s not found: goal parameters are not checked (set "
-                                "goal.types.file)",
+            qg_warn("goaltype",
+                    "%s not found: goal parameters are not checked (set "
+                    "goal.types.file)",
                     path);
         } else {
             qg_goaltypes_t *gt = NULL;

@@ -51,8 +51,7 @@ qg_error_t *qg_goaltypes_check_goal(const qg_goaltypes_t *gt, const qg_json_t *d
  * stages nobody serves.
  */
 qg_error_t *qg_goaltypes_check_stages(const qg_goaltypes_t *gt,
-                                      int (*served)(const char *stage, void *opaque),
-                                      void *opaque);
+                                      int (*served)(const char *stage, void *opaque), void *opaque);
 
 /**
  * The process's goal types, from configuration key goal.types.file (read

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define DAY_MS 86400000.0
+#define DAY_MS  86400000.0
 #define HOUR_MS 3600000.0
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's civil algorithm). */
@@ -140,9 +140,9 @@ static int parse_last(const char *text, double now_ms, qg_time_range_t *out)
     static const struct {
         const char *unit;
         double ms;
-    } units[] = {{"min", 60000.0},  {"mins", 60000.0}, {"minutes", 60000.0}, {"h", HOUR_MS},
-                 {"hour", HOUR_MS}, {"hours", HOUR_MS}, {"d", DAY_MS},       {"day", DAY_MS},
-                 {"days", DAY_MS}};
+    } units[] = {{"min", 60000.0}, {"mins", 60000.0}, {"minutes", 60000.0},
+                 {"h", HOUR_MS},   {"hour", HOUR_MS}, {"hours", HOUR_MS},
+                 {"d", DAY_MS},    {"day", DAY_MS},   {"days", DAY_MS}};
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
         if (strcasecmp(end, units[i].unit) == 0) {
             out->to_ms = now_ms;

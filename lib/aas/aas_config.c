@@ -64,10 +64,8 @@ qg_error_t *qg_aas_client_from_config(const qg_config_t *cfg, qg_aas_client_t **
         free(token);
     }
     if (!err)
-        qg_info("aas",
-                "AAS server %s (timeout %ld ms, %d concurrent, tls verify %s%s)", conf.base_url,
-                conf.timeout_ms, conf.max_concurrency, conf.tls_verify ? "on" : "off",
-                conf.token ? ", bearer token set" : "");
+        qg_info("aas", "AAS server %s (timeout %ld ms, %d concurrent, tls verify %s%s)",
+                conf.base_url, conf.timeout_ms, conf.max_concurrency,
+                conf.tls_verify ? "on" : "off", conf.token ? ", bearer token set" : "");
     return err;
 }
-

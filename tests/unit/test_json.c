@@ -110,3 +110,25 @@ Test(json, non_finite_numbers_become_null)
     free(out);
     qg_json_destroy(o);
 }
+
+Test(json, duplicate_member_names_are_refused)
+{
+    static const char *const dups[] = {
+        "{\"goalId\":\"a\",\"x\":1,\"goalId\":\"b\"}",
+        "{\"a\":{\"k\":1,\"k\":1}}",
+        "[1,{\"z\":0,\"y\":0,\"x\":0,\"y\":[]}]",
+    };
+    for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
+        char err[256] = "";
+        qg_json_t *v = qg_json_parse(dups[i], strlen(dups[i]), err, sizeof(err));
+        cr_expect_null(v, "accepted %s", dups[i]);
+        cr_expect_not_null(strstr(err, "twice"), "%s: %s", dups[i], err);
+        cr_expect_not_null(strstr(err, "RFC 7493"), "%s", err);
+        qg_json_destroy(v);
+    }
+    char err[256];
+    const char *distinct = "{\"a\":{\"k\":1},\"b\":{\"k\":2},\"k\":3}";
+    qg_json_t *v = qg_json_parse(distinct, strlen(distinct), err, sizeof(err));
+    cr_expect_not_null(v, "same name in different objects refused: %s", err);
+    qg_json_destroy(v);
+}

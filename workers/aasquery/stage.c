@@ -162,9 +162,10 @@ static qg_json_t *qg_aasquery_source_entry(const qg_bsrc_t *bs, size_t dropped, 
     qg_json_set_bool(e, "ok", bs->err == NULL);
     qg_json_set_bool(e, "required", bs->src->required);
     qg_json_set_str(e, "output", bs->src->output_stem);
-    qg_json_set_num(e, "records", qg_json_is(bs->data, QG_JSON_ARRAY) ? qg_json_len(bs->data)
-                                  : bs->data                         ? 1
-                                                                     : 0);
+    qg_json_set_num(e, "records",
+                    qg_json_is(bs->data, QG_JSON_ARRAY) ? qg_json_len(bs->data)
+                    : bs->data                          ? 1
+                                                        : 0);
     if (ranged)
         qg_json_set_num(e, "dropped", (double)dropped);
     if (bs->submodel_id)
@@ -195,8 +196,7 @@ static qg_error_t *qg_aasquery_collect(qg_bplan_t *plan, const qg_time_range_t *
             ranged ? qg_aasquery_keep_range(&bs->data, bs->src->time_field, range, &dropped) : NULL;
         if (err)
             return err;
-        if (qg_json_set(sources, bs->src->name, qg_aasquery_source_entry(bs, dropped, ranged)) !=
-            0)
+        if (qg_json_set(sources, bs->src->name, qg_aasquery_source_entry(bs, dropped, ranged)) != 0)
             return qg_error_oom;
         if (bs->data && qg_json_set(records, bs->src->output_stem, bs->data) != 0) {
             bs->data = NULL;
@@ -293,8 +293,7 @@ static int qg_aasquery_gate(void *state, const qg_stage_ctx_t *ctx, char *reason
         ok += qg_json_truthy(qg_json_get(e, "ok"));
         records += (size_t)qg_json_num(qg_json_get(e, "records"), 0);
     }
-    snprintf(reason, size, "%zu/%zu sources read, %zu records", ok, qg_json_len(sources),
-             records);
+    snprintf(reason, size, "%zu/%zu sources read, %zu records", ok, qg_json_len(sources), records);
     return 1;
 }
 

@@ -67,8 +67,8 @@ static int compare_values(const qg_json_t *a, const qg_json_t *b)
 
 /* ---------- predicates ---------- */
 
-static const char *const operators[] = {"eq", "ne", "gt", "ge", "lt", "le", "in", "contains",
-                                        "exists", NULL};
+static const char *const operators[] = {"eq", "ne", "gt",       "ge",     "lt",
+                                        "le", "in", "contains", "exists", NULL};
 
 static int apply_operator(const char *op, const qg_json_t *have, const qg_json_t *want)
 {
@@ -84,8 +84,8 @@ static int apply_operator(const char *op, const qg_json_t *have, const qg_json_t
         return 0;
     }
     if (!strcmp(op, "contains"))
-        return strstr(scalar_text(have, buf, sizeof(buf)), qg_json_str(want) ? qg_json_str(want)
-                                                                             : "") != NULL;
+        return strstr(scalar_text(have, buf, sizeof(buf)),
+                      qg_json_str(want) ? qg_json_str(want) : "") != NULL;
     int c = compare_values(have, want);
     return !strcmp(op, "eq")   ? c == 0
            : !strcmp(op, "ne") ? c != 0
@@ -380,9 +380,8 @@ static qg_json_t *group_count(const qg_json_t *set, const char *by)
 }
 
 /* One output from its spec: {set}, {count}, {first}, {groupCount, by}. */
-static qg_error_t *make_output(const qg_filter_input_t *in, const qg_json_t *sets,
-                               const char *name, const qg_json_t *spec, qg_json_t *outputs,
-                               qg_json_t *missing)
+static qg_error_t *make_output(const qg_filter_input_t *in, const qg_json_t *sets, const char *name,
+                               const qg_json_t *spec, qg_json_t *outputs, qg_json_t *missing)
 {
     static const char *const kinds[] = {"set", "count", "first", "groupCount", NULL};
     const char *kind = NULL, *set_name = NULL;
@@ -397,10 +396,10 @@ static qg_error_t *make_output(const qg_filter_input_t *in, const qg_json_t *set
     const char *by = qg_json_str(qg_json_get(spec, "by"));
     qg_json_t *v = !strcmp(kind, "set")     ? qg_json_clone(set)
                    : !strcmp(kind, "count") ? qg_json_number((double)qg_json_len(set))
-                   : !strcmp(kind, "first") ? (qg_json_len(set) ? qg_json_clone(qg_json_at(set, 0))
-                                                                : NULL)
-                   : by                     ? group_count(set, by)
-                                            : NULL;
+                   : !strcmp(kind, "first")
+                       ? (qg_json_len(set) ? qg_json_clone(qg_json_at(set, 0)) : NULL)
+                   : by ? group_count(set, by)
+                        : NULL;
     if (!strcmp(kind, "groupCount") && !by)
         return SPEC_ERR("filter output %s: groupCount needs `by`", name);
     if (!v && !strcmp(kind, "first")) {

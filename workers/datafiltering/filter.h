@@ -37,9 +37,9 @@
 #include "timerange.h"
 
 typedef struct {
-    const qg_json_t *spec;    /* the goal type's filter: {sets, outputs} */
-    const qg_json_t *doc;     /* the goal (parameters for ${param:...}) */
-    const qg_json_t *records; /* {name: [records]} from the previous stage */
+    const qg_json_t *spec;        /* the goal type's filter: {sets, outputs} */
+    const qg_json_t *doc;         /* the goal (parameters for ${param:...}) */
+    const qg_json_t *records;     /* {name: [records]} from the previous stage */
     const qg_time_range_t *range; /* the goal's time range, or NULL */
 } qg_filter_input_t;
 

@@ -79,8 +79,9 @@ static qg_error_t *read_records(const qg_datafiltering_t *f, const qg_stage_ctx_
         return NULL;
     const qg_json_t *ref = qg_json_get(res, "recordsRef");
     if (!ref)
-        return qg_error_new(QG_ERR_BAD_INPUT, "executionLog: the %s result has no records or "
-                                              "recordsRef",
+        return qg_error_new(QG_ERR_BAD_INPUT,
+                            "executionLog: the %s result has no records or "
+                            "recordsRef",
                             prev);
     qg_error_t *err = qg_claim_load(ref, f->claims_dir, f->max_bytes, "recordsRef", owned);
     *records = *owned;
@@ -160,8 +161,7 @@ static int datatype_matches(const char *datatype, const qg_json_t *v)
 }
 
 /* Every output the goal's outputSpec asks for is there, with its datatype. */
-static int qg_datafiltering_gate(void *state, const qg_stage_ctx_t *ctx, char *reason,
-                                 size_t size)
+static int qg_datafiltering_gate(void *state, const qg_stage_ctx_t *ctx, char *reason, size_t size)
 {
     const qg_json_t *spec = qg_json_get(ctx->goal, "outputSpec");
     const qg_json_t *outputs = qg_json_get(ctx->goal, "outputs");
@@ -174,8 +174,8 @@ static int qg_datafiltering_gate(void *state, const qg_stage_ctx_t *ctx, char *r
         const qg_json_t *v = qg_json_get(outputs, name ? name : "");
         if (!v) {
             const char *why = qg_json_str(qg_json_get(missing, name ? name : ""));
-            snprintf(reason, size, "outputs.%s is missing%s%s", name ? name : "?",
-                     why ? ": " : "", why ? why : "");
+            snprintf(reason, size, "outputs.%s is missing%s%s", name ? name : "?", why ? ": " : "",
+                     why ? why : "");
             return 0;
         }
         if (!datatype_matches(datatype, v)) {
