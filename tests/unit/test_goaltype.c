@@ -59,16 +59,19 @@ Test(goaltype, project_declarations_check_quantity)
     qg_goaltypes_t *gt = load_project();
     expect_accepted(gt, G3, PT "{\"key\":\"quantity\",\"value\":50}");
     expect_accepted(gt, G3, PT "{\"key\":\"quantity\",\"value\":1000000}");
-    expect_refused(gt, G3, PT "{\"key\":\"quantity\",\"value\":2.5}", "(quantity): must be a whole");
+    expect_refused(gt, G3, PT "{\"key\":\"quantity\",\"value\":2.5}",
+                   "(quantity): must be a whole");
     expect_refused(gt, G3, PT "{\"key\":\"quantity\",\"value\":0}", "between 1 and 1000000, got 0");
     expect_refused(gt, G3, PT "{\"key\":\"quantity\",\"value\":-4}", "(quantity)");
     expect_refused(gt, G3, PT "{\"key\":\"quantity\",\"value\":1000001}", "(quantity)");
     expect_refused(gt, G3, PT "{\"key\":\"quantity\",\"value\":\"50\"}", "must be a JSON number");
     expect_refused(gt, G3, PT "{\"key\":\"quantity\",\"value\":null}", "(quantity)");
-    expect_refused(gt, G3, "{\"key\":\"productType\",\"value\":\"P-1\"}", "needs the parameter quantity");
+    expect_refused(gt, G3, "{\"key\":\"productType\",\"value\":\"P-1\"}",
+                   "needs the parameter quantity");
     expect_refused(gt, G3, "{\"key\":\"quantity\",\"value\":5}", "needs the parameter productType");
-    expect_refused(gt, G3, "{\"key\":\"productType\",\"value\":\"../etc\"},"
-                           "{\"key\":\"quantity\",\"value\":5}",
+    expect_refused(gt, G3,
+                   "{\"key\":\"productType\",\"value\":\"../etc\"},"
+                   "{\"key\":\"quantity\",\"value\":5}",
                    "(productType)");
     qg_goaltypes_destroy(gt);
 }
@@ -77,8 +80,9 @@ Test(goaltype, project_declarations_check_ids_and_dates)
 {
     qg_goaltypes_t *gt = load_project();
     expect_accepted(gt, G1, "");
-    expect_accepted(gt, G1, "{\"key\":\"machineId\",\"value\":\"M2\"},"
-                            "{\"key\":\"date\",\"value\":\"2026-11-29\"}");
+    expect_accepted(gt, G1,
+                    "{\"key\":\"machineId\",\"value\":\"M2\"},"
+                    "{\"key\":\"date\",\"value\":\"2026-11-29\"}");
     expect_accepted(gt, G1, "{\"key\":\"date\",\"value\":\"last 24 h\"}");
     expect_accepted(gt, G1, "{\"key\":\"date\",\"value\":\"yesterday\"}");
     expect_refused(gt, G1, "{\"key\":\"machineId\",\"value\":\"M2 OR 1=1\"}", "(machineId)");
@@ -87,21 +91,23 @@ Test(goaltype, project_declarations_check_ids_and_dates)
     expect_refused(gt, G1, "{\"key\":\"date\",\"value\":\"last week-ish\"}", "(date)");
     expect_refused(gt, G4, "", "needs the parameter productId");
     expect_refused(gt, G4, "{\"key\":\"productId\",\"value\":7}", "(productId)");
-    expect_refused(gt, G4, "{\"key\":\"productId\",\"value\":\"PRD-7\"},"
-                           "{\"key\":\"productId\",\"value\":\"PRD-8\"}",
+    expect_refused(gt, G4,
+                   "{\"key\":\"productId\",\"value\":\"PRD-7\"},"
+                   "{\"key\":\"productId\",\"value\":\"PRD-8\"}",
                    "given more than once");
     /* Undeclared goal types and undeclared parameters pass. */
     expect_accepted(gt, "someone_elses_goal", "{\"key\":\"x\",\"value\":-1}");
-    expect_accepted(gt, G4, "{\"key\":\"productId\",\"value\":\"PRD-7\"},"
-                            "{\"key\":\"priority\",\"value\":\"rush\"}");
+    expect_accepted(gt, G4,
+                    "{\"key\":\"productId\",\"value\":\"PRD-7\"},"
+                    "{\"key\":\"priority\",\"value\":\"rush\"}");
     qg_goaltypes_destroy(gt);
 }
 
 static int served_by_project(const char *stage, void *opaque)
 {
     (void)opaque;
-    static const char *const stages[] = {"swrlSelection", "yamlBinding", "simulation",
-                                         "aasQuery", "dataFiltering", NULL};
+    static const char *const stages[] = {"swrlSelection", "yamlBinding",   "simulation",
+                                         "aasQuery",      "dataFiltering", NULL};
     for (size_t i = 0; stages[i]; i++)
         if (!strcmp(stages[i], stage))
             return 1;
@@ -195,8 +201,10 @@ static qg_json_t *json(const char *text)
 
 #define RECORDS                                                                                    \
     "{\"alarms\":["                                                                                \
-    "{\"Id\":\"A3\",\"M\":\"M2\",\"T\":\"2026-11-29T14:35:00Z\",\"Cat\":\"cooling\",\"J\":\"J2\"}," \
-    "{\"Id\":\"A1\",\"M\":\"M2\",\"T\":\"2026-11-29T06:05:00Z\",\"Cat\":\"cooling\",\"J\":\"J1\"}," \
+    "{\"Id\":\"A3\",\"M\":\"M2\",\"T\":\"2026-11-29T14:35:00Z\",\"Cat\":\"cooling\",\"J\":\"J2\"}" \
+    ","                                                                                            \
+    "{\"Id\":\"A1\",\"M\":\"M2\",\"T\":\"2026-11-29T06:05:00Z\",\"Cat\":\"cooling\",\"J\":\"J1\"}" \
+    ","                                                                                            \
     "{\"Id\":\"A2\",\"M\":\"M1\",\"T\":\"2026-11-29T07:00:00Z\",\"Cat\":\"spindle\"},"             \
     "{\"Id\":\"A4\",\"M\":\"M3\",\"T\":\"2026-11-30T09:10:00Z\",\"Cat\":\"cooling\"}],"            \
     "\"jobs\":[{\"J\":\"J1\",\"S\":\"FAILED\"},{\"J\":\"J2\",\"S\":\"FAILED\"},{\"J\":\"J1\","     \
