@@ -9,7 +9,8 @@
 # Goals with bad parameters are dead-lettered by the first stage as bad_input
 # naming the parameter, and a counting proxy in front of the AAS server shows
 # that none of their requests reached it. qgctl ask refuses a pattern file
-# whose goal type names a stage no worker serves.
+# whose goal type names a stage no worker serves; a worker refuses to start on
+# a missing or invalid goal-types file.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/binding.lib"
@@ -192,5 +193,13 @@ bt_check "qgctl ask refuses when a goal type names a stage no worker serves" bas
      grep -q 'crystalBall' '$BT_DIR/ask-bad.err' && grep -q 'no worker' '$BT_DIR/ask-bad.err'"
 bt_check "every stage config/goal-patterns.yaml names has a worker (qgctl ask accepts it)" \
     "$BIN/qgctl" ask "Where is product PRD-7?" --patterns "$PATTERNS" -o "$BT_DIR/ok.json"
+
+# A worker refuses to start on a goal-types file that is missing (named explicitly) or invalid.
+sed 's/type: integer/type: float/' "$PATTERNS" >"$BT_DIR/patterns-invalid.yaml"
+for f in "$BT_DIR/no-such-file.yaml" "$BT_DIR/patterns-invalid.yaml"; do
+    bt_check "qg-datafiltering refuses to start with goal.types.file=$(basename "$f")" bash -c \
+        "! '$BIN/qg-datafiltering' -b 127.0.0.1:1 -X goal.types.file='$f' 2>'$BT_DIR/start.err' &&
+         grep -q '$(basename "$f")' '$BT_DIR/start.err'"
+done
 
 bt_finish
