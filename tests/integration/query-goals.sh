@@ -127,6 +127,10 @@ bt_check "goal1 EN: machine M2, no date (both days)" \
     cooling "Check cooling failure for machine M2" M2 -
 bt_check "goal1 KO: 고장 없음: M3 설비 냉각 고장 어제" \
     cooling "M3 설비 냉각 고장 어제" M3 "$YESTERDAY"
+bt_check "goal1 EN: machine M3 in the last 24 hours (a span ending now)" \
+    cooling "Cooling failures on machine M3 in the last 24 hours" M3 last:24
+bt_check "goal1 KO: 최근 48시간 M2 냉각 고장 (a span ending now)" \
+    cooling "최근 48시간 M2 냉각 고장" M2 last:48
 bt_check "goal1: failuresByMachine groups the failures (group/count)" \
     jq -e '.QueryGoal.outputs.failuresByMachine == [{"machine": "M2", "count": 3}]' "$BT_DIR/q6.json.out"
 

@@ -671,3 +671,21 @@ Test(ask, random_requests_give_a_goal_or_a_clear_error)
     cr_expect_gt(errors, 100, "random requests gave %zu errors", errors);
     qg_ask_destroy(ask);
 }
+
+Test(ask, goal1_spans_ending_now)
+{
+    qg_ask_t *ask = load();
+    static const char *const cases[][2] = {
+        {"Cooling failures on machine M3 in the last 24 hours", "last 24 h"},
+        {"최근 48시간 M2 냉각 고장", "last 48 h"},
+        {"show cooling alarms over the past 7 days", "last 7 d"},
+        {"coolant problems in the last 30 min", "last 30 min"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        qg_json_t *doc = build_ok(ask, cases[i][0]);
+        cr_expect_str_eq(qg_json_str(qg_json_get(qg_goal_param(doc, "date"), "value")), cases[i][1],
+                         "%s", cases[i][0]);
+        qg_json_destroy(doc);
+    }
+    qg_ask_destroy(ask);
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Expected answers of goal1 and goal4, computed from the AAS environment files alone.
 
-usage: expected.py FACTORY_DIR goal1 MACHINE|- DAY|-  -> JSON {alarmIds, count, jobs, readings}
+usage: expected.py FACTORY_DIR goal1 MACHINE|- DAY|last:HOURS|-
+                                                      -> JSON {alarmIds, count, jobs, readings}
        expected.py FACTORY_DIR goal4 PRODUCT          -> JSON location fields and the status
                                                          of its job step, or null
 Reads MachineCondition.json and ProductTracking.json directly (no code of the
@@ -40,17 +41,26 @@ def readings(condition, machine):
     return out
 
 
+def in_window(day, text):
+    """DAY: that UTC date; last:H: the H hours before now; None: always."""
+    if day is None:
+        return True
+    if day.startswith("last:"):
+        now = dt.datetime.now(dt.timezone.utc)
+        return now - dt.timedelta(hours=int(day[5:])) <= when(text) < now
+    return text.startswith(day)
+
+
 def goal1(factory, machine, day):
     condition = load(factory, "MachineCondition.json")
     history = rows(load(factory, "ProductTracking.json")["urn:factory:submodel:job_history"], "Jobs")
     alarms = rows(condition["urn:factory:submodel:machine_alarms"], "Alarms")
     found = [a for a in alarms if a["Category"] == "cooling"
              and (machine is None or a["MachineId"] == machine)
-             and (day is None or a["Time"].startswith(day))]
+             and in_window(day, a["Time"])]
     found.sort(key=lambda a: (a["Time"], a["AlarmId"]))
     series = readings(condition, machine) if machine else []
-    if day:
-        series = [r for r in series if r["Time"].startswith(day)]
+    series = [r for r in series if in_window(day, r["Time"])]
     return {
         "alarmIds": [a["AlarmId"] for a in found],
         "count": len(found),
