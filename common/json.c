@@ -544,12 +544,17 @@ static int compare_keys(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The first member name that occurs twice in obj, or NULL. Sorted copy: O(n log n). */
+/* A member name that occurs twice in obj, or NULL. Large objects: a sorted copy, O(n log n). */
 static const char *duplicate_key(const qg_json_t *obj, int *oom)
 {
     size_t n = obj->u.c.len;
-    if (n < 2)
+    if (n <= 16) { /* the usual object: compare pairs, no allocation */
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(obj->u.c.keys[i], obj->u.c.keys[j]) == 0)
+                    return obj->u.c.keys[i];
         return NULL;
+    }
     char **keys = malloc(n * sizeof(*keys));
     if (!keys) {
         *oom = 1;

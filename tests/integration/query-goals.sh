@@ -32,7 +32,8 @@ cp "$QG_ROOT"/factory/seed-factory/*.json "$FACTORY/"
 "$QG_ROOT/factory/make-condition-data" --day "$YESTERDAY" "$FACTORY" >/dev/null
 "$QG_ROOT/scripts/aas-server" install --impl basyx-python
 bt_check "generated condition and tracking data pass the official AAS v3.0.1 JSON schema" \
-    "$QG_CACHE/py/bin/python" "$QG_ROOT/factory/check-schema" "$FACTORY"
+    "$QG_CACHE/py/bin/python" "$QG_ROOT/factory/check-schema" "$FACTORY/MachineCondition.json" \
+    "$FACTORY/ProductTracking.json"
 bt_check "the query manifests pass schemas/manifest.schema.json" \
     "$QG_CACHE/py/bin/python" "$QG_ROOT/factory/check-manifest" "$QG_ROOT"/config/queries/*.yaml
 bt_server faaast "$FACTORY"

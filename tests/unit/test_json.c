@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "json.h"
@@ -130,5 +131,20 @@ Test(json, duplicate_member_names_are_refused)
     const char *distinct = "{\"a\":{\"k\":1},\"b\":{\"k\":2},\"k\":3}";
     qg_json_t *v = qg_json_parse(distinct, strlen(distinct), err, sizeof(err));
     cr_expect_not_null(v, "same name in different objects refused: %s", err);
+    qg_json_destroy(v);
+}
+
+Test(json, duplicate_names_in_a_large_object_are_refused)
+{
+    char text[4096];
+    size_t o = 0;
+    o += (size_t)snprintf(text + o, sizeof(text) - o, "{");
+    for (int i = 0; i < 100; i++)
+        o += (size_t)snprintf(text + o, sizeof(text) - o, "\"k%d\":%d,", i, i);
+    snprintf(text + o, sizeof(text) - o, "\"k57\":0}");
+    char err[256] = "";
+    qg_json_t *v = qg_json_parse(text, strlen(text), err, sizeof(err));
+    cr_expect_null(v);
+    cr_expect_not_null(strstr(err, "\"k57\" twice"), "%s", err);
     qg_json_destroy(v);
 }

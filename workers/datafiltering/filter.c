@@ -258,8 +258,10 @@ static qg_error_t *attach_related(const qg_filter_input_t *in, const qg_json_t *
                 found = qg_json_clone(cand);
                 break;
             }
-            if (qg_json_append(found, qg_json_clone(cand)) != 0)
+            if (qg_json_append(found, qg_json_clone(cand)) != 0) {
+                qg_json_destroy(found);
                 return qg_error_oom;
+            }
         }
         if (qg_json_set(rec, as, found ? found : qg_json_null()) != 0)
             return qg_error_oom;
@@ -302,7 +304,7 @@ static qg_error_t *build_set(const qg_filter_input_t *in, const qg_json_t *spec,
         return qg_error_oom;
     if (!err)
         err = collect_kept(in, spec, from, name, items, &n, &keys);
-    if (!err && keys.n)
+    if (!err && keys.n && n > 1)
         qsort(items, n, sizeof(*items), compare_items);
     double limit = qg_json_num(qg_json_get(spec, "limit"), -1);
     if (limit >= 0 && (double)n > limit)
