@@ -152,30 +152,45 @@ static int digest_matches(const char *buf, size_t len, const char *want)
     return 0;
 }
 
-qg_error_t *qg_claim_load(const qg_json_t *ref, const char *dir, size_t max_bytes, const char *what,
-                          qg_json_t **out)
+qg_error_t *qg_claim_check_path(const qg_claim_reader_t *rd, const char *path)
+{
+    if (rd->dir && *rd->dir && !path_below(path, rd->dir))
+        return qg_error_new(QG_ERR_BAD_INPUT, "%s.path: %s is not below %s (%s)", rd->what, path,
+                            rd->dir_key, rd->dir);
+    return NULL;
+}
+
+qg_error_t *qg_claim_load(const qg_claim_reader_t *rd, const qg_json_t *ref, qg_json_t **out)
 {
     const char *path = qg_json_str(qg_json_get(ref, "path"));
     const char *sha = qg_json_str(qg_json_get(ref, "sha256"));
+    double bytes = qg_json_num(qg_json_get(ref, "bytes"), -1);
     char msg[512];
     int e = 0;
     size_t len = 0;
 
     *out = NULL;
     if (!path || !*path)
-        return qg_error_new(QG_ERR_BAD_INPUT, "%s.path: expected a file path", what);
-    if (dir && *dir && !path_below(path, dir))
-        return qg_error_new(QG_ERR_BAD_INPUT, "%s.path: %s is not below %s", what, path, dir);
-    char *buf = qg_file_read(path, max_bytes, &len, &e, msg, sizeof(msg));
+        return qg_error_new(QG_ERR_BAD_INPUT, "%s.path: expected a file path", rd->what);
+    qg_error_t *err = qg_claim_check_path(rd, path);
+    if (err)
+        return err;
+    char *buf = qg_file_read(path, rd->max_bytes, &len, &e, msg, sizeof(msg));
+    if (!buf && e == EFBIG)
+        return qg_error_new(QG_ERR_STAGE_ERROR, "%s.path: %s (%s)", rd->what, msg, rd->max_key);
     if (!buf)
-        return qg_error_new(e == ENOENT ? QG_ERR_TRANSIENT : QG_ERR_STAGE_ERROR, "%s.path: %s",
-                            what, msg);
-    qg_error_t *err = NULL;
+        return qg_error_new(e == ENOENT   ? QG_ERR_TRANSIENT
+                            : e == ENOMEM ? QG_ERR_FATAL
+                                          : QG_ERR_STAGE_ERROR,
+                            "%s.path: %s", rd->what, msg);
     if (sha && !digest_matches(buf, len, sha))
         err = qg_error_new(QG_ERR_STAGE_ERROR, "%s.sha256: %s does not match the digest of %s",
-                           what, sha, path);
+                           rd->what, sha, path);
+    else if (!sha && bytes >= 0 && bytes != (double)len)
+        err = qg_error_new(QG_ERR_STAGE_ERROR, "%s.bytes: %s has %zu bytes, the claim says %.0f",
+                           rd->what, path, len, bytes);
     if (!err && !(*out = qg_json_parse(buf, len, msg, sizeof(msg))))
-        err = qg_error_new(QG_ERR_STAGE_ERROR, "%s.path: %s: %s", what, path, msg);
+        err = qg_error_new(QG_ERR_STAGE_ERROR, "%s.path: %s: %s", rd->what, path, msg);
     free(buf);
     return err;
 }

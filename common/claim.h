@@ -32,14 +32,26 @@ typedef struct {
 qg_error_t *qg_claim_place(const qg_claim_conf_t *conf, const char *goal_id, qg_json_t *result,
                            qg_json_t *value);
 
+/* Where a reader accepts claims from, and how large; the key names go into messages. */
+typedef struct {
+    const char *dir;     /* the file must lie below it (NULL: anywhere) */
+    const char *dir_key; /* "simulation.claims.dir" */
+    size_t max_bytes;    /* 0: unbounded */
+    const char *max_key; /* "simulation.scenario.max.bytes" */
+    const char *what;    /* the reference's name: "scenarioRef" */
+} qg_claim_reader_t;
+
+/** NULL when path lies below rd->dir (or no dir is set), else a bad_input error naming both. */
+qg_error_t *qg_claim_check_path(const qg_claim_reader_t *rd, const char *path);
+
 /**
- * Read a claim reference {path, sha256?, bytes?}: the file must lie below
- * dir (when given), be at most max_bytes, and match the digest. `what`
- * names the reference in messages ("recordsRef"). A missing file is
- * transient (the shared volume may lag), a mismatch a stage error.
+ * Read a claim reference {path, sha256?, bytes?} into *out: the file must lie
+ * below rd->dir, be at most max_bytes, and match the digest (of the file, or of
+ * the file without its final newline), or else its size when only bytes is
+ * given. A missing file is transient (the shared volume may lag), an outside
+ * path bad input, a mismatch a stage error.
  */
-qg_error_t *qg_claim_load(const qg_json_t *ref, const char *dir, size_t max_bytes, const char *what,
-                          qg_json_t **out);
+qg_error_t *qg_claim_load(const qg_claim_reader_t *rd, const qg_json_t *ref, qg_json_t **out);
 
 /** mkdir -p. 0 or -1 (errno). */
 int qg_mkdirs(const char *path);

@@ -83,7 +83,14 @@ static qg_error_t *read_records(const qg_datafiltering_t *f, const qg_stage_ctx_
                             "executionLog: the %s result has no records or "
                             "recordsRef",
                             prev);
-    qg_error_t *err = qg_claim_load(ref, f->claims_dir, f->max_bytes, "recordsRef", owned);
+    const qg_claim_reader_t rd = {
+        .dir = f->claims_dir,
+        .dir_key = "datafiltering.claims.dir",
+        .max_bytes = f->max_bytes,
+        .max_key = "datafiltering.records.max.bytes",
+        .what = "recordsRef",
+    };
+    qg_error_t *err = qg_claim_load(&rd, ref, owned);
     *records = *owned;
     return err;
 }

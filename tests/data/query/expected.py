@@ -66,7 +66,7 @@ def goal1(factory, machine, day):
         "count": len(found),
         "jobs": [[j["JobId"] for j in history if j["JobId"] == a.get("JobId")] for a in found],
         "readings": [[r["Time"] for r in series
-                      if abs((when(r["Time"]) - when(a["Time"])).total_seconds()) <= 1800
+                      if abs((when(r["Time"]) - when(a["Time"])).total_seconds()) <= 3600
                       and float(r["CoolantTemperature"]) > 30] for a in found],
     }
 
