@@ -196,8 +196,31 @@ bt_check "qgctl ask refuses when a goal type names a stage no worker serves" bas
     "! '$BIN/qgctl' ask 'Where is product PRD-7?' --patterns '$BT_DIR/patterns-bad.yaml' \
        2>'$BT_DIR/ask-bad.err' &&
      grep -q 'crystalBall' '$BT_DIR/ask-bad.err' && grep -q 'no worker' '$BT_DIR/ask-bad.err'"
+bt_check "a stage named in pipeline.extra.stages counts as served by your own worker" \
+    "$BIN/qgctl" ask "Where is product PRD-7?" --patterns "$BT_DIR/patterns-bad.yaml" \
+    -X pipeline.extra.stages=crystalBall -o "$BT_DIR/extra.json"
 bt_check "every stage config/goal-patterns.yaml names has a worker (qgctl ask accepts it)" \
     "$BIN/qgctl" ask "Where is product PRD-7?" --patterns "$PATTERNS" -o "$BT_DIR/ok.json"
+
+# Large record sets travel by claim check: aasQuery writes them to the shared directory,
+# dataFiltering reads them back (digest checked) and answers as with inline records.
+claim_roundtrip() {
+    local st=("$BIN/qgctl" stage)
+    "${st[@]}" aasQuery "$BT_DIR/q1.json" -X "goal.types.file=$PATTERNS" -X "aas.base.url=$AAS" \
+        -X aasquery.inline.max.bytes=0 -X "aasquery.shared.dir=$BT_DIR/shared" \
+        >"$BT_DIR/claim-a.json" 2>/dev/null || return 1
+    jq -e '.executionLog.stages[0].result | (.records == null) and (.recordsRef.sha256 | length == 64)' \
+        "$BT_DIR/claim-a.json" >/dev/null || return 1
+    "${st[@]}" dataFiltering "$BT_DIR/claim-a.json" -X "goal.types.file=$PATTERNS" \
+        -X "datafiltering.claims.dir=$BT_DIR/shared" >"$BT_DIR/claim-b.json" 2>/dev/null || return 1
+    [ "$(jq -cS .QueryGoal.outputs "$BT_DIR/claim-b.json")" = "$(jq -cS .QueryGoal.outputs "$BT_DIR/q1.json.out")" ] || return 1
+    # A reference outside datafiltering.claims.dir is refused.
+    mkdir -p "$BT_DIR/elsewhere"
+    ! "${st[@]}" dataFiltering "$BT_DIR/claim-a.json" -X "goal.types.file=$PATTERNS" \
+        -X "datafiltering.claims.dir=$BT_DIR/elsewhere" >/dev/null 2>"$BT_DIR/claim.err" &&
+        grep -q "is not below datafiltering.claims.dir" "$BT_DIR/claim.err"
+}
+bt_check "records by claim check (aasquery.inline.max.bytes=0) give the same answer" claim_roundtrip
 
 # A worker refuses to start on a goal-types file that is missing (named explicitly) or invalid.
 sed 's/type: integer/type: float/' "$PATTERNS" >"$BT_DIR/patterns-invalid.yaml"
