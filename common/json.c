@@ -481,6 +481,7 @@ typedef struct {
     int depth;
     int failed_depth; /* set when nesting exceeded */
     int oom;
+    char duplicate[128]; /* a member name seen twice in one object (I-JSON refuses it) */
 } parse_state_t;
 
 static int parse_add(parse_state_t *ps, qg_json_t *v)
@@ -563,6 +564,49 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
     return 1;
 }
 
+static int compare_keys(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A member name that occurs twice in obj, or NULL. Large objects: a sorted copy, O(n log n). */
+static const char *duplicate_key(const qg_json_t *obj, int *oom)
+{
+    size_t n = obj->u.c.len;
+    if (n <= 16) { /* the usual object: compare pairs, no allocation */
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(obj->u.c.keys[i], obj->u.c.keys[j]) == 0)
+                    return obj->u.c.keys[i];
+        return NULL;
+    }
+    char **keys = malloc(n * sizeof(*keys));
+    if (!keys) {
+        *oom = 1;
+        return NULL;
+    }
+    memcpy(keys, obj->u.c.keys, n * sizeof(*keys));
+    qsort(keys, n, sizeof(*keys), compare_keys);
+    const char *dup = NULL;
+    for (size_t i = 1; i < n && !dup; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0)
+            dup = keys[i];
+    free(keys);
+    return dup;
+}
+
+static int cb_end_map(void *ctx)
+{
+    parse_state_t *ps = ctx;
+    const char *dup = duplicate_key(ps->stack[ps->depth - 1], &ps->oom);
+    if (dup || ps->oom) {
+        snprintf(ps->duplicate, sizeof(ps->duplicate), "%s", dup ? dup : "");
+        return 0;
+    }
+    ps->depth--;
+    return 1;
+}
+
 static int cb_end(void *ctx)
 {
     parse_state_t *ps = ctx;
@@ -582,7 +626,7 @@ static const yajl_callbacks parse_callbacks = {
     .yajl_string = cb_string,
     .yajl_start_map = cb_start_map,
     .yajl_map_key = cb_map_key,
-    .yajl_end_map = cb_end,
+    .yajl_end_map = cb_end_map,
     .yajl_start_array = cb_start_array,
     .yajl_end_array = cb_end,
 };
@@ -618,6 +662,13 @@ static void parse_error_message(yajl_handle h, parse_state_t *ps, const char *te
         off = len;
     size_t line, col;
     text_position(text, off, &line, &col);
+    if (ps->duplicate[0]) {
+        snprintf(errstr, errstr_size,
+                 "object ending at line %zu, column %zu has the member \"%s\" twice (I-JSON, "
+                 "RFC 7493, requires unique names)",
+                 line, col, ps->duplicate);
+        return;
+    }
     unsigned char *msg = yajl_get_error(h, 0, (const unsigned char *)text, len);
     snprintf(errstr, errstr_size, "invalid JSON at line %zu, column %zu: %s", line, col,
              msg ? (const char *)msg : "parse error");

@@ -20,6 +20,9 @@ const qg_option_t qg_kafka_options[] = {
     QG_OPT_ENUM("log.level", "info", "error|warn|info|debug", "error, warn, info or debug"),
     QG_OPT_INT("goal.max.bytes", "1048576", 1024, 104857600,
                "larger input values go to the DLQ as bad_input"),
+    QG_OPT_STR("goal.types.file", "config/goal-patterns.yaml",
+               "goal types declared once (stages, parameters with type and bounds); the "
+               "first stage of a pipeline refuses goals whose parameters break them"),
     QG_OPT_LIST("pipeline.extra.stages", "",
                 "comma-separated stage names accepted besides the built-in ones"),
     QG_OPT_INT_LIST(

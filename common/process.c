@@ -9,6 +9,7 @@
 
 #include "events.h"
 #include "goal.h"
+#include "goaltype.h"
 #include "log.h"
 
 const char *qg_stage_effective_name(const qg_stage_ops_t *ops, const qg_config_t *cfg)
@@ -28,6 +29,13 @@ qg_error_t *qg_stage_run_local(const qg_stage_ops_t *ops, void *state, const qg_
             "QueryGoal.metadata.pipelineStages: stage \"%s\" is not in this "
             "goal's pipeline",
             stage);
+    const char *first = qg_goal_first_stage(doc);
+    if (first && !strcmp(first, stage)) {
+        /* Pipeline entry: the goal's parameters against its type's declaration. */
+        qg_error_t *bad = qg_goaltypes_check_goal(qg_goaltypes_current(), doc);
+        if (bad)
+            return bad;
+    }
     qg_stage_ctx_t ctx = {
         .cfg = cfg,
         .worker_id = worker_id,
@@ -59,6 +67,15 @@ qg_error_t *qg_stage_run_local(const qg_stage_ops_t *ops, void *state, const qg_
         err = qg_error_new_oom("out of memory writing the execution log");
     qg_events_stage(events, ctx.goal_id, stage, err ? "failed" : "completed",
                     err ? qg_error_message(err) : reason);
+    return err;
+}
+
+qg_error_t *qg_stage_init(const qg_stage_ops_t *ops, void **state, const qg_config_t *cfg)
+{
+    qg_error_t *err = qg_goaltypes_use(cfg);
+    *state = NULL;
+    if (!err && ops->init)
+        err = ops->init(state, cfg);
     return err;
 }
 

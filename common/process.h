@@ -51,6 +51,13 @@ void qg_process(const qg_processor_t *p, const void *value, size_t len, int atte
                 qg_outcome_t *out);
 void qg_outcome_clear(qg_outcome_t *out);
 
+/**
+ * Start a stage: load the goal types (goal.types.file, for the parameter
+ * check at pipeline entry and for stages that read declarations), then the
+ * stage's own init. Workers and `qgctl stage` call this, not ops->init.
+ */
+qg_error_t *qg_stage_init(const qg_stage_ops_t *ops, void **state, const qg_config_t *cfg);
+
 /** The stage name a set of ops serves: ops->name, or config stage.name. */
 const char *qg_stage_effective_name(const qg_stage_ops_t *ops, const qg_config_t *cfg);
 

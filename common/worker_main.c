@@ -89,7 +89,7 @@ static int worker_serve(const qg_stage_ops_t *ops, qg_config_t *cfg)
         return 2;
     }
     void *state = NULL;
-    qg_error_t *err = ops->init ? ops->init(&state, cfg) : NULL;
+    qg_error_t *err = qg_stage_init(ops, &state, cfg);
     if (err) {
         qg_err("worker", "stage %s cannot start: %s", qg_stage_effective_name(ops, cfg),
                qg_error_message(err));
@@ -116,6 +116,18 @@ static int worker_serve(const qg_stage_ops_t *ops, qg_config_t *cfg)
     return rc;
 }
 
+/* --help-markdown[=TABLE]: "" for every table, the table's name, or NULL when absent. */
+static const char *help_markdown_arg(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help-markdown"))
+            return "";
+        if (!strncmp(argv[i], "--help-markdown=", 16))
+            return argv[i] + 16;
+    }
+    return NULL;
+}
+
 int qg_worker_main(const qg_stage_ops_t *ops, int argc, char **argv)
 {
     if (has_flag(argc, argv, "-V", "--version")) {
@@ -126,7 +138,10 @@ int qg_worker_main(const qg_stage_ops_t *ops, int argc, char **argv)
     if (!cfg)
         return 2;
     int rc = 0;
-    if (has_flag(argc, argv, "-h", "--help"))
+    const char *markdown = help_markdown_arg(argc, argv);
+    if (markdown)
+        rc = qg_config_print_markdown(cfg, *markdown ? markdown : NULL, stdout) == 0 ? 0 : 2;
+    else if (has_flag(argc, argv, "-h", "--help"))
         print_usage(ops, cfg);
     else if (has_flag(argc, argv, "--dump-config", NULL))
         qg_config_dump(cfg, stdout);

@@ -43,7 +43,7 @@ case $prefix in '' | *[!A-Za-z0-9._-]*) die "bad topic prefix '$prefix'" ;; esac
 
 # The topic table: name partitions retention.ms, one line each.
 topics() {
-    for stage in swrlSelection yamlBinding simulation; do
+    for stage in swrlSelection yamlBinding simulation aasQuery dataFiltering; do
         echo "$prefix.$stage $partitions $retention"
         echo "$prefix.$stage.retry $partitions $retention"
     done

@@ -337,19 +337,9 @@ static void qg_mp_property(qg_mparse_t *p, qg_manifest_source_t *s, const yaml_n
 }
 
 static const char *const qg_mp_config_keys[] = {
-    "aasx_shell_id",
-    "submodel_id",
-    "property_path",
-    "element_id",
-    "output_file",
-    "transformation",
-    "data_type",
-    "description",
-    "swrl_origin",
-    "shell_filter",
-    "combination_rules",
-    "machine_sources",
-    NULL,
+    "aasx_shell_id",     "submodel_id",     "property_path", "element_id",  "output_file",
+    "transformation",    "data_type",       "description",   "swrl_origin", "shell_filter",
+    "combination_rules", "machine_sources", "time_field",    NULL,
 };
 
 static void qg_mp_source(qg_mparse_t *p, qg_manifest_source_t *s, const yaml_node_t *node)
@@ -376,6 +366,7 @@ static void qg_mp_source(qg_mparse_t *p, qg_manifest_source_t *s, const yaml_nod
     qg_mp_check_keys(p, cfg, qg_mp_config_keys, s->name);
     s->shell_id = qg_mp_str(p, cfg, "aasx_shell_id", 0, s->name);
     s->data_type = qg_mp_str(p, cfg, "data_type", 0, s->name);
+    s->time_field = qg_mp_str(p, cfg, "time_field", 0, s->name);
     qg_mp_output(p, s, cfg);
     if (p->err)
         return;

@@ -12,6 +12,8 @@
  *         data_type: json_string      # value is JSON text to decode
  *         output_file: jobs.json      # scenario key "jobs"
  *
+ *         time_field: Time            # aasQuery: keep records in the goal's time range
+ *
  * Strings may hold goal placeholders: ${param:productType}, or
  * ${param:productType|idShort} (characters outside [A-Za-z0-9_] -> '_').
  * Unknown keys and the legacy flat `sources:` block are kept out with a
@@ -57,7 +59,10 @@ typedef struct qg_manifest_source_s {
     int required;
     const char *output_file; /* "jobs.json" */
     const char *output_stem; /* "jobs": the scenario key */
-    const char *data_type;   /* "json_string" or NULL */
+    const char *data_type;   /* "json_string", "time_series" (IDTA Time Series Data
+                                Segments: the records of every segment) or NULL */
+    const char *time_field;  /* records whose field is outside the goal's time range
+                                are dropped (aasQuery) */
     const char *shell_id;    /* aasx_shell_id (informational) */
     const char *submodel_id;
     const char *property_path;

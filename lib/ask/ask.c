@@ -12,7 +12,7 @@
  */
 #include "ask.h"
 #include "file.h"
-#include "model/yaml_json.h"
+#include "yaml_json.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -237,7 +237,9 @@ static qg_error_t *build_date_slot(qg_ask_t *ask, const char *name)
     if (!f)
         return qg_error_new_oom("out of memory");
     fputs("([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}|"
-          "[0-9]{4}\\.[0-9]{1,2}\\.[0-9]{1,2}",
+          "[0-9]{4}\\.[0-9]{1,2}\\.[0-9]{1,2}|"
+          "(last|past) [0-9]{1,5} ?(hours|hour|hrs|h|days|day|d|minutes|mins|min)|"
+          "(최근|지난) ?[0-9]{1,5} ?(시간|일|분)",
           f);
     const qg_json_t *rel = qg_json_get(ask->root, "relativeDates");
     qg_error_t *err = NULL;
@@ -536,7 +538,7 @@ static void describe_param(FILE *f, const ask_param_t *p)
 {
     fprintf(f, "%s (%s", p->key, p->required ? "required" : "optional");
     if (p->type == PT_DATE)
-        fputs(", a date: today, yesterday, YYYY-MM-DD", f);
+        fputs(", a date: today, yesterday, YYYY-MM-DD, last 24 hours", f);
     else if (p->has_min && p->has_max)
         fprintf(f, ", %.15g..%.15g", p->min, p->max);
     fputc(')', f);
@@ -738,11 +740,40 @@ static int valid_ymd(int y, int m, int d)
     return d <= mdays[m - 1] + (m == 2 && is_leap(y));
 }
 
-/* Date value: ISO (with - / or .) or a relative word. 0 ok, -1 not a date. */
+/* A span ending now: "last 24 hours", "past 7 days", "최근 24시간" -> "last 24 h". 0 or -1. */
+static int span_value(const char *raw, char out[24])
+{
+    static const char *const heads[] = {"last", "past", "최근", "지난"};
+    static const struct {
+        const char *word, *unit;
+    } units[] = {{"min", "min"}, {"분", "min"}, {"h", "h"}, {"시간", "h"}, {"d", "d"}, {"일", "d"}};
+    const char *p = NULL;
+    for (size_t i = 0; !p && i < sizeof(heads) / sizeof(heads[0]); i++)
+        if (strncasecmp(raw, heads[i], strlen(heads[i])) == 0)
+            p = raw + strlen(heads[i]);
+    if (!p)
+        return -1;
+    char *end;
+    long n = strtol(p, &end, 10);
+    if (end == p || n <= 0 || n > 99999)
+        return -1;
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strncasecmp(end, units[i].word, strlen(units[i].word)) == 0) {
+            snprintf(out, 24, "last %ld %s", n, units[i].unit);
+            return 0;
+        }
+    return -1;
+}
+
+/* Date value: ISO (with - / or .), a relative word or a span. 0 ok, -1 not a date. */
 static int date_value(const ask_ctx_t *cx, const char *raw, char out[24])
 {
     int y, m, d, n = 0;
     char sep1, sep2;
+    if (span_value(raw, out) == 0)
+        return 0;
     if (sscanf(raw, "%4d%c%2d%c%2d%n", &y, &sep1, &m, &sep2, &d, &n) == 5 && raw[n] == '\0' &&
         sep1 == sep2 && strchr("-/.", sep1)) {
         if (!valid_ymd(y, m, d))

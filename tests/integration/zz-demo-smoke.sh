@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The README's first command, end to end: scripts/demo with the default goal on
-# the embedded broker, a real AAS server with the sample factory and all three
+# the embedded broker, a real AAS server with the sample factory and all five
 # workers. Asserts a real answer (estimated time, confidence, plan, bottlenecks)
-# and a report, and that the demo left no process behind.
+# and a report, then asks the Korean cooling question of the README and compares
+# its failures with the ones computed from the demo's factory files, and that
+# the demo left no process behind.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 OUT=$(mktemp /tmp/qg-demo.XXXXXX)
@@ -26,9 +28,19 @@ check "the enriched goal has a real estimatedTime, confidence, plan and bottlene
 check "the goal went through selection, binding and simulation in order" \
     jq -e '[.executionLog.stages[].stage] == ["swrlSelection","yamlBinding","simulation"]' "$ANSWER"
 check "an HTML report was written" test -s "$REPORT"
+"$QG_ROOT/scripts/demo" "어제 M2 기계 냉각 고장 조회" >"$OUT" 2>&1
+rc=$?
+check "scripts/demo \"어제 M2 기계 냉각 고장 조회\" exits 0" test $rc -eq 0
+[ $rc -eq 0 ] || tail -n 40 "$OUT"
+ANSWER=$(sed -n 's/^enriched goal: //p' "$OUT")
+want=$(python3 "$QG_ROOT/tests/data/query/expected.py" "$(dirname "$ANSWER")/factory" goal1 M2 \
+    "$(date -u -d yesterday +%F)" | jq -c .alarmIds)
+check "the cooling answer lists yesterday's M2 failures ($want)" \
+    test "$(jq -c '[.QueryGoal.outputs.failures[].alarmId]' "$ANSWER")" = "$want"
+check "the answer is printed" grep -Eq '^answer +[1-9][0-9]* cooling failures?$' "$OUT"
 leftover() {
     local p
-    for p in qg-selection qg-binding qg-simulation qg-events qg-broker; do
+    for p in qg-selection qg-binding qg-simulation qg-aasquery qg-datafiltering qg-events qg-broker; do
         pgrep -x "$p" >/dev/null && return 0
     done
     return 1

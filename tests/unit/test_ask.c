@@ -288,7 +288,9 @@ Test(ask, goal1_and_goal4_shapes)
     qg_json_destroy(doc);
 
     doc = build_ok(ask, "제품 PRD-7 위치 추적");
-    cr_expect_eq(qg_json_len(qg_goal_pipeline(doc)), 1);
+    cr_expect_eq(qg_json_len(qg_goal_pipeline(doc)), 2);
+    cr_expect_str_eq(qg_json_str(qg_json_path(doc, "QueryGoal.metadata.pipelineStages[1]")),
+                     "dataFiltering");
     cr_expect_str_eq(qg_json_str(qg_json_path(doc, "QueryGoal.metadata.language")), "ko");
     cr_expect_str_eq(qg_json_str(qg_json_path(doc, "QueryGoal.metadata.request")),
                      "제품 PRD-7 위치 추적");
@@ -667,5 +669,23 @@ Test(ask, random_requests_give_a_goal_or_a_clear_error)
     }
     cr_expect_gt(goals, 100, "random requests built %zu goals", goals);
     cr_expect_gt(errors, 100, "random requests gave %zu errors", errors);
+    qg_ask_destroy(ask);
+}
+
+Test(ask, goal1_spans_ending_now)
+{
+    qg_ask_t *ask = load();
+    static const char *const cases[][2] = {
+        {"Cooling failures on machine M3 in the last 24 hours", "last 24 h"},
+        {"최근 48시간 M2 냉각 고장", "last 48 h"},
+        {"show cooling alarms over the past 7 days", "last 7 d"},
+        {"coolant problems in the last 30 min", "last 30 min"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        qg_json_t *doc = build_ok(ask, cases[i][0]);
+        cr_expect_str_eq(qg_json_str(qg_json_get(qg_goal_param(doc, "date"), "value")), cases[i][1],
+                         "%s", cases[i][0]);
+        qg_json_destroy(doc);
+    }
     qg_ask_destroy(ask);
 }

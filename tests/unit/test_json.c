@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "json.h"
@@ -149,4 +150,41 @@ Test(json, a_failed_append_marks_the_array_and_clones_keep_the_mark)
     cr_assert(qg_json_failed(obj));
     qg_json_destroy(obj);
     cr_assert_not(qg_json_failed(NULL));
+}
+
+Test(json, duplicate_member_names_are_refused)
+{
+    static const char *const dups[] = {
+        "{\"goalId\":\"a\",\"x\":1,\"goalId\":\"b\"}",
+        "{\"a\":{\"k\":1,\"k\":1}}",
+        "[1,{\"z\":0,\"y\":0,\"x\":0,\"y\":[]}]",
+    };
+    for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
+        char err[256] = "";
+        qg_json_t *v = qg_json_parse(dups[i], strlen(dups[i]), err, sizeof(err));
+        cr_expect_null(v, "accepted %s", dups[i]);
+        cr_expect_not_null(strstr(err, "twice"), "%s: %s", dups[i], err);
+        cr_expect_not_null(strstr(err, "RFC 7493"), "%s", err);
+        qg_json_destroy(v);
+    }
+    char err[256];
+    const char *distinct = "{\"a\":{\"k\":1},\"b\":{\"k\":2},\"k\":3}";
+    qg_json_t *v = qg_json_parse(distinct, strlen(distinct), err, sizeof(err));
+    cr_expect_not_null(v, "same name in different objects refused: %s", err);
+    qg_json_destroy(v);
+}
+
+Test(json, duplicate_names_in_a_large_object_are_refused)
+{
+    char text[4096];
+    size_t o = 0;
+    o += (size_t)snprintf(text + o, sizeof(text) - o, "{");
+    for (int i = 0; i < 100; i++)
+        o += (size_t)snprintf(text + o, sizeof(text) - o, "\"k%d\":%d,", i, i);
+    snprintf(text + o, sizeof(text) - o, "\"k57\":0}");
+    char err[256] = "";
+    qg_json_t *v = qg_json_parse(text, strlen(text), err, sizeof(err));
+    cr_expect_null(v);
+    cr_expect_not_null(strstr(err, "\"k57\" twice"), "%s", err);
+    qg_json_destroy(v);
 }

@@ -1,6 +1,7 @@
 /* The stage-independent fate of one record, exercised with the pass-through stage. */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "goal.h"
 #include "kafka.h"
@@ -116,6 +117,44 @@ Test(process, malformed_input_is_dead_lettered_with_a_reason)
     memset(big, ' ', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     expect_dlq(big, QG_ERR_BAD_INPUT, "exceeds goal.max.bytes");
+}
+
+Test(process, duplicate_member_names_are_dead_lettered)
+{
+    expect_dlq("{\"QueryGoal\":{\"goalId\":\"a\",\"goalId\":\"b\",\"goalType\":\"t\","
+               "\"metadata\":{\"pipelineStages\":[\"passA\"]}}}",
+               QG_ERR_BAD_INPUT, "\"goalId\" twice");
+}
+
+/* Goal type t declares n: integer 1..10; the first stage of the pipeline checks it. */
+Test(process, first_stage_checks_parameters_against_the_goal_type)
+{
+    char path[] = "/tmp/qg-goaltypes-XXXXXX", err[256];
+    int fd = mkstemp(path);
+    const char *yaml = "goals:\n  - goalType: t\n    pipelineStages: [passA, passB]\n"
+                       "    parameters:\n      - {key: n, type: integer, required: true, min: 1, "
+                       "max: 10}\n";
+    cr_assert(fd >= 0 && write(fd, yaml, strlen(yaml)) == (ssize_t)strlen(yaml));
+    close(fd);
+    cr_assert_eq(qg_config_set(cfg, "goal.types.file", path, err, sizeof(err)), 0, "%s", err);
+    void *st = NULL;
+    qg_error_t *e = qg_stage_init(&qg_stage_passthrough, &st, cfg);
+    cr_assert_null(e, "%s", qg_error_message(e));
+    qg_stage_passthrough.destroy(st);
+    expect_dlq(GOAL("\"passA\",\"passB\"", "{\"key\":\"n\",\"value\":2.5}"), QG_ERR_BAD_INPUT,
+               "QueryGoal.parameters[0] (n): must be a whole number");
+    expect_dlq(GOAL("\"passA\",\"passB\"", "{\"key\":\"n\",\"value\":11}"), QG_ERR_BAD_INPUT,
+               "(n): must be between 1 and 10");
+    expect_dlq(GOAL("\"passA\"", ""), QG_ERR_BAD_INPUT, "t needs the parameter n");
+    qg_outcome_t o;
+    run(GOAL("\"passA\",\"passB\"", "{\"key\":\"n\",\"value\":10}"), 1, &o);
+    cr_expect_eq(o.kind, QG_OUT_NEXT, "%s", qg_error_message(o.err));
+    qg_outcome_clear(&o);
+    /* Not the first stage: the entry check already happened upstream. */
+    run(GOAL("\"passB\",\"passA\"", "{\"key\":\"n\",\"value\":0}"), 1, &o);
+    cr_expect_eq(o.kind, QG_OUT_COMPLETED, "%s", qg_error_message(o.err));
+    qg_outcome_clear(&o);
+    unlink(path);
 }
 
 Test(process, stage_errors_keep_their_class)

@@ -7,6 +7,7 @@
 
 #include "ask/ask.h"
 #include "goal.h"
+#include "goaltype.h"
 #include "qgctl.h"
 #include "report/report.h"
 
@@ -62,6 +63,25 @@ static const char *patterns_path(const qg_config_t *cfg)
     return p;
 }
 
+/* A stage is served by a worker of this project, or by one named in pipeline.extra.stages. */
+static int stage_served(const char *stage, void *opaque)
+{
+    const char *extra = opaque;
+    return qgctl_stage_find(stage) != NULL ||
+           (!qg_goal_stage_known(stage, NULL) && qg_goal_stage_known(stage, extra));
+}
+
+/* Startup check: every stage any goal type names has a worker, or ask refuses. */
+static qg_error_t *check_goal_types(const char *path, const char *extra)
+{
+    qg_goaltypes_t *gt = NULL;
+    qg_error_t *err = qg_goaltypes_load(path, &gt);
+    if (!err)
+        err = qg_goaltypes_check_stages(gt, stage_served, (void *)extra);
+    qg_goaltypes_destroy(gt);
+    return err;
+}
+
 static int write_goal(const qg_config_t *cfg, const qg_json_t *doc)
 {
     char *text = qg_json_serialize(doc, 1, NULL);
@@ -93,6 +113,11 @@ int qgctl_cmd_ask(int argc, char **argv)
         return rc;
     qg_error_t *err = NULL;
     qg_ask_t *ask = qg_ask_load(patterns_path(cfg), &err);
+    if (ask &&
+        (err = check_goal_types(patterns_path(cfg), qg_config_get(cfg, "pipeline.extra.stages")))) {
+        qg_ask_destroy(ask);
+        ask = NULL;
+    }
     rc = 2;
     if (ask && nrest < 1) {
         char *help = qg_ask_describe(ask);

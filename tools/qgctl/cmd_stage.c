@@ -25,7 +25,7 @@ static int stage_usage(void)
 static int run_on_doc(const qg_stage_ops_t *ops, qg_config_t *cfg, qg_json_t *doc)
 {
     void *state = NULL;
-    qg_error_t *err = ops->init ? ops->init(&state, cfg) : NULL;
+    qg_error_t *err = qg_stage_init(ops, &state, cfg);
     if (err) {
         fprintf(stderr, "qgctl stage: %s cannot start: %s\n", qg_stage_effective_name(ops, cfg),
                 qg_error_message(err));

@@ -39,6 +39,38 @@ static void print_bottlenecks(const qg_json_t *b, FILE *f)
     }
 }
 
+static const char *str_or(const qg_json_t *v, const char *key, const char *dflt)
+{
+    const char *s = qg_json_str(qg_json_get(v, key));
+    return s ? s : dflt;
+}
+
+/* Query goals: failureCount with each failure, or the product's location. */
+static void print_query_answer(const qg_json_t *out, FILE *f)
+{
+    const qg_json_t *count = qg_json_get(out, "failureCount");
+    const qg_json_t *failures = qg_json_get(out, "failures");
+    const qg_json_t *loc = qg_json_get(out, "location");
+    if (qg_json_is(count, QG_JSON_NUMBER)) {
+        double n = qg_json_num(count, 0);
+        fprintf(f, "answer    %.0f cooling failure%s\n", n, n == 1 ? "" : "s");
+        for (size_t i = 0; i < qg_json_len(failures) && i < 10; i++) {
+            const qg_json_t *e = qg_json_at(failures, i);
+            fprintf(f, "    %s  %s  %s %s (job %s; %zu job log entries, %zu coolant readings)\n",
+                    str_or(e, "time", "?"), str_or(e, "machine", "?"), str_or(e, "code", "?"),
+                    str_or(e, "message", ""), str_or(e, "jobId", "-"),
+                    qg_json_len(qg_json_get(e, "jobLog")), qg_json_len(qg_json_get(e, "readings")));
+        }
+    }
+    if (qg_json_is(loc, QG_JSON_OBJECT)) {
+        const qg_json_t *step = qg_json_get(loc, "step");
+        fprintf(f, "answer    %s is at %s since %s (%s), job %s, %s (step %.0f); next: %s\n",
+                str_or(loc, "productId", "?"), str_or(loc, "station", "?"),
+                str_or(loc, "since", "?"), str_or(loc, "event", "?"), str_or(loc, "jobId", "?"),
+                str_or(loc, "operation", "?"), qg_json_num(step, 0), str_or(loc, "nextStep", "?"));
+    }
+}
+
 void qgctl_print_summary(const qg_json_t *doc, FILE *f)
 {
     const qg_json_t *q = qg_goal_query(doc);
@@ -54,6 +86,7 @@ void qgctl_print_summary(const qg_json_t *doc, FILE *f)
         qg_report_duration(h, sizeof(h), qg_json_num(est, 0));
         fprintf(f, "answer    estimated time %s (%.0f s)\n", h, qg_json_num(est, 0));
     }
+    print_query_answer(out, f);
     const qg_json_t *conf = qg_json_get(out, "confidence");
     if (qg_json_is(conf, QG_JSON_NUMBER))
         fprintf(f, "confidence %.2f\n", qg_json_num(conf, 0));

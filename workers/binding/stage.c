@@ -15,11 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "binding.h"
+#include "aas/aas.h"
+#include "aas/plan.h"
+#include "claim.h"
 #include "events.h"
 #include "goal.h"
 #include "log.h"
-#include "sha256.h"
 #include "stage.h"
 
 #define QG_BINDING_COMPONENT "binding"
@@ -58,11 +59,6 @@ static char *qg_binding_dup_opt(const qg_config_t *cfg, const char *key)
     return v && *v ? strdup(v) : NULL;
 }
 
-static qg_error_t *qg_binding_client(qg_binding_t *b, const qg_config_t *cfg)
-{
-    return qg_aas_client_from_config(cfg, &b->aas);
-}
-
 static void qg_binding_destroy(void *state)
 {
     qg_binding_t *b = state;
@@ -89,7 +85,7 @@ static qg_error_t *qg_binding_init(void **state, const qg_config_t *cfg)
     b->work_dir = qg_binding_dup_opt(cfg, "binding.work.dir");
     b->inline_max = (size_t)qg_config_int(cfg, "binding.inline.max.bytes");
     b->bulk_min = (size_t)qg_config_int(cfg, "aas.bulk.min.submodels");
-    err = qg_binding_client(b, cfg);
+    err = qg_aas_client_from_config(cfg, &b->aas);
     if (err) {
         qg_binding_destroy(b);
         return err;
@@ -100,62 +96,6 @@ static qg_error_t *qg_binding_init(void **state, const qg_config_t *cfg)
 
 /* ---- files ---- */
 
-/* mkdir -p. 0 or -1 (errno). */
-static int qg_binding_mkdirs(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof(buf))
-        return errno = ENAMETOOLONG, -1;
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* Goal id usable as a file name. */
-static void qg_binding_safe_name(const char *id, char *buf, size_t sz)
-{
-    size_t o = 0;
-
-    for (const char *p = id ? id : "goal"; *p && o + 1 < sz && o < 128; p++)
-        buf[o++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'
-                              ? *p
-                              : '_');
-    buf[o] = '\0';
-    if (o == 0)
-        snprintf(buf, sz, "goal");
-}
-
-/* Write text to dir/name atomically (temp file + rename). */
-static int qg_binding_write(const char *dir, const char *name, const char *text, size_t len)
-{
-    char path[4352], tmp[4400];
-    FILE *f;
-    int ok;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-    f = fopen(tmp, "wb");
-    if (!f)
-        return -1;
-    ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 /* Keep each scenario file (jobs.json, machines.json, ...) in the work dir. */
 static void qg_binding_keep_files(const qg_binding_t *b, const qg_bplan_t *plan,
                                   const char *goal_id, qg_json_t *result)
@@ -164,9 +104,9 @@ static void qg_binding_keep_files(const qg_binding_t *b, const qg_bplan_t *plan,
 
     if (!b->work_dir)
         return;
-    qg_binding_safe_name(goal_id, name, sizeof(name));
+    qg_safe_file_name(goal_id, name, sizeof(name));
     snprintf(dir, sizeof(dir), "%s/%s", b->work_dir, name);
-    if (qg_binding_mkdirs(dir) != 0) {
+    if (qg_mkdirs(dir) != 0) {
         qg_warn(QG_BINDING_COMPONENT, "work dir %s: %s", dir, strerror(errno));
         return;
     }
@@ -174,7 +114,7 @@ static void qg_binding_keep_files(const qg_binding_t *b, const qg_bplan_t *plan,
         const qg_bsrc_t *bs = &plan->srcs[i];
         size_t len;
         char *text = bs->data ? qg_json_serialize(bs->data, 1, &len) : NULL;
-        if (text && qg_binding_write(dir, bs->src->output_file, text, len) != 0)
+        if (text && qg_write_atomic(dir, bs->src->output_file, text, len) != 0)
             qg_warn(QG_BINDING_COMPONENT, "writing %s/%s: %s", dir, bs->src->output_file,
                     strerror(errno));
         free(text);
@@ -252,64 +192,20 @@ static int qg_binding_collect(qg_bplan_t *plan, qg_json_t *result, qg_json_t *sc
     return 0;
 }
 
-/* sha256 of the file as written: the text and its final newline. */
-static void qg_binding_digest(const char *text, size_t len, char hex[65])
-{
-    qg_sha256_t s;
-    unsigned char d[32];
-
-    qg_sha256_init(&s);
-    qg_sha256_update(&s, text, len);
-    qg_sha256_update(&s, "\n", 1);
-    qg_sha256_final(&s, d);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-}
-
 /* Inline, or claim check in the shared dir when larger than inline_max. */
 static qg_error_t *qg_binding_place(const qg_binding_t *b, const char *goal_id, qg_json_t *result,
                                     qg_json_t *scenario)
 {
-    size_t len;
-    char *text = qg_json_serialize(scenario, 0, &len);
-    char sha[65], name[256], safe[160], path[4608];
-    qg_json_t *ref;
-
-    if (!text) {
-        qg_json_destroy(scenario);
-        return qg_error_new_oom("out of memory serializing the scenario");
-    }
-    qg_json_set_num(result, "scenarioBytes", (double)len);
-    if (len <= b->inline_max) {
-        free(text);
-        return qg_json_set(result, "scenario", scenario) == 0 ? NULL
-                                                              : qg_error_new_oom("out of memory");
-    }
-    qg_json_destroy(scenario);
-    if (!b->shared_dir) {
-        free(text);
-        return qg_error_new_stage_error(
-            "scenario is %zu bytes, above binding.inline.max.bytes (%zu), and "
-            "binding.shared.dir is not set",
-            len, b->inline_max);
-    }
-    qg_binding_digest(text, len, sha);
-    qg_binding_safe_name(goal_id, safe, sizeof(safe));
-    snprintf(name, sizeof(name), "scenario-%s-%.16s.json", safe, sha);
-    snprintf(path, sizeof(path), "%s/%s", b->shared_dir, name);
-    if (qg_binding_mkdirs(b->shared_dir) != 0 ||
-        qg_binding_write(b->shared_dir, name, text, len) != 0) {
-        qg_error_t *err =
-            qg_error_new_transient("writing claim check %s: %s", path, strerror(errno));
-        free(text);
-        return err;
-    }
-    free(text);
-    ref = qg_json_object();
-    qg_json_set_str(ref, "path", path);
-    qg_json_set_str(ref, "sha256", sha);
-    qg_json_set_num(ref, "bytes", (double)len + 1);
-    return qg_json_set(result, "scenarioRef", ref) == 0 ? NULL : qg_error_new_oom("out of memory");
+    const qg_claim_conf_t conf = {
+        .shared_dir = b->shared_dir,
+        .inline_max = b->inline_max,
+        .inline_key = "scenario",
+        .ref_key = "scenarioRef",
+        .bytes_key = "scenarioBytes",
+        .file_stem = "scenario",
+        .limit_name = "binding.inline.max.bytes",
+    };
+    return qg_claim_place(&conf, goal_id, result, scenario);
 }
 
 /* A required source that failed transiently makes the whole goal retry. */
@@ -379,13 +275,13 @@ static void qg_binding_progress(const qg_stage_ctx_t *ctx, const qg_bplan_t *pla
 static qg_error_t *qg_binding_execute(qg_binding_t *b, qg_stage_ctx_t *ctx, qg_bplan_t *plan)
 {
     qg_json_t *scenario;
-    qg_error_t *err = qg_binding_plan_shells(plan, b->aas);
+    qg_error_t *err = qg_aas_plan_shells(plan, b->aas);
 
     if (!err)
-        err = qg_binding_plan_fetch(plan, b->aas, b->bulk_min, ctx->cancel);
+        err = qg_aas_plan_fetch(plan, b->aas, b->bulk_min, ctx->cancel);
     if (err)
         return err;
-    qg_binding_plan_build(plan);
+    qg_aas_plan_build(plan);
     qg_binding_progress(ctx, plan, b->aas);
     err = qg_binding_transient(plan);
     qg_json_set_num(ctx->result, "requests", (double)qg_aas_request_count(b->aas));
@@ -413,7 +309,7 @@ static qg_error_t *qg_binding_run(void *state, qg_stage_ctx_t *ctx)
     err = qg_binding_manifest(b, ctx, &m, ctx->result);
     if (!err) {
         qg_binding_warnings(m, ctx->result);
-        err = qg_binding_plan_new(m, ctx->doc, &plan);
+        err = qg_aas_plan_new(m, ctx->doc, &plan);
     }
     if (!err)
         err = qg_binding_execute(b, ctx, plan);
@@ -422,7 +318,7 @@ static qg_error_t *qg_binding_run(void *state, qg_stage_ctx_t *ctx)
         qg_info(QG_BINDING_COMPONENT, "goal %s: %zu sources, %zu submodels, %ld requests, %.0f ms",
                 ctx->goal_id ? ctx->goal_id : "?", plan->n_srcs, plan->n_subs,
                 qg_aas_request_count(b->aas), qg_now_ms() - t0);
-    qg_binding_plan_destroy(plan);
+    qg_aas_plan_destroy(plan);
     qg_manifest_destroy(m);
     return err;
 }

@@ -12,76 +12,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "claim.h"
 #include "goal.h"
-#include "file.h"
-#include "sha256.h"
 #include "simulation.h"
 
 #define BAD(...)       qg_error_new_bad_input(__VA_ARGS__)
 #define STAGE_ERR(...) qg_error_new_stage_error(__VA_ARGS__)
 
 /* ---------- claim checks ---------- */
-
-static int path_below(const char *path, const char *dir)
-{
-    char rp[PATH_MAX], rd[PATH_MAX];
-    if (!realpath(path, rp) || !realpath(dir, rd))
-        return 0;
-    size_t n = strlen(rd);
-    return !strncmp(rp, rd, n) && (rp[n] == '/' || rp[n] == '\0');
-}
-
-static char *read_file(const char *path, size_t max, size_t *len, qg_error_t **err)
-{
-    char msg[512];
-    int e = 0;
-    char *buf = qg_file_read(path, max, len, &e, msg, sizeof(msg));
-    *err = NULL;
-    if (!buf && e == EFBIG)
-        *err = STAGE_ERR("scenarioRef.path: %s (simulation.scenario.max.bytes)", msg);
-    else if (!buf)
-        *err = qg_error_new(e == ENOENT   ? QG_ERR_TRANSIENT
-                            : e == ENOMEM ? QG_ERR_FATAL
-                                          : QG_ERR_STAGE_ERROR,
-                            "scenarioRef.path: %s", msg);
-    return buf;
-}
-
-/* The digest may cover the file or the file without its final newline. */
-static int digest_matches(const char *buf, size_t len, const char *want)
-{
-    char hex[65];
-    qg_sha256_hex(buf, len, hex);
-    if (!strcasecmp(hex, want))
-        return 1;
-    if (len > 0 && buf[len - 1] == '\n') {
-        qg_sha256_hex(buf, len - 1, hex);
-        return !strcasecmp(hex, want);
-    }
-    return 0;
-}
-
-static qg_error_t *load_claim_file(const qg_sim_conf_t *conf, const char *path,
-                                   const qg_json_t *ref, qg_json_t **out)
-{
-    size_t len = 0;
-    qg_error_t *err = NULL;
-    char *buf = read_file(path, conf->scenario_max_bytes, &len, &err);
-    if (err)
-        return err;
-    const char *sha = qg_json_str(qg_json_get(ref, "sha256"));
-    double bytes = qg_json_num(qg_json_get(ref, "bytes"), -1);
-    if (sha && !digest_matches(buf, len, sha))
-        err = STAGE_ERR("scenarioRef.sha256: %s does not match the digest of %s", sha, path);
-    else if (!sha && bytes >= 0 && bytes != (double)len)
-        err =
-            STAGE_ERR("scenarioRef.bytes: %s has %zu bytes, the claim says %.0f", path, len, bytes);
-    char errstr[512];
-    if (!err && !(*out = qg_json_parse(buf, len, errstr, sizeof(errstr))))
-        err = STAGE_ERR("scenarioRef.path: %s: %s", path, errstr);
-    free(buf);
-    return err;
-}
 
 qg_error_t *qg_sim_load_claim(const qg_sim_conf_t *conf, const qg_json_t *ref,
                               qg_json_t **scenario_out)
@@ -90,16 +28,23 @@ qg_error_t *qg_sim_load_claim(const qg_sim_conf_t *conf, const qg_json_t *ref,
     const char *path = qg_json_str(qg_json_get(ref, "path"));
     if (!path || !*path)
         return BAD("scenarioRef.path: expected a file or directory path");
-    if (conf->claims_dir && !path_below(path, conf->claims_dir))
-        return BAD("scenarioRef.path: %s is not below simulation.claims.dir (%s)", path,
-                   conf->claims_dir);
+    const qg_claim_reader_t rd = {
+        .dir = conf->claims_dir,
+        .dir_key = "simulation.claims.dir",
+        .max_bytes = conf->scenario_max_bytes,
+        .max_key = "simulation.scenario.max.bytes",
+        .what = "scenarioRef",
+    };
+    qg_error_t *err = qg_claim_check_path(&rd, path);
+    if (err)
+        return err;
     struct stat sb;
     if (stat(path, &sb) != 0)
         return qg_error_new(errno == ENOENT ? QG_ERR_TRANSIENT : QG_ERR_STAGE_ERROR,
                             "scenarioRef.path: %s: %s", path, strerror(errno));
     if (!S_ISDIR(sb.st_mode))
-        return load_claim_file(conf, path, ref, scenario_out);
-    qg_error_t *err = qg_engine_scenario_load_dir(path, scenario_out);
+        return qg_claim_load(&rd, ref, scenario_out);
+    err = qg_engine_scenario_load_dir(path, scenario_out);
     return err ? qg_error_wrap(err, "scenarioRef.path %s", path) : NULL;
 }
 

@@ -21,9 +21,11 @@ import (
 
 // Stage workers: binary name -> pipeline stage name (topics and consumer groups use the latter).
 var workerStages = map[string]string{
-	"qg-selection":  "swrlSelection",
-	"qg-binding":    "yamlBinding",
-	"qg-simulation": "simulation",
+	"qg-selection":     "swrlSelection",
+	"qg-binding":       "yamlBinding",
+	"qg-simulation":    "simulation",
+	"qg-aasquery":      "aasQuery",
+	"qg-datafiltering": "dataFiltering",
 }
 
 // findings collects rule violations; each is reported with the object it concerns.

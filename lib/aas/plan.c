@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "array.h"
-#include "binding.h"
+#include "plan.h"
 #include "log.h"
 
 /* ---- placeholders ---- */
@@ -56,7 +56,7 @@ static qg_error_t *qg_bp_fill_source(qg_bsrc_t *bs, const qg_json_t *doc)
     return err;
 }
 
-qg_error_t *qg_binding_plan_new(const qg_manifest_t *m, const qg_json_t *doc, qg_bplan_t **out)
+qg_error_t *qg_aas_plan_new(const qg_manifest_t *m, const qg_json_t *doc, qg_bplan_t **out)
 {
     qg_bplan_t *plan = calloc(1, sizeof(*plan));
 
@@ -75,7 +75,7 @@ qg_error_t *qg_binding_plan_new(const qg_manifest_t *m, const qg_json_t *doc, qg
         err = qg_bp_fill_source(bs, doc);
         if (err && bs->src->required && qg_error_class(err) == QG_ERR_BAD_INPUT) {
             err = qg_error_wrap(err, "source %s", bs->src->name);
-            qg_binding_plan_destroy(plan);
+            qg_aas_plan_destroy(plan);
             return err;
         }
         bs->err = err; /* optional source: recorded, the rest goes on */
@@ -92,7 +92,7 @@ static void qg_bp_free_machine(qg_bmachine_t *bm)
     free(bm->machine_id);
 }
 
-void qg_binding_plan_destroy(qg_bplan_t *plan)
+void qg_aas_plan_destroy(qg_bplan_t *plan)
 {
     if (!plan)
         return;
@@ -118,7 +118,7 @@ void qg_binding_plan_destroy(qg_bplan_t *plan)
 
 /* ---- shell_filter ---- */
 
-int qg_binding_id_match(const char *pattern, const char *id_short)
+int qg_aas_id_match(const char *pattern, const char *id_short)
 {
     if (!pattern || !id_short)
         return 0;
@@ -175,7 +175,7 @@ static qg_error_t *qg_bp_filter_source(qg_bsrc_t *bs, const qg_json_t *shells)
         return qg_error_new_oom("out of memory");
     for (size_t i = 0; i < n; i++) {
         const qg_json_t *shell = qg_json_at(shells, i);
-        if (!qg_binding_id_match(s->id_pattern, qg_json_str(qg_json_get(shell, "idShort"))))
+        if (!qg_aas_id_match(s->id_pattern, qg_json_str(qg_json_get(shell, "idShort"))))
             continue;
         if (qg_bp_machine_of_shell(&bs->machines[bs->n_machines++], s, shell) != 0)
             return qg_error_new_oom("out of memory");
@@ -185,7 +185,7 @@ static qg_error_t *qg_bp_filter_source(qg_bsrc_t *bs, const qg_json_t *shells)
     return NULL;
 }
 
-qg_error_t *qg_binding_plan_shells(qg_bplan_t *plan, qg_aas_client_t *aas)
+qg_error_t *qg_aas_plan_shells(qg_bplan_t *plan, qg_aas_client_t *aas)
 {
     qg_json_t *shells = NULL;
     qg_error_t *list_err = NULL;
@@ -313,8 +313,8 @@ static void qg_bp_bulk(qg_bplan_t *plan, qg_aas_client_t *aas)
     qg_json_destroy(all);
 }
 
-qg_error_t *qg_binding_plan_fetch(qg_bplan_t *plan, qg_aas_client_t *aas, size_t bulk_min,
-                                  volatile sig_atomic_t *cancel)
+qg_error_t *qg_aas_plan_fetch(qg_bplan_t *plan, qg_aas_client_t *aas, size_t bulk_min,
+                              volatile sig_atomic_t *cancel)
 {
     qg_aas_request_t *reqs;
     size_t *idx, n = 0;
@@ -362,12 +362,51 @@ static const qg_json_t *qg_bp_body(qg_bplan_t *plan, const char *id, qg_error_t 
     return *err ? NULL : s->body;
 }
 
+/* Append each record of a collection (object of records) or list to out. -1 on OOM. */
+static int qg_bp_append_records(qg_json_t *out, const qg_json_t *records)
+{
+    if (!qg_json_is(records, QG_JSON_OBJECT) && !qg_json_is(records, QG_JSON_ARRAY))
+        return 0;
+    for (size_t i = 0; i < qg_json_len(records); i++)
+        if (qg_json_append(out, qg_json_clone(qg_json_at(records, i))) != 0)
+            return -1;
+    return 0;
+}
+
+/*
+ * time_series: the value of an IDTA Time Series Data `Segments` collection,
+ * {segment: {..., Records: {record: {Time, ...}}}}, becomes one array of
+ * records in segment order. Each record keeps its variables as they are.
+ */
+static qg_json_t *qg_bp_time_series(qg_json_t *v, const qg_bsrc_t *bs, qg_error_t **err)
+{
+    qg_json_t *out = qg_json_array();
+
+    if (!qg_json_is(v, QG_JSON_OBJECT) && !qg_json_is(v, QG_JSON_ARRAY))
+        *err = qg_error_new(QG_ERR_STAGE_ERROR,
+                            "element '%s' of submodel '%s' is not a Segments collection",
+                            bs->property_path, bs->submodel_id);
+    for (size_t i = 0; out && !*err && i < qg_json_len(v); i++)
+        if (qg_bp_append_records(out, qg_json_get(qg_json_at(v, i), "Records")) != 0)
+            *err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    if (!out && !*err)
+        *err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    qg_json_destroy(v);
+    if (*err) {
+        qg_json_destroy(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* json_string: decode JSON text; a structured value (well-modelled AAS) is used as it is. */
 static qg_json_t *qg_bp_decode(qg_json_t *v, const qg_bsrc_t *bs, qg_error_t **err)
 {
     char errstr[200];
     qg_json_t *doc;
 
+    if (bs->src->data_type && strcmp(bs->src->data_type, "time_series") == 0)
+        return qg_bp_time_series(v, bs, err);
     if (!bs->src->data_type || strcmp(bs->src->data_type, "json_string") != 0 ||
         !qg_json_is(v, QG_JSON_STRING))
         return v;
@@ -477,7 +516,7 @@ static void qg_bp_build_machines(qg_bplan_t *plan, qg_bsrc_t *bs)
     bs->data = arr;
 }
 
-void qg_binding_plan_build(qg_bplan_t *plan)
+void qg_aas_plan_build(qg_bplan_t *plan)
 {
     for (size_t i = 0; i < plan->n_srcs; i++) {
         qg_bsrc_t *bs = &plan->srcs[i];

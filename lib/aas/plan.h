@@ -1,20 +1,21 @@
 /*
- * binding.h - internals of the yamlBinding stage shared by its files.
+ * plan.h - a query plan over a manifest: the sources it names with goal
+ * placeholders filled, fetched from an AAS server (yamlBinding, aasQuery).
  *
  * A plan holds the manifest's sources with goal placeholders filled and the
  * table of distinct submodels they need; each submodel is fetched once per
  * goal, all of them concurrently, and every source is built from that table.
  */
-#ifndef QG_BINDING_H
-#define QG_BINDING_H
+#ifndef QG_AAS_PLAN_H
+#define QG_AAS_PLAN_H
 
 #include <signal.h>
 #include <stddef.h>
 
-#include "aas/aas.h"
+#include "aas.h"
 #include "error.h"
 #include "json.h"
-#include "aas/manifest.h"
+#include "manifest.h"
 
 /* A distinct submodel, fetched once. */
 typedef struct qg_bsub_s {
@@ -59,24 +60,24 @@ typedef struct qg_bplan_s {
 } qg_bplan_t;
 
 /** Fill placeholders of every source. A required source missing a parameter: bad_input. */
-qg_error_t *qg_binding_plan_new(const qg_manifest_t *m, const qg_json_t *doc, qg_bplan_t **out);
-void qg_binding_plan_destroy(qg_bplan_t *plan);
+qg_error_t *qg_aas_plan_new(const qg_manifest_t *m, const qg_json_t *doc, qg_bplan_t **out);
+void qg_aas_plan_destroy(qg_bplan_t *plan);
 
 /** Resolve shell_filter sources into machines (one paged /shells listing). */
-qg_error_t *qg_binding_plan_shells(qg_bplan_t *plan, qg_aas_client_t *aas);
+qg_error_t *qg_aas_plan_shells(qg_bplan_t *plan, qg_aas_client_t *aas);
 
 /**
  * Fetch every distinct submodel once, concurrently. With bulk_min > 0 and at
  * least bulk_min submodels needed, one paged listing of /submodels is tried
  * first.
  */
-qg_error_t *qg_binding_plan_fetch(qg_bplan_t *plan, qg_aas_client_t *aas, size_t bulk_min,
-                                  volatile sig_atomic_t *cancel);
+qg_error_t *qg_aas_plan_fetch(qg_bplan_t *plan, qg_aas_client_t *aas, size_t bulk_min,
+                              volatile sig_atomic_t *cancel);
 
 /** Build each source's data from the fetched submodels. */
-void qg_binding_plan_build(qg_bplan_t *plan);
+void qg_aas_plan_build(qg_bplan_t *plan);
 
 /** Does the shell's idShort match a shell_filter id_pattern? */
-int qg_binding_id_match(const char *pattern, const char *id_short);
+int qg_aas_id_match(const char *pattern, const char *id_short);
 
 #endif
