@@ -3,6 +3,7 @@
  * qg_manifest_t, with file:line:column in every error, path containment
  * inside the registry directory and goal placeholders.
  */
+#include "text.h"
 #include "array.h"
 #include "manifest.h"
 
@@ -518,16 +519,6 @@ qg_error_t *qg_manifest_load(const char *path, qg_manifest_t **out)
 
 /* ---- paths ---- */
 
-static char *qg_join_path(const char *dir, const char *path)
-{
-    size_t n = strlen(dir) + strlen(path) + 2;
-    char *s = malloc(n);
-
-    if (s)
-        snprintf(s, n, "%s/%s", dir, path);
-    return s;
-}
-
 qg_error_t *qg_manifest_resolve_path(const char *registry_dir, const char *path, char **out)
 {
     char root[PATH_MAX], real[PATH_MAX];
@@ -545,7 +536,7 @@ qg_error_t *qg_manifest_resolve_path(const char *registry_dir, const char *path,
     }
     if (!realpath(registry_dir, root))
         return qg_error_new_stage_error("registry.dir %s: %s", registry_dir, strerror(errno));
-    joined = path[0] == '/' ? strdup(path) : qg_join_path(root, path);
+    joined = path[0] == '/' ? strdup(path) : qg_str_printf("%s/%s", root, path);
     if (!joined)
         return qg_error_new_oom("out of memory");
     if (!realpath(joined, real)) {
