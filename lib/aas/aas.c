@@ -2,6 +2,7 @@
  * aas.c - AAS Part 2 HTTP/REST client: paths, requests over a curl multi
  * handle with a bound on transfers in flight, paging and error classes.
  */
+#include "array.h"
 #include "text.h"
 #include "aas.h"
 
@@ -311,17 +312,10 @@ static size_t qg_aas_write_cb(char *data, size_t size, size_t nmemb, void *opaqu
         x->too_big = 1;
         return 0;
     }
-    if (x->len + n + 1 > x->cap) {
-        size_t cap = x->cap ? x->cap : 16384;
-        char *buf;
-        while (cap < x->len + n + 1)
-            cap *= 2;
-        buf = realloc(x->buf, cap);
-        if (!buf)
-            return 0;
-        x->buf = buf;
-        x->cap = cap;
-    }
+    char *buf = qg_array_grow(x->buf, &x->cap, x->len + n + 1, 1, 16384);
+    if (!buf)
+        return 0;
+    x->buf = buf;
     memcpy(x->buf + x->len, data, n);
     x->len += n;
     x->buf[x->len] = '\0';

@@ -567,17 +567,11 @@ typedef struct qg_sbuf_s {
 
 static int qg_sbuf_add(qg_sbuf_t *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        char *ns;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        ns = realloc(b->s, cap);
-        if (!ns)
-            return -1;
-        b->s = ns;
-        b->cap = cap;
-    }
+    char *ns = qg_array_grow(b->s, &b->cap, b->len + n + 1, 1, 64);
+
+    if (!ns)
+        return -1;
+    b->s = ns;
     memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';
