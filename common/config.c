@@ -383,7 +383,7 @@ const char *qg_config_get(const qg_config_t *cfg, const char *key)
 
 /* A typed option's value was checked when it was set, so parsing succeeds; an
  * untyped (string) option still parses leniently to `dflt`. */
-double qg_config_get_number(const qg_config_t *cfg, const char *key, double dflt)
+static double get_number(const qg_config_t *cfg, const char *key, double dflt)
 {
     const char *v = qg_config_get(cfg, key);
     if (!v || !*v)
@@ -409,12 +409,7 @@ long long qg_config_get_int(const qg_config_t *cfg, const char *key, long long d
         long long n = strtoll(v, &end, 10);
         return errno || *end ? dflt : n;
     }
-    return (long long)qg_config_get_number(cfg, key, (double)dflt);
-}
-
-double qg_config_get_double(const qg_config_t *cfg, const char *key, double dflt)
-{
-    return qg_config_get_number(cfg, key, dflt);
+    return (long long)get_number(cfg, key, (double)dflt);
 }
 
 int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt)

@@ -129,9 +129,11 @@ int qg_config_load_env(qg_config_t *cfg, char *errstr, size_t errstr_size);
 int qg_config_is_set(const qg_config_t *cfg, const char *key);
 /** Value of a key (ours or librdkafka's), falling back to the table default, or NULL. */
 const char *qg_config_get(const qg_config_t *cfg, const char *key);
+/* Untyped getters with a caller's default, left for the worker loop (common/worker.c)
+ * and for librdkafka properties (session.timeout.ms), which have no table entry.
+ * Do not add calls for table keys: use the typed getters below. */
 long long qg_config_get_int(const qg_config_t *cfg, const char *key, long long dflt);
-double qg_config_get_double(const qg_config_t *cfg, const char *key, double dflt);
-double qg_config_get_number(const qg_config_t *cfg, const char *key, double dflt);
+int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt);
 
 /* Typed getters: the default is the table's (written once, there). The key must be
  * a typed option of a registered table; its value was checked when it was set. */
@@ -139,7 +141,6 @@ long long qg_config_int(const qg_config_t *cfg, const char *key); /* QG_OPT_INT 
 double qg_config_double(const qg_config_t *cfg, const char *key); /* QG_OPT_DOUBLE */
 long long qg_config_ms(const qg_config_t *cfg, const char *key);  /* QG_OPT_DURATION */
 int qg_config_bool(const qg_config_t *cfg, const char *key);      /* QG_OPT_BOOL */
-int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt);
 
 /** Iterate librdkafka properties (keys not in any table). */
 size_t qg_config_kafka_count(const qg_config_t *cfg);

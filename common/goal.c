@@ -295,27 +295,6 @@ const char *qg_group_for_stage(char *buf, size_t sz, const char *prefix, const c
     return buf;
 }
 
-/* ---------- time ---------- */
-
-double qg_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
-}
-
-const char *qg_iso_time(char *buf, size_t sz, double epoch_ms)
-{
-    time_t secs = (time_t)(epoch_ms / 1000.0);
-    int ms = (int)fmod(epoch_ms, 1000.0);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, sz, "%s.%03dZ", base, ms < 0 ? 0 : ms);
-    return buf;
-}
-
 /* ---------- execution log ---------- */
 
 qg_json_t *qg_goal_exec_log(qg_json_t *doc)
