@@ -1,11 +1,14 @@
 /*
  * config.h - one configuration for a process, kcat-style.
  *
- * Keys come from a table (name, default, description). Runtime keys
- * (topic.prefix, processing.guarantee, ...) and each stage's own keys
- * (registry.dir, aas.base.url, ...) are declared in such tables; any other
- * key given with -X / -F / QG_KAFKA_* is a librdkafka property and is passed
- * to rd_kafka_conf_set, which validates it.
+ * Keys come from tables: name, type, bounds, one default and a description
+ * (QG_OPT_INT(...), QG_OPT_MS(...), ...). Runtime keys (topic.prefix,
+ * processing.guarantee, ...), each stage's keys (registry.dir, aas.base.url, ...)
+ * and each tool's options are declared so; --help, --help-markdown (the doc
+ * tables) and --dump-config print them. A value is checked where it is set, so a
+ * bad one stops the program at start naming the key. Any other key given with
+ * -X / -F / QG_KAFKA_* is a librdkafka property and is passed to
+ * rd_kafka_conf_set, which validates it.
  *
  * Precedence, lowest first: table default, environment, then the command line
  * in order (a -F file applies where it appears).
