@@ -383,7 +383,7 @@ const char *qg_config_get(const qg_config_t *cfg, const char *key)
 
 /* A typed option's value was checked when it was set, so parsing succeeds; an
  * untyped (string) option still parses leniently to `dflt`. */
-double qg_config_get_number(const qg_config_t *cfg, const char *key, double dflt)
+static double get_number(const qg_config_t *cfg, const char *key, double dflt)
 {
     const char *v = qg_config_get(cfg, key);
     if (!v || !*v)
@@ -397,31 +397,6 @@ double qg_config_get_number(const qg_config_t *cfg, const char *key, double dflt
     errno = 0;
     d = strtod(v, &end);
     return errno || end == v || *end ? dflt : d;
-}
-
-long long qg_config_get_int(const qg_config_t *cfg, const char *key, long long dflt)
-{
-    const char *v = qg_config_get(cfg, key);
-    const qg_option_t *o = find_option(cfg, key);
-    if (v && *v && (!o || o->type == QG_OPT_STRING)) {
-        char *end;
-        errno = 0;
-        long long n = strtoll(v, &end, 10);
-        return errno || *end ? dflt : n;
-    }
-    return (long long)qg_config_get_number(cfg, key, (double)dflt);
-}
-
-double qg_config_get_double(const qg_config_t *cfg, const char *key, double dflt)
-{
-    return qg_config_get_number(cfg, key, dflt);
-}
-
-int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt)
-{
-    const char *v = qg_config_get(cfg, key);
-    int b;
-    return v && *v && parse_bool(v, &b) == 0 ? b : dflt;
 }
 
 /* The option behind a typed getter; a key missing from every table, or of another

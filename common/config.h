@@ -1,11 +1,14 @@
 /*
  * config.h - one configuration for a process, kcat-style.
  *
- * Keys come from a table (name, default, description). Runtime keys
- * (topic.prefix, processing.guarantee, ...) and each stage's own keys
- * (registry.dir, aas.base.url, ...) are declared in such tables; any other
- * key given with -X / -F / QG_KAFKA_* is a librdkafka property and is passed
- * to rd_kafka_conf_set, which validates it.
+ * Keys come from tables: name, type, bounds, one default and a description
+ * (QG_OPT_INT(...), QG_OPT_MS(...), ...). Runtime keys (topic.prefix,
+ * processing.guarantee, ...), each stage's keys (registry.dir, aas.base.url, ...)
+ * and each tool's options are declared so; --help, --help-markdown (the doc
+ * tables) and --dump-config print them. A value is checked where it is set, so a
+ * bad one stops the program at start naming the key. Any other key given with
+ * -X / -F / QG_KAFKA_* is a librdkafka property and is passed to
+ * rd_kafka_conf_set, which validates it.
  *
  * Precedence, lowest first: table default, environment, then the command line
  * in order (a -F file applies where it appears).
@@ -129,9 +132,6 @@ int qg_config_load_env(qg_config_t *cfg, char *errstr, size_t errstr_size);
 int qg_config_is_set(const qg_config_t *cfg, const char *key);
 /** Value of a key (ours or librdkafka's), falling back to the table default, or NULL. */
 const char *qg_config_get(const qg_config_t *cfg, const char *key);
-long long qg_config_get_int(const qg_config_t *cfg, const char *key, long long dflt);
-double qg_config_get_double(const qg_config_t *cfg, const char *key, double dflt);
-double qg_config_get_number(const qg_config_t *cfg, const char *key, double dflt);
 
 /* Typed getters: the default is the table's (written once, there). The key must be
  * a typed option of a registered table; its value was checked when it was set. */
@@ -139,7 +139,6 @@ long long qg_config_int(const qg_config_t *cfg, const char *key); /* QG_OPT_INT 
 double qg_config_double(const qg_config_t *cfg, const char *key); /* QG_OPT_DOUBLE */
 long long qg_config_ms(const qg_config_t *cfg, const char *key);  /* QG_OPT_DURATION */
 int qg_config_bool(const qg_config_t *cfg, const char *key);      /* QG_OPT_BOOL */
-int qg_config_get_bool(const qg_config_t *cfg, const char *key, int dflt);
 
 /** Iterate librdkafka properties (keys not in any table). */
 size_t qg_config_kafka_count(const qg_config_t *cfg);

@@ -303,25 +303,6 @@ const char *qg_retry_group_for_stage(char *buf, size_t sz, const char *prefix, c
     return buf;
 }
 
-/* ---------- time ---------- */
-
-double qg_now_ms(void)
-{
-    return qg_clock_wall_ms();
-}
-
-const char *qg_iso_time(char *buf, size_t sz, double epoch_ms)
-{
-    time_t secs = (time_t)(epoch_ms / 1000.0);
-    int ms = (int)fmod(epoch_ms, 1000.0);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, sz, "%s.%03dZ", base, ms < 0 ? 0 : ms);
-    return buf;
-}
-
 /* ---------- execution log ---------- */
 
 qg_json_t *qg_goal_exec_log(qg_json_t *doc)

@@ -2,6 +2,8 @@
  * aas.c - AAS Part 2 HTTP/REST client: paths, requests over a curl multi
  * handle with a bound on transfers in flight, paging and error classes.
  */
+#include "array.h"
+#include "text.h"
 #include "aas.h"
 
 #include <curl/curl.h>
@@ -357,17 +359,10 @@ static size_t qg_aas_write_cb(char *data, size_t size, size_t nmemb, void *opaqu
         x->too_big = 1;
         return 0;
     }
-    if (x->len + n + 1 > x->cap) {
-        size_t cap = x->cap ? x->cap : 16384;
-        char *buf;
-        while (cap < x->len + n + 1)
-            cap *= 2;
-        buf = realloc(x->buf, cap);
-        if (!buf)
-            return 0;
-        x->buf = buf;
-        x->cap = cap;
-    }
+    char *buf = qg_array_grow(x->buf, &x->cap, x->len + n + 1, 1, 16384);
+    if (!buf)
+        return 0;
+    x->buf = buf;
     memcpy(x->buf + x->len, data, n);
     x->len += n;
     x->buf[x->len] = '\0';
@@ -607,12 +602,10 @@ qg_error_t *qg_aas_get(qg_aas_client_t *c, const char *path, const char *what, q
 static char *qg_aas_page_path(const char *path, const char *query, size_t limit, const char *cursor)
 {
     char *cur = cursor ? qg_aas_url_escape(cursor) : NULL;
-    size_t n = strlen(path) + (query ? strlen(query) : 0) + (cur ? strlen(cur) : 0) + 64;
-    char *s = (cursor && !cur) ? NULL : malloc(n);
-
-    if (s)
-        snprintf(s, n, "%s?limit=%zu%s%s%s%s", path, limit, query && *query ? "&" : "",
-                 query ? query : "", cur ? "&cursor=" : "", cur ? cur : "");
+    char *s = (cursor && !cur)
+                  ? NULL
+                  : qg_str_printf("%s?limit=%zu%s%s%s%s", path, limit, query && *query ? "&" : "",
+                                  query ? query : "", cur ? "&cursor=" : "", cur ? cur : "");
     free(cur);
     return s;
 }
@@ -685,12 +678,7 @@ qg_error_t *qg_aas_list(qg_aas_client_t *c, const char *path, const char *query,
 
 static char *qg_aas_what(const char *kind, const char *id)
 {
-    size_t n = strlen(kind) + strlen(id) + 4;
-    char *s = malloc(n);
-
-    if (s)
-        snprintf(s, n, "%s '%s'", kind, id);
-    return s;
+    return qg_str_printf("%s '%s'", kind, id);
 }
 
 static qg_error_t *qg_aas_get_by(qg_aas_client_t *c, char *path, char *what, qg_json_t **out)
@@ -721,11 +709,8 @@ qg_error_t *qg_aas_get_shell(qg_aas_client_t *c, const char *aas_id, qg_json_t *
 qg_error_t *qg_aas_get_element(qg_aas_client_t *c, const char *submodel_id,
                                const char *id_short_path, qg_json_t **out)
 {
-    size_t n = strlen(submodel_id) + strlen(id_short_path) + 32;
-    char *what = malloc(n);
+    char *what = qg_str_printf("element '%s' of submodel '%s'", id_short_path, submodel_id);
 
-    if (what)
-        snprintf(what, n, "element '%s' of submodel '%s'", id_short_path, submodel_id);
     return qg_aas_get_by(c, qg_aas_path_element(submodel_id, id_short_path), what, out);
 }
 

@@ -3,6 +3,7 @@
  * qg_manifest_t, with file:line:column in every error, path containment
  * inside the registry directory and goal placeholders.
  */
+#include "text.h"
 #include "array.h"
 #include "manifest.h"
 
@@ -509,16 +510,6 @@ qg_error_t *qg_manifest_load(const char *path, qg_manifest_t **out)
 
 /* ---- paths ---- */
 
-static char *qg_join_path(const char *dir, const char *path)
-{
-    size_t n = strlen(dir) + strlen(path) + 2;
-    char *s = malloc(n);
-
-    if (s)
-        snprintf(s, n, "%s/%s", dir, path);
-    return s;
-}
-
 qg_error_t *qg_manifest_resolve_path(const char *registry_dir, const char *path, char **out)
 {
     char root[PATH_MAX], real[PATH_MAX];
@@ -536,7 +527,7 @@ qg_error_t *qg_manifest_resolve_path(const char *registry_dir, const char *path,
     }
     if (!realpath(registry_dir, root))
         return qg_error_new_stage_error("registry.dir %s: %s", registry_dir, strerror(errno));
-    joined = path[0] == '/' ? strdup(path) : qg_join_path(root, path);
+    joined = path[0] == '/' ? strdup(path) : qg_str_printf("%s/%s", root, path);
     if (!joined)
         return qg_error_new_oom("out of memory");
     if (!realpath(joined, real)) {
@@ -567,17 +558,11 @@ typedef struct qg_sbuf_s {
 
 static int qg_sbuf_add(qg_sbuf_t *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        char *ns;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        ns = realloc(b->s, cap);
-        if (!ns)
-            return -1;
-        b->s = ns;
-        b->cap = cap;
-    }
+    char *ns = qg_array_grow(b->s, &b->cap, b->len + n + 1, 1, 64);
+
+    if (!ns)
+        return -1;
+    b->s = ns;
     memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';

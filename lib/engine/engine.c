@@ -426,6 +426,15 @@ static qg_error_t *finish_result(build_t *b, qg_opt_result_t *r, qg_fjsp_t *p, q
     return NULL;
 }
 
+/* The caller's options, or the defaults when it gives none. */
+static void options_or_default(qg_engine_options_t *o, const qg_engine_options_t *opts)
+{
+    if (opts)
+        *o = *opts;
+    else
+        qg_engine_options_default(o);
+}
+
 qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *order,
                           const qg_engine_options_t *opts, qg_engine_progress_cb cb,
                           void *cb_opaque, volatile sig_atomic_t *cancel, qg_json_t **result_out)
@@ -434,10 +443,7 @@ qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *or
     qg_fjsp_t *p = NULL;
     qg_opt_result_t *r = NULL;
     *result_out = NULL;
-    if (opts)
-        o = *opts;
-    else
-        qg_engine_options_default(&o);
+    options_or_default(&o, opts);
     qg_error_t *err = qg_scn_build(scenario, order, MINUTE, &p);
     if (!err)
         err = optimize(p, &o, MINUTE, cb, cb_opaque, cancel, &r);
@@ -476,10 +482,7 @@ qg_error_t *qg_engine_solve_file(const char *path, const qg_engine_options_t *op
     qg_fjsp_t *p = NULL;
     qg_opt_result_t *r = NULL;
     *result_out = NULL;
-    if (opts)
-        o = *opts;
-    else
-        qg_engine_options_default(&o);
+    options_or_default(&o, opts);
     qg_error_t *err = qg_fjsp_load_file(path, &p);
     if (!err)
         err = optimize(p, &o, 1.0, cb, cb_opaque, cancel, &r);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "text.h"
 #include "registry.h"
 #include "yaml_json.h"
 
@@ -66,7 +67,7 @@ static qg_error_t *model_err(const char *origin, size_t i, const qg_json_t *m, c
 static char *resolve_inside(const char *dir, const char *rel, const char **why)
 {
     char *joined, *real;
-    size_t dl = strlen(dir), n;
+    size_t dl = strlen(dir);
     const char *p;
 
     if (!*rel || rel[0] == '/') {
@@ -78,12 +79,10 @@ static char *resolve_inside(const char *dir, const char *rel, const char **why)
             *why = "metaDataFile must not contain '..'";
             return NULL;
         }
-    n = dl + strlen(rel) + 2;
-    if (!(joined = malloc(n))) {
+    if (!(joined = qg_str_printf("%s/%s", dir, rel))) {
         *why = "out of memory";
         return NULL;
     }
-    snprintf(joined, n, "%s/%s", dir, rel);
     real = realpath(joined, NULL);
     free(joined);
     if (!real) {

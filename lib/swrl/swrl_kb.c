@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "array.h"
 #include "swrl_int.h"
 
@@ -426,13 +427,11 @@ static int add_members(qg_swrl_kb_t *kb, const char *subj, const char *prop, con
     for (i = 0; i < qg_json_len(v); i++) {
         const char *key = qg_json_key_at(v, i);
         const qg_json_t *m = qg_json_at(v, i);
-        size_t n = strlen(prop) + strlen(key) + 2;
-        char *name = malloc(n);
+        char *name = qg_str_printf("%s.%s", prop, key);
         int rc;
 
         if (!name)
             return -1;
-        snprintf(name, n, "%s.%s", prop, key);
         rc = qg_swrl_kb_add_json(kb, subj, name, m, leaf_alias);
         free(name);
         if (rc == 0 && leaf_alias && !qg_json_is(m, QG_JSON_OBJECT))

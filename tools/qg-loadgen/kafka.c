@@ -104,18 +104,29 @@ out:
     return err;
 }
 
-qg_error_t *lg_create_topics(const lg_opts_t *o)
+/* A client for admin requests (topics, groups). */
+static qg_error_t *admin_client_new(const lg_opts_t *o, rd_kafka_t **rkp)
 {
     char errstr[512];
     rd_kafka_conf_t *conf = lg_kafka_conf(o, errstr, sizeof(errstr));
+    *rkp = NULL;
     if (!conf)
         return qg_error_new_bad_input("%s", errstr);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!rk) {
+    *rkp = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!*rkp) {
         rd_kafka_conf_destroy(conf);
         return qg_error_new_fatal("rd_kafka_new: %s", errstr);
     }
-    qg_error_t *err = create_topics_with(rk, o);
+    return NULL;
+}
+
+qg_error_t *lg_create_topics(const lg_opts_t *o)
+{
+    rd_kafka_t *rk;
+    qg_error_t *err = admin_client_new(o, &rk);
+    if (err)
+        return err;
+    err = create_topics_with(rk, o);
     rd_kafka_destroy(rk);
     return err;
 }
@@ -180,17 +191,12 @@ static int group_stable_members(rd_kafka_t *rk, const char *group)
 
 qg_error_t *lg_wait_groups(const lg_opts_t *o, int members)
 {
-    char errstr[512], group[300];
-    rd_kafka_conf_t *conf = lg_kafka_conf(o, errstr, sizeof(errstr));
-    if (!conf)
-        return qg_error_new_bad_input("%s", errstr);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        return qg_error_new_fatal("rd_kafka_new: %s", errstr);
-    }
+    char group[300];
+    rd_kafka_t *rk;
+    qg_error_t *err = admin_client_new(o, &rk);
+    if (err)
+        return err;
     double deadline = lg_now_ms() + o->timeout_s * 1000;
-    qg_error_t *err = NULL;
     for (int p = 0; p < o->npipelines && !err; p++) {
         for (int s = 0; s < o->pipelines[p].n && !err; s++) {
             snprintf(group, sizeof(group), "%s.%s.workers", o->prefix, o->pipelines[p].stage[s]);
