@@ -381,24 +381,6 @@ const char *qg_config_get(const qg_config_t *cfg, const char *key)
     return v;
 }
 
-/* A typed option's value was checked when it was set, so parsing succeeds; an
- * untyped (string) option still parses leniently to `dflt`. */
-static double get_number(const qg_config_t *cfg, const char *key, double dflt)
-{
-    const char *v = qg_config_get(cfg, key);
-    if (!v || !*v)
-        return dflt;
-    const qg_option_t *o = find_option(cfg, key);
-    double d;
-    char err[256];
-    if (o && o->type != QG_OPT_STRING && o->type != QG_OPT_LIST && o->type != QG_OPT_ENUM)
-        return qg_option_check(o, v, &d, err, sizeof(err)) == 0 ? d : dflt;
-    char *end;
-    errno = 0;
-    d = strtod(v, &end);
-    return errno || end == v || *end ? dflt : d;
-}
-
 /* The option behind a typed getter; a key missing from every table, or of another
  * type, is a programming error that the tests catch. */
 static const qg_option_t *typed_option(const qg_config_t *cfg, const char *key,
