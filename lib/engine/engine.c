@@ -23,6 +23,22 @@ void qg_engine_options_default(qg_engine_options_t *o)
     o->ls_iterations = -1; /* auto */
     o->replications = 1000;
     o->promise_tolerance = 0.10;
+    o->stall_generations = 30;
+    o->stale_after_s = 86400.0;
+}
+
+int qg_engine_policy_parse(const char *name)
+{
+    if (name && !strcmp(name, "insert"))
+        return QG_ORDER_INSERT;
+    if (name && !strcmp(name, "reoptimize"))
+        return QG_ORDER_REOPTIMIZE;
+    return -1;
+}
+
+const char *qg_engine_policy_name(qg_order_policy_t policy)
+{
+    return policy == QG_ORDER_REOPTIMIZE ? "reoptimize" : "insert";
 }
 
 typedef struct {
@@ -52,6 +68,17 @@ typedef struct {
     qg_json_t *res;
     int fail;
 } build_t;
+
+/* What the planning produced: the plan on the full instance, and how it was found. */
+typedef struct {
+    qg_order_policy_t policy;
+    qg_sched_t *plan;     /* on the full instance (owned) */
+    qg_sched_t *baseline; /* existing jobs without the order, op i = op i of the full instance */
+    int n_base_ops;       /* ops of existing jobs (they come first) */
+    qg_opt_result_t *opt; /* the search that placed the order (or everything) */
+    long baseline_generations;
+    double bound; /* lower bound on the order's completion; < 0: none */
+} planning_t;
 
 static void setn(build_t *b, qg_json_t *obj, const char *key, double v)
 {
@@ -376,9 +403,16 @@ static void order_json(build_t *b, const qg_engine_order_t *order)
 
 static qg_error_t *optimize(const qg_fjsp_t *p, const qg_engine_options_t *o, double unit,
                             qg_engine_progress_cb cb, void *opaque, volatile sig_atomic_t *cancel,
-                            qg_opt_result_t **r)
+                            double bound, qg_opt_result_t **r)
 {
     qg_opt_params_t prm = {0};
+    if (bound >= 0) { /* the order's completion: objective 2, or 1 when only the order is planned */
+        prm.has_bound = 1;
+        prm.bound = bound;
+        prm.bound_obj = p->has_target ? 1 : 0;
+    }
+    prm.stall_generations = o->stall_generations > 0 ? o->stall_generations : 0;
+    prm.no_freedom = o->stall_generations > 0 && qg_fjsp_no_freedom(p);
     prm.seed = o->seed;
     prm.time_limit_s = o->time_limit_s;
     prm.max_generations = o->max_generations;
@@ -426,13 +460,196 @@ static qg_error_t *finish_result(build_t *b, qg_opt_result_t *r, qg_fjsp_t *p, q
     return NULL;
 }
 
+/* ---- planning: baseline, insert, reoptimize ---- */
+
+static void planning_free(planning_t *pl)
+{
+    qg_sched_destroy(pl->plan);
+    qg_sched_destroy(pl->baseline);
+    qg_opt_result_destroy(pl->opt);
+    memset(pl, 0, sizeof(*pl));
+}
+
+/* Optimize a sub-instance of p (jobs with keep[j] == want); op_map as qg_fjsp_subset. */
+static qg_error_t *optimize_part(const qg_fjsp_t *p, unsigned char want, const qg_sched_t *fixed,
+                                 const int *fixed_map, int n_fixed, const qg_engine_options_t *o,
+                                 qg_engine_progress_cb cb, void *opaque,
+                                 volatile sig_atomic_t *cancel, qg_opt_result_t **r,
+                                 qg_fjsp_t **part, int *op_map, double *bound)
+{
+    unsigned char *keep = malloc((size_t)p->n_jobs);
+    if (!keep)
+        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    for (int j = 0; j < p->n_jobs; j++)
+        keep[j] = p->target[j] == want;
+    *part = qg_fjsp_subset(p, keep, op_map);
+    free(keep);
+    if (!*part || (fixed && qg_fjsp_fix_work(*part, p, fixed, fixed_map, n_fixed) < 0))
+        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    *bound = want ? qg_fjsp_target_bound(*part) : -1.0;
+    return optimize(*part, o, MINUTE, cb, opaque, cancel, *bound, r);
+}
+
+/* Existing jobs alone: the schedule the plant runs without the order. */
+static qg_error_t *plan_baseline(const qg_fjsp_t *p, const qg_engine_options_t *o,
+                                 volatile sig_atomic_t *cancel, planning_t *pl, int *base_map)
+{
+    qg_fjsp_t *part = NULL;
+    qg_opt_result_t *r = NULL;
+    double bound;
+    qg_error_t *err =
+        optimize_part(p, 0, NULL, NULL, 0, o, NULL, NULL, cancel, &r, &part, base_map, &bound);
+    if (!err) {
+        pl->n_base_ops = part->n_ops;
+        pl->baseline = qg_sched_new(part->n_ops);
+        if (!pl->baseline)
+            err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+        else
+            qg_sched_copy(pl->baseline, r->best);
+        pl->baseline_generations = r->generations;
+    }
+    qg_opt_result_destroy(r);
+    qg_fjsp_destroy(part);
+    return err;
+}
+
+/* Insert: the order alone, around the baseline's fixed work; then both on the full instance. */
+static qg_error_t *plan_insert(const qg_fjsp_t *p, const qg_engine_options_t *o,
+                               qg_engine_progress_cb cb, void *opaque,
+                               volatile sig_atomic_t *cancel, planning_t *pl, const int *base_map)
+{
+    qg_fjsp_t *part = NULL;
+    int *map = malloc((size_t)p->n_ops * sizeof(int));
+    if (!map)
+        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    qg_error_t *err = optimize_part(p, 1, pl->baseline, base_map, pl->n_base_ops, o, cb, opaque,
+                                    cancel, &pl->opt, &part, map, &pl->bound);
+    if (!err && !(pl->plan = qg_sched_new(p->n_ops)))
+        err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    if (!err) {
+        for (int i = 0; i < pl->n_base_ops; i++) {
+            int op = base_map[i];
+            pl->plan->alt[op] = pl->baseline->alt[i];
+            pl->plan->start[op] = pl->baseline->start[i];
+            pl->plan->end[op] = pl->baseline->end[i];
+        }
+        const qg_sched_t *os = pl->opt->best;
+        for (int i = 0; i < part->n_ops; i++) {
+            pl->plan->alt[map[i]] = os->alt[i];
+            pl->plan->start[map[i]] = os->start[i];
+            pl->plan->end[map[i]] = os->end[i];
+        }
+        qg_sched_measure(p, pl->plan);
+        if ((err = qg_sched_verify(p, pl->plan, NULL)))
+            err = qg_error_wrap(err, "internal error, inserted order overlaps existing work");
+    }
+    free(map);
+    qg_fjsp_destroy(part);
+    return err;
+}
+
+static qg_error_t *plan_reoptimize(const qg_fjsp_t *p, const qg_engine_options_t *o,
+                                   qg_engine_progress_cb cb, void *opaque,
+                                   volatile sig_atomic_t *cancel, planning_t *pl)
+{
+    pl->bound = p->has_target ? qg_fjsp_target_bound(p) : -1.0;
+    qg_error_t *err = optimize(p, o, MINUTE, cb, opaque, cancel, pl->bound, &pl->opt);
+    if (err)
+        return err;
+    if (!(pl->plan = qg_sched_new(p->n_ops)))
+        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    qg_sched_copy(pl->plan, p->has_target ? pl->opt->best_f2 : pl->opt->best);
+    return NULL;
+}
+
+static qg_error_t *plan_order(const qg_fjsp_t *p, const qg_engine_order_t *order,
+                              const qg_engine_options_t *o, qg_engine_progress_cb cb, void *opaque,
+                              volatile sig_atomic_t *cancel, planning_t *pl)
+{
+    pl->policy = order ? order->policy : QG_ORDER_INSERT;
+    pl->bound = -1;
+    if (!p->has_target) /* no order, or no existing work next to it */
+        return plan_reoptimize(p, o, cb, opaque, cancel, pl);
+    int *base_map = malloc((size_t)p->n_ops * sizeof(int));
+    if (!base_map)
+        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    qg_error_t *err = plan_baseline(p, o, cancel, pl, base_map);
+    for (int i = 0; !err && i < pl->n_base_ops; i++)
+        if (base_map[i] != i)
+            err = qg_error_new(QG_ERR_STAGE_ERROR, "internal error: existing work not first");
+    if (!err)
+        err = pl->policy == QG_ORDER_INSERT ? plan_insert(p, o, cb, opaque, cancel, pl, base_map)
+                                            : plan_reoptimize(p, o, cb, opaque, cancel, pl);
+    free(base_map);
+    return err;
+}
+
+/* impact: every existing job whose completion differs from the baseline's. */
+static void impact_json(build_t *b, const planning_t *pl)
+{
+    const qg_fjsp_t *p = b->p;
+    qg_json_t *x = qg_json_object(), *jobs = qg_json_array();
+    int moved = 0, delayed = 0;
+    double total = 0, worst = 0;
+    for (int j = 0; pl->baseline && j < p->n_jobs; j++) {
+        int last = p->job_first[j + 1] - 1;
+        if (p->target[j] || last < p->job_first[j] || last >= pl->n_base_ops)
+            continue;
+        double before = pl->baseline->end[last], after = b->s->end[last];
+        if (fabs(after - before) <= 1e-9 * (1.0 + fabs(before)))
+            continue;
+        char buf[48];
+        double delay = after - before;
+        qg_json_t *e = qg_json_object();
+        sets(b, e, "job", job_name(p, j, buf, sizeof(buf)));
+        setn(b, e, "baselineCompletion", r3(before * b->unit));
+        setn(b, e, "newCompletion", r3(after * b->unit));
+        setn(b, e, "delay", r3(delay * b->unit));
+        push(b, jobs, e);
+        moved++;
+        if (delay > 0) {
+            delayed++;
+            total += delay;
+            worst = delay > worst ? delay : worst;
+        }
+    }
+    sets(b, x, "policy", qg_engine_policy_name(pl->policy));
+    setn(b, x, "jobsMoved", moved);
+    setn(b, x, "jobsDelayed", delayed);
+    setn(b, x, "totalDelay", r3(total * b->unit));
+    setn(b, x, "maxDelay", r3(worst * b->unit));
+    setv(b, x, "jobs", jobs);
+    setv(b, b->res, "impact", x);
+}
+
+static void planning_json(build_t *b, const planning_t *pl)
+{
+    qg_json_t *solver = qg_json_get(b->res, "solver");
+    sets(b, b->res, "policy", qg_engine_policy_name(pl->policy));
+    if (!solver)
+        return;
+    sets(b, solver, "stopReason", pl->opt->stop_reason ? pl->opt->stop_reason : "time");
+    if (pl->bound >= 0)
+        setn(b, solver, "orderCompletionBound", r3(pl->bound * b->unit));
+    if (pl->baseline)
+        setn(b, solver, "baselineGenerations", (double)pl->baseline_generations);
+    if (pl->policy == QG_ORDER_INSERT && pl->baseline) { /* one plan: existing work is fixed */
+        qg_json_t *front = qg_json_array(), *pt = qg_json_object();
+        setn(b, pt, "makespan", r3(b->s->makespan * b->unit));
+        setn(b, pt, "orderCompletion", r3(b->s->target_end * b->unit));
+        push(b, front, pt);
+        setv(b, b->res, "paretoFront", front);
+    }
+}
+
 qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *order,
                           const qg_engine_options_t *opts, qg_engine_progress_cb cb,
                           void *cb_opaque, volatile sig_atomic_t *cancel, qg_json_t **result_out)
 {
     qg_engine_options_t o;
     qg_fjsp_t *p = NULL;
-    qg_opt_result_t *r = NULL;
+    planning_t pl;
+    memset(&pl, 0, sizeof(pl));
     *result_out = NULL;
     if (opts)
         o = *opts;
@@ -440,31 +657,37 @@ qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *or
         qg_engine_options_default(&o);
     qg_error_t *err = qg_scn_build(scenario, order, MINUTE, &p);
     if (!err)
-        err = optimize(p, &o, MINUTE, cb, cb_opaque, cancel, &r);
+        err = plan_order(p, order, &o, cb, cb_opaque, cancel, &pl);
     if (err) {
+        planning_free(&pl);
         qg_fjsp_destroy(p);
         return err;
     }
     int with_order = order && order->product_id;
-    build_t b = {p, with_order && p->has_target ? r->best_f2 : r->best, MINUTE, qg_json_object(),
-                 0};
-    err = base_result(&b, r, &o);
+    build_t b = {p, pl.plan, MINUTE, qg_json_object(), 0};
+    err = base_result(&b, pl.opt, &o);
     if (!err)
         err = replay_json(&b, order, &o, cancel);
-    if (!err && with_order)
+    if (!err && with_order) {
         order_json(&b, order);
+        impact_json(&b, &pl);
+    }
     if (!err) {
+        planning_json(&b, &pl);
         units_json(&b, 1);
         if (cb) {
             qg_engine_progress_t pr = {"replay",
-                                       r->generations,
-                                       r->best->makespan * MINUTE,
+                                       pl.opt->generations,
+                                       b.s->makespan * MINUTE,
                                        b.s->target_end * MINUTE,
                                        o.replications,
                                        o.replications};
             cb(&pr, cb_opaque);
         }
     }
+    qg_opt_result_t *r = pl.opt;
+    pl.opt = NULL;
+    planning_free(&pl);
     return finish_result(&b, r, p, err, result_out);
 }
 
@@ -480,9 +703,10 @@ qg_error_t *qg_engine_solve_file(const char *path, const qg_engine_options_t *op
         o = *opts;
     else
         qg_engine_options_default(&o);
+    o.stall_generations = 0; /* benchmarks use their whole budget */
     qg_error_t *err = qg_fjsp_load_file(path, &p);
     if (!err)
-        err = optimize(p, &o, 1.0, cb, cb_opaque, cancel, &r);
+        err = optimize(p, &o, 1.0, cb, cb_opaque, cancel, -1.0, &r);
     if (err) {
         qg_fjsp_destroy(p);
         return err;

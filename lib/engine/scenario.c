@@ -65,6 +65,8 @@ typedef struct {
 typedef struct {
     char *name;
     int job, alt_off, n_alt;
+    int type;     /* index in builder types, -1 none */
+    double units; /* units in the lot */
 } bop_t;
 
 typedef struct {
@@ -86,6 +88,8 @@ typedef struct {
     bjob_t *jobs;
     int n_jobs, cap_jobs;
     const qg_json_t *durations; /* type -> machine -> law */
+    char **types;               /* operation type names, by index */
+    int n_types, cap_types;
 } builder_t;
 
 static int grow(void **arr, int *cap, int need, size_t elem)
@@ -121,6 +125,23 @@ static void builder_free(builder_t *b)
     for (int i = 0; i < b->n_jobs; i++)
         free(b->jobs[i].name);
     free(b->jobs);
+    for (int i = 0; i < b->n_types; i++)
+        free(b->types[i]);
+    free(b->types);
+}
+
+/* Index of an operation type name, added when new; -1 for none, -2 out of memory. */
+static int type_index(builder_t *b, const char *type)
+{
+    if (!type)
+        return -1;
+    for (int i = 0; i < b->n_types; i++)
+        if (!strcmp(b->types[i], type))
+            return i;
+    if (grow((void **)&b->types, &b->cap_types, b->n_types + 1, sizeof(char *)) < 0 ||
+        !(b->types[b->n_types] = strdup(type)))
+        return -2;
+    return b->n_types++;
 }
 
 static int machine_find(const builder_t *b, const char *id)
@@ -227,8 +248,11 @@ qg_error_t *qg_scn_dist(const qg_json_t *v, qg_dist_t *out)
         qg_scn_num(qg_json_get(v, "mode"), NAN), qg_scn_num(qg_json_get(v, "max"), NAN), out);
 }
 
-static qg_error_t *op_add(builder_t *b, const char *name, int job)
+static qg_error_t *op_add(builder_t *b, const char *name, int job, const char *type, double units)
 {
+    int t = type_index(b, type);
+    if (t < -1)
+        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
     if (grow((void **)&b->ops, &b->cap_ops, b->n_ops + 1, sizeof(bop_t)) < 0)
         return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
     bop_t *o = &b->ops[b->n_ops];
@@ -238,6 +262,8 @@ static qg_error_t *op_add(builder_t *b, const char *name, int job)
     o->job = job;
     o->alt_off = b->n_alts;
     o->n_alt = 0;
+    o->type = t;
+    o->units = units;
     b->n_ops++;
     return NULL;
 }
@@ -293,7 +319,7 @@ static qg_error_t *existing_op(builder_t *b, const qg_json_t *op, const char *op
     const char *type = qg_json_str(qg_json_get(op, "type"));
     const qg_json_t *laws = qg_json_get(b->durations, type ? type : "");
     const qg_json_t *machines = qg_json_get(op, "machines");
-    qg_error_t *err = op_add(b, op_id, b->n_jobs - 1);
+    qg_error_t *err = op_add(b, op_id, b->n_jobs - 1, type, 1.0);
     if (err)
         return err;
     int one = qg_json_is(machines, QG_JSON_STRING); /* "machines": "M1" */
@@ -480,7 +506,7 @@ static qg_error_t *order_jobs(builder_t *b, const qg_engine_order_t *order, cons
             const char *type = qg_json_str(qg_json_get(step, "operation"));
             char oname[200];
             snprintf(oname, sizeof(oname), "%s/%zu:%s", name, s + 1, type ? type : "step");
-            if ((err = op_add(b, oname, b->n_jobs - 1)))
+            if ((err = op_add(b, oname, b->n_jobs - 1, type, units)))
                 break;
             int n = step_machines(b, step, type, ks);
             for (int i = 0; i < n && !err; i++) {
@@ -548,8 +574,15 @@ static qg_error_t *pack(builder_t *b, const qg_json_t *tt, qg_fjsp_t **out)
     }
     p->job_first[b->n_jobs] = b->n_ops;
     p->has_target = n_target > 0 && n_target < b->n_jobs;
+    p->n_types = b->n_types;
     for (int o = 0; o < b->n_ops; o++) {
-        p->ops[o] = (qg_op_t){b->ops[o].job, b->ops[o].alt_off, b->ops[o].n_alt, b->ops[o].name};
+        p->ops[o] = (qg_op_t){b->ops[o].job,
+                              b->ops[o].alt_off,
+                              b->ops[o].n_alt,
+                              b->ops[o].name,
+                              b->ops[o].type,
+                              b->ops[o].units,
+                              1.0};
         b->ops[o].name = NULL;
     }
     for (int a = 0; a < b->n_alts; a++)

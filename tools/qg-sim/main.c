@@ -44,12 +44,15 @@ static void usage(FILE *f)
     fprintf(f, "usage: qg-sim solve --fjs FILE [--time-limit S] [--seed N] [--threads T] [--json]\n"
                "       qg-sim run (--scenario DIR|FILE | --aas FILE...) --product ID --quantity Q\n"
                "                  [--routing FILE] [--lot-size L] [--due SECONDS]\n"
-               "                  [--replications R] [--json] [--out FILE]\n"
+               "                  [--replications R] [--policy insert|reoptimize] [--json]\n"
+               "                  [--out FILE]\n"
                "       qg-sim assemble --aas FILE... [--out FILE]\n"
                "       qg-sim verify (--scenario DIR|FILE | --aas FILE...) [--product ID\n"
                "                  --quantity Q] --result FILE\n"
                "options: --time-limit S --generations G --max-evaluations E --seed N\n"
-               "         --threads T --population P --ls-iterations N --tolerance X --quiet\n");
+               "         --threads T --population P --ls-iterations N --tolerance X\n"
+               "         --stall G (generations without improvement before stopping; 0: off)\n"
+               "         --stale-after S (warn on machine data older than S seconds) --quiet\n");
 }
 
 static int num_arg(const char *name, const char *v, double lo, double hi, double *out)
@@ -81,6 +84,13 @@ static int parse_valued(cli_t *c, const char *a, const char *v)
             *str_dst[i] = v;
             return 1;
         }
+    if (!strcmp(a, "--policy")) {
+        int pol = qg_engine_policy_parse(v);
+        if (pol < 0)
+            return -1;
+        c->order.policy = (qg_order_policy_t)pol;
+        return 1;
+    }
     if (!strcmp(a, "--aas")) {
         if (!v || c->n_aas >= MAX_AAS)
             return -1;
@@ -94,7 +104,8 @@ static int parse_valued(cli_t *c, const char *a, const char *v)
         {"--time-limit", 0, 86400}, {"--generations", 0, 1e9},  {"--seed", 0, 1.8e19},
         {"--threads", 1, 64},       {"--population", 4, 10000}, {"--ls-iterations", 0, 1e9},
         {"--replications", 1, 1e7}, {"--quantity", 1, 1e6},     {"--lot-size", 1, 1e6},
-        {"--due", 0, 1e12},         {"--tolerance", 0, 10},     {"--max-evaluations", 1, 1e12}};
+        {"--due", 0, 1e12},         {"--tolerance", 0, 10},     {"--max-evaluations", 1, 1e12},
+        {"--stall", 0, 1e9},        {"--stale-after", 0, 1e9}};
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         if (strcmp(a, nums[i].name))
             continue;
@@ -134,8 +145,14 @@ static int parse_valued(cli_t *c, const char *a, const char *v)
         case 10:
             c->opts.promise_tolerance = d;
             break;
-        default:
+        case 11:
             c->opts.max_evaluations = (long)d;
+            break;
+        case 12:
+            c->opts.stall_generations = (long)d;
+            break;
+        default:
+            c->opts.stale_after_s = d;
             break;
         }
         return 1;

@@ -46,6 +46,7 @@ typedef struct {
     char scenario_source[4200];
     char product[128];
     qg_engine_order_t order;
+    int policy_from_goal; /* the goal's parameters chose the order policy */
     qg_engine_options_t engine;
     double wall_limit_s;
     long memory_mb;
