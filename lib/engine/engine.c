@@ -4,7 +4,9 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/engine.h"
 #include "engine/fjsp.h"
@@ -23,7 +25,7 @@ void qg_engine_options_default(qg_engine_options_t *o)
     o->ls_iterations = -1; /* auto */
     o->replications = 1000;
     o->promise_tolerance = 0.10;
-    o->stall_generations = 30;
+    o->stall_generations = 10;
     o->stale_after_s = 86400.0;
 }
 
@@ -315,6 +317,88 @@ static int dbl_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Does anything in the chosen plan vary from one run to the next? */
+static int plan_is_uncertain(const qg_fjsp_t *p, const qg_sched_t *s)
+{
+    for (int o = 0; o < p->n_ops; o++) {
+        const qg_alt_t *a = qg_fjsp_alt(p, o, s->alt[o]);
+        if (qg_dist_std(&a->dist) > 0 || p->ops[o].yield < 1.0)
+            return 1;
+        if (p->mm && p->mm[a->machine].mtbf > 0)
+            return 1;
+        int j = p->ops[o].job, from = o > p->job_first[j]
+                                          ? qg_fjsp_alt(p, o - 1, s->alt[o - 1])->machine
+                                          : p->n_machines;
+        if (p->transfer_dist && from != a->machine &&
+            qg_dist_std(&p->transfer_dist[from * (p->n_machines + 1) + a->machine]) > 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void iso_time(double epoch_s, char *buf, size_t sz)
+{
+    time_t t = (time_t)llround(epoch_s);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(buf, sz, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, sz, "%.0f", epoch_s);
+}
+
+/* "11h 03m" style duration for the statement. */
+static void words_duration(double s, char *buf, size_t sz)
+{
+    long m = lround(s / 60.0);
+    if (m >= 60)
+        snprintf(buf, sz, "%ldh %02ldm", m / 60, m % 60);
+    else
+        snprintf(buf, sz, "%ld min", m);
+}
+
+typedef struct {
+    double p10, p50, p90, mean, std, promise, confidence;
+    const char *basis;
+    int deterministic;
+} answer_t;
+
+static void promise_json(build_t *b, const answer_t *a, const qg_engine_order_t *order,
+                         const qg_engine_options_t *o)
+{
+    double u = b->unit;
+    char when[40], dur[32], text[256];
+    setn(b, b->res, "estimatedTime", r3(a->p50 * u));
+    if (a->deterministic) {
+        if (b->res && qg_json_set(b->res, "confidence", qg_json_null()) < 0)
+            b->fail = 1;
+    } else {
+        setn(b, b->res, "confidence", round(1000.0 * a->confidence) / 1000.0);
+    }
+    setn(b, b->res, "promiseTime", r3(a->promise * u));
+    sets(b, b->res, "confidenceBasis", a->basis);
+    setn(b, b->res, "confidenceTolerance",
+         !strcmp(a->basis, "estimatePlusMargin") ? o->promise_tolerance : 0);
+    double as_of = b->p->as_of;
+    iso_time(as_of, when, sizeof(when));
+    sets(b, b->res, "asOf", when);
+    iso_time(as_of + a->p50 * u, when, sizeof(when));
+    sets(b, b->res, "estimatedCompletionAt", when);
+    iso_time(as_of + a->promise * u, when, sizeof(when));
+    sets(b, b->res, "promiseAt", when);
+    words_duration(a->promise * u, dur, sizeof(dur));
+    if (a->deterministic)
+        snprintf(text, sizeof(text),
+                 "finishes at %s (%s from asOf) if the plant runs as recorded: the data carry "
+                 "no uncertainty, so no probability is given%s",
+                 when, dur,
+                 order && order->due_s >= 0
+                     ? (a->promise * u <= order->due_s + 1e-6 ? "; the due date is met"
+                                                              : "; the due date is missed")
+                     : "");
+    else
+        snprintf(text, sizeof(text), "%.0f %% chance to finish by %s (%s from asOf)",
+                 100.0 * a->confidence, when, dur);
+    sets(b, b->res, "promiseStatement", text);
+}
+
 static qg_error_t *replay_json(build_t *b, const qg_engine_order_t *order,
                                const qg_engine_options_t *o, volatile sig_atomic_t *cancel)
 {
@@ -332,40 +416,63 @@ static qg_error_t *replay_json(build_t *b, const qg_engine_order_t *order,
         return qg_error_new(QG_ERR_STAGE_ERROR,
                             done < 0 ? "replay: out of memory" : "cancelled during the replay");
     }
+    answer_t a = {0};
     double sum = 0, sq = 0;
     for (int i = 0; i < R; i++)
         sum += c[i];
-    double mean = sum / R;
+    a.mean = sum / R;
     for (int i = 0; i < R; i++)
-        sq += (c[i] - mean) * (c[i] - mean);
+        sq += (c[i] - a.mean) * (c[i] - a.mean);
+    a.std = sqrt(R > 1 ? sq / (R - 1) : 0);
     qsort(c, (size_t)R, sizeof(double), dbl_cmp);
-    double u = b->unit, p50 = qg_quantile(c, R, 0.5);
+    double u = b->unit;
+    a.p10 = qg_quantile(c, R, 0.1);
+    a.p50 = qg_quantile(c, R, 0.5);
+    a.p90 = qg_quantile(c, R, 0.9);
     int has_due = order && order->product_id && order->due_s >= 0;
-    double promise = has_due ? order->due_s / u : p50 * (1.0 + o->promise_tolerance);
+    a.deterministic = !plan_is_uncertain(b->p, b->s);
+    if (a.deterministic) {
+        a.basis = "deterministic";
+        a.promise = a.p50;
+    } else if (has_due) {
+        a.basis = "dueDate";
+        a.promise = order->due_s / u;
+    } else {
+        a.basis = "estimatePlusMargin";
+        a.promise = a.p50 * (1.0 + o->promise_tolerance);
+    }
     int ok = 0;
     for (int i = 0; i < R; i++)
-        ok += c[i] <= promise + 1e-9 * (1 + promise);
+        ok += c[i] <= a.promise + 1e-9 * (1 + a.promise);
+    a.confidence = (double)ok / R;
     qg_json_t *pc = qg_json_object();
-    setn(b, pc, "p10", r3(qg_quantile(c, R, 0.1) * u));
-    setn(b, pc, "p50", r3(p50 * u));
-    setn(b, pc, "p90", r3(qg_quantile(c, R, 0.9) * u));
-    setn(b, b->res, "estimatedTime", r3(p50 * u));
-    setn(b, b->res, "confidence", round(1000.0 * ok / R) / 1000.0);
-    setn(b, b->res, "promiseTime", r3(promise * u));
-    sets(b, b->res, "confidenceBasis",
-         has_due ? "P(order completion <= due date)"
-                 : "P(order completion <= estimatedTime * (1 + "
-                   "tolerance))");
-    setn(b, b->res, "confidenceTolerance", has_due ? 0 : o->promise_tolerance);
+    setn(b, pc, "p10", r3(a.p10 * u));
+    setn(b, pc, "p50", r3(a.p50 * u));
+    setn(b, pc, "p90", r3(a.p90 * u));
+    promise_json(b, &a, order, o);
     setv(b, b->res, "percentiles", pc);
-    setn(b, b->res, "mean", r3(mean * u));
-    setn(b, b->res, "std", r3(sqrt(R > 1 ? sq / (R - 1) : 0) * u));
+    setn(b, b->res, "mean", r3(a.mean * u));
+    setn(b, b->res, "std", r3(a.std * u));
     setn(b, b->res, "replications", R);
     qsort(mk, (size_t)R, sizeof(double), dbl_cmp);
     setn(b, b->res, "makespanP50", r3(qg_quantile(mk, R, 0.5) * u));
     free(c);
     free(mk);
     return NULL;
+}
+
+static void strings_json(build_t *b, const char *key, const qg_warnings_t *w)
+{
+    qg_json_t *arr = qg_json_array();
+    for (int i = 0; i < w->n; i++)
+        push(b, arr, qg_json_string(w->msg[i]));
+    setv(b, b->res, key, arr);
+}
+
+static void warnings_json(build_t *b)
+{
+    strings_json(b, "warnings", &b->p->warn);
+    strings_json(b, "lawsFromHistory", &b->p->fitted);
 }
 
 static void units_json(build_t *b, int scenario)
@@ -492,13 +599,14 @@ static qg_error_t *optimize_part(const qg_fjsp_t *p, unsigned char want, const q
 
 /* Existing jobs alone: the schedule the plant runs without the order. */
 static qg_error_t *plan_baseline(const qg_fjsp_t *p, const qg_engine_options_t *o,
+                                 qg_engine_progress_cb cb, void *opaque,
                                  volatile sig_atomic_t *cancel, planning_t *pl, int *base_map)
 {
     qg_fjsp_t *part = NULL;
     qg_opt_result_t *r = NULL;
     double bound;
     qg_error_t *err =
-        optimize_part(p, 0, NULL, NULL, 0, o, NULL, NULL, cancel, &r, &part, base_map, &bound);
+        optimize_part(p, 0, NULL, NULL, 0, o, cb, opaque, cancel, &r, &part, base_map, &bound);
     if (!err) {
         pl->n_base_ops = part->n_ops;
         pl->baseline = qg_sched_new(part->n_ops);
@@ -573,7 +681,7 @@ static qg_error_t *plan_order(const qg_fjsp_t *p, const qg_engine_order_t *order
     int *base_map = malloc((size_t)p->n_ops * sizeof(int));
     if (!base_map)
         return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
-    qg_error_t *err = plan_baseline(p, o, cancel, pl, base_map);
+    qg_error_t *err = plan_baseline(p, o, cb, opaque, cancel, pl, base_map);
     for (int i = 0; !err && i < pl->n_base_ops; i++)
         if (base_map[i] != i)
             err = qg_error_new(QG_ERR_STAGE_ERROR, "internal error: existing work not first");
@@ -655,7 +763,7 @@ qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *or
         o = *opts;
     else
         qg_engine_options_default(&o);
-    qg_error_t *err = qg_scn_build(scenario, order, MINUTE, &p);
+    qg_error_t *err = qg_scn_build_ex(scenario, order, MINUTE, o.stale_after_s, &p);
     if (!err)
         err = plan_order(p, order, &o, cb, cb_opaque, cancel, &pl);
     if (err) {
@@ -674,6 +782,7 @@ qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *or
     }
     if (!err) {
         planning_json(&b, &pl);
+        warnings_json(&b);
         units_json(&b, 1);
         if (cb) {
             qg_engine_progress_t pr = {"replay",

@@ -32,7 +32,7 @@ double qg_rng_normal(qg_rng_t *rng);    /* standard normal */
 
 typedef enum {
     QG_DIST_CONSTANT,
-    QG_DIST_NORMAL,     /* a=mean b=std, truncated at 0 by clamping */
+    QG_DIST_NORMAL,     /* a=mean b=std, truncated at 0 (redrawn) */
     QG_DIST_UNIFORM,    /* a=min b=max */
     QG_DIST_LOGNORMAL,  /* a=mu b=sigma of the underlying normal */
     QG_DIST_TRIANGULAR, /* a=min b=mode c=max */
@@ -94,6 +94,12 @@ typedef struct {
     int type;
 } qg_fixed_t;
 
+/* Messages about data the engine had to fill in or ignore. */
+typedef struct {
+    char **msg;
+    int n;
+} qg_warnings_t;
+
 /* Plant model of one machine beyond eligibility and durations (plant.c). */
 typedef struct {
     qg_calendar_t cal; /* n_off == 0: always working */
@@ -126,8 +132,9 @@ typedef struct qg_fjsp_s {
     int n_types;            /* operation types (setups) */
     double *setup;          /* per machine n_types^2, row = from type; NULL: none */
     int has_calendar, has_setups, has_breakdowns, has_fixed, has_yield;
-    char **warnings; /* silent fallbacks turned into messages */
-    int n_warnings;
+    qg_warnings_t warn;   /* silent fallbacks turned into messages */
+    qg_warnings_t fitted; /* laws whose spread came from the job history */
+    double as_of;         /* epoch seconds of t = 0 (the plant data's reference time) */
 } qg_fjsp_t;
 
 /**
@@ -136,8 +143,9 @@ typedef struct qg_fjsp_s {
  * op_map[new op] receives the op index in p (n_ops of the result entries).
  */
 qg_fjsp_t *qg_fjsp_subset(const qg_fjsp_t *p, const unsigned char *keep, int *op_map);
-/** Add a formatted warning to the instance (bounded count). Returns -1 on allocation failure. */
-int qg_fjsp_warn(qg_fjsp_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Add a formatted warning (once; bounded count). Returns -1 on allocation failure. */
+int qg_warn(qg_warnings_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void qg_warnings_clear(qg_warnings_t *w);
 /** Allocate the per-machine plant model (idempotent). Returns -1 on allocation failure. */
 int qg_fjsp_enable_plant(qg_fjsp_t *p);
 /** True when durations, setups or calendars make timing differ from plain addition. */

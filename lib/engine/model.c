@@ -37,6 +37,7 @@ qg_fjsp_t *qg_fjsp_new(int n_jobs, int n_machines, int n_ops, int n_alts)
     }
     for (int j = 0; j < n_jobs; j++)
         p->due[j] = -1.0;
+    p->as_of = NAN;
     for (int o = 0; o < n_ops; o++) {
         p->ops[o].type = -1;
         p->ops[o].units = 1.0;
@@ -47,26 +48,35 @@ qg_fjsp_t *qg_fjsp_new(int n_jobs, int n_machines, int n_ops, int n_alts)
 
 #define QG_FJSP_MAX_WARNINGS 64
 
-int qg_fjsp_warn(qg_fjsp_t *p, const char *fmt, ...)
+int qg_warn(qg_warnings_t *w, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    for (int i = 0; i < p->n_warnings; i++)
-        if (!strcmp(p->warnings[i], msg))
+    for (int i = 0; i < w->n; i++)
+        if (!strcmp(w->msg[i], msg))
             return 0; /* said once */
-    if (p->n_warnings >= QG_FJSP_MAX_WARNINGS)
+    if (w->n >= QG_FJSP_MAX_WARNINGS)
         return 0;
-    char **nw = realloc(p->warnings, (size_t)(p->n_warnings + 1) * sizeof(char *));
+    char **nw = realloc(w->msg, (size_t)(w->n + 1) * sizeof(char *));
     if (!nw)
         return -1;
-    p->warnings = nw;
-    if (!(p->warnings[p->n_warnings] = strdup(msg)))
+    w->msg = nw;
+    if (!(w->msg[w->n] = strdup(msg)))
         return -1;
-    p->n_warnings++;
+    w->n++;
     return 0;
+}
+
+void qg_warnings_clear(qg_warnings_t *w)
+{
+    for (int i = 0; i < w->n; i++)
+        free(w->msg[i]);
+    free(w->msg);
+    w->msg = NULL;
+    w->n = 0;
 }
 
 int qg_fjsp_enable_plant(qg_fjsp_t *p)
@@ -122,7 +132,8 @@ void qg_fjsp_destroy(qg_fjsp_t *p)
         }
     free(p->mm);
     free(p->setup);
-    free_names(p->warnings, p->n_warnings);
+    qg_warnings_clear(&p->warn);
+    qg_warnings_clear(&p->fitted);
     free(p);
 }
 
@@ -448,6 +459,7 @@ static int copy_plant(const qg_fjsp_t *p, qg_fjsp_t *q)
     q->has_setups = p->has_setups;
     q->has_breakdowns = p->has_breakdowns;
     q->has_yield = p->has_yield;
+    q->as_of = p->as_of;
     if (p->setup) {
         size_t n = (size_t)p->n_machines * (size_t)p->n_types * (size_t)p->n_types;
         if (!(q->setup = malloc(n * sizeof(double))))

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "engine/engine.h"
 #include "engine/scenario.h"
@@ -90,6 +91,7 @@ typedef struct {
     const qg_json_t *durations; /* type -> machine -> law */
     char **types;               /* operation type names, by index */
     int n_types, cap_types;
+    qg_warnings_t warn;
 } builder_t;
 
 static int grow(void **arr, int *cap, int need, size_t elem)
@@ -128,6 +130,7 @@ static void builder_free(builder_t *b)
     for (int i = 0; i < b->n_types; i++)
         free(b->types[i]);
     free(b->types);
+    qg_warnings_clear(&b->warn);
 }
 
 /* Index of an operation type name, added when new; -1 for none, -2 out of memory. */
@@ -414,8 +417,10 @@ static const qg_json_t *routing_steps(const qg_json_t *routing, const char *prod
 }
 
 /* Machines matching a step's requirement: ids first, then types, then any capable. */
-static int step_machines(builder_t *b, const qg_json_t *step, const char *type, int *out)
+static int step_machines(builder_t *b, const qg_json_t *step, const char *type, int *out,
+                         const char **unmatched)
 {
+    *unmatched = NULL;
     const char *req = qg_json_str(qg_json_get(step, "required_machine_type"));
     if (!req)
         req = qg_json_str(qg_json_get(step, "machine"));
@@ -439,6 +444,7 @@ static int step_machines(builder_t *b, const qg_json_t *step, const char *type, 
     const qg_json_t *laws = qg_json_get(b->durations, type ? type : "");
     if (n > 0)
         return n;
+    *unmatched = req;
     for (size_t t = 0; t < qg_json_len(laws); t++) {
         int k = machine_find(b, qg_json_key_at(laws, t));
         if (k >= 0)
@@ -449,8 +455,9 @@ static int step_machines(builder_t *b, const qg_json_t *step, const char *type, 
 
 /* Duration law of a step on machine k for `units` units. */
 static qg_error_t *step_law(builder_t *b, const qg_json_t *step, const char *type, int k,
-                            double units, qg_dist_t *d, int *known)
+                            double units, qg_dist_t *d, int *known, double *nominal_only)
 {
+    *nominal_only = -1;
     const qg_json_t *law = qg_json_get(qg_json_get(b->durations, type ? type : ""), b->name[k]);
     double nominal = qg_scn_num(qg_json_get(step, "std_duration_min"), NAN);
     if (isnan(nominal))
@@ -461,10 +468,12 @@ static qg_error_t *step_law(builder_t *b, const qg_json_t *step, const char *typ
         if (!(nominal > 0))
             return qg_error_new(QG_ERR_BAD_INPUT, "step duration %g not positive", nominal);
         qg_dist_t ref;
-        if (law && !qg_scn_dist(law, &ref) && ref.mean > 0)
+        if (law && !qg_scn_dist(law, &ref) && ref.mean > 0) {
             *d = qg_dist_scale(ref, nominal / ref.mean); /* product time, machine's spread */
-        else
+        } else {
             *d = qg_dist_constant(nominal);
+            *nominal_only = nominal;
+        }
     } else if (law) {
         err = qg_scn_dist(law, d);
     } else {
@@ -508,13 +517,29 @@ static qg_error_t *order_jobs(builder_t *b, const qg_engine_order_t *order, cons
             snprintf(oname, sizeof(oname), "%s/%zu:%s", name, s + 1, type ? type : "step");
             if ((err = op_add(b, oname, b->n_jobs - 1, type, units)))
                 break;
-            int n = step_machines(b, step, type, ks);
+            const char *unmatched;
+            int n = step_machines(b, step, type, ks, &unmatched);
+            if (unmatched &&
+                qg_warn(&b->warn,
+                        "product %s step %zu (%s): required machine or type \"%s\" matches no "
+                        "machine; every machine with a duration law for %s is used",
+                        order->product_id, s + 1, type ? type : "no operation", unmatched,
+                        type ? type : "it") < 0)
+                err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
             for (int i = 0; i < n && !err; i++) {
                 qg_dist_t d;
                 int known;
-                err = step_law(b, step, type, ks[i], units, &d, &known);
+                double nominal;
+                err = step_law(b, step, type, ks[i], units, &d, &known, &nominal);
                 if (!err && known)
                     err = alt_add(b, ks[i], d);
+                if (!err && nominal >= 0 &&
+                    qg_warn(&b->warn,
+                            "product %s step %zu (%s) on %s: no duration law for %s on %s; the "
+                            "routing's standard time of %g min is used without spread",
+                            order->product_id, s + 1, type ? type : "no operation", b->name[ks[i]],
+                            type ? type : "it", b->name[ks[i]], nominal) < 0)
+                    err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
             }
             if (!err && b->ops[b->n_ops - 1].n_alt == 0)
                 err = qg_error_new(QG_ERR_BAD_INPUT,
@@ -575,6 +600,8 @@ static qg_error_t *pack(builder_t *b, const qg_json_t *tt, qg_fjsp_t **out)
     p->job_first[b->n_jobs] = b->n_ops;
     p->has_target = n_target > 0 && n_target < b->n_jobs;
     p->n_types = b->n_types;
+    p->warn = b->warn; /* handed over */
+    memset(&b->warn, 0, sizeof(b->warn));
     for (int o = 0; o < b->n_ops; o++) {
         p->ops[o] = (qg_op_t){b->ops[o].job,
                               b->ops[o].alt_off,
@@ -629,17 +656,45 @@ static qg_error_t *collect_machines(builder_t *b, const qg_json_t *machines, con
     return err;
 }
 
-#define N_SECTIONS 7
-static const char *const section_keys[N_SECTIONS] = {
-    "jobs",     "operations", "operation_durations", "machine_transfer_time", "job_release",
-    "machines", "routing"};
+#define N_SECTIONS 8
+static const char *const section_keys[N_SECTIONS] = {"jobs",
+                                                     "operations",
+                                                     "operation_durations",
+                                                     "machine_transfer_time",
+                                                     "job_release",
+                                                     "machines",
+                                                     "routing",
+                                                     "plant"};
+
+/* asOf of the plant data, else now with a warning. */
+static double plant_as_of(const qg_json_t *plant, builder_t *b, qg_error_t **err)
+{
+    const char *text = qg_json_str(qg_json_get(plant, "asOf"));
+    double t;
+    if (text && !qg_plant_parse_time(text, &t))
+        return t;
+    if (text)
+        *err = qg_error_new(QG_ERR_BAD_INPUT, "plant.asOf: expected an ISO 8601 UTC time, got %s",
+                            text);
+    else if (qg_warn(&b->warn, "the plant data carry no asOf: times count from the moment of "
+                               "planning") < 0)
+        *err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    return (double)time(NULL);
+}
 
 qg_error_t *qg_scn_build(const qg_json_t *sc, const qg_engine_order_t *order, double unit,
                          qg_fjsp_t **out)
 {
-    qg_json_t *owned[N_SECTIONS] = {0};
+    return qg_scn_build_ex(sc, order, unit, 86400.0, out);
+}
+
+qg_error_t *qg_scn_build_ex(const qg_json_t *sc, const qg_engine_order_t *order, double unit,
+                            double stale_after_s, qg_fjsp_t **out)
+{
+    qg_json_t *owned[N_SECTIONS] = {0}, *fitted = NULL;
     const qg_json_t *sec[N_SECTIONS];
     qg_error_t *err = NULL;
+    qg_warnings_t notes = {0};
     builder_t b;
     memset(&b, 0, sizeof(b));
     *out = NULL;
@@ -647,8 +702,11 @@ qg_error_t *qg_scn_build(const qg_json_t *sc, const qg_engine_order_t *order, do
         return qg_error_new(QG_ERR_BAD_INPUT, "scenario is not a JSON object");
     for (int i = 0; i < N_SECTIONS && !err; i++)
         sec[i] = qg_scn_section(sc, section_keys[i], &owned[i], &err);
+    double as_of = err ? 0 : plant_as_of(sec[7], &b, &err);
+    if (!err)
+        err = qg_plant_fit_history(sec[7], sec[2], &fitted, &notes);
     if (!err) {
-        b.durations = sec[2];
+        b.durations = fitted ? fitted : sec[2];
         err = collect_machines(&b, sec[5], sec[1]);
     }
     if (!err)
@@ -665,7 +723,19 @@ qg_error_t *qg_scn_build(const qg_json_t *sc, const qg_engine_order_t *order, do
     }
     if (!err)
         err = pack(&b, sec[3], out);
+    if (!err) {
+        (*out)->as_of = as_of;
+        (*out)->fitted = notes;
+        memset(&notes, 0, sizeof(notes));
+        err = qg_plant_apply(sec[7], sec[5], *out, b.types, stale_after_s);
+        if (err) {
+            qg_fjsp_destroy(*out);
+            *out = NULL;
+        }
+    }
+    qg_warnings_clear(&notes);
     builder_free(&b);
+    qg_json_destroy(fitted);
     for (int i = 0; i < N_SECTIONS; i++)
         qg_json_destroy(owned[i]);
     return err;

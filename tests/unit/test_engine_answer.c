@@ -151,10 +151,9 @@ Test(engine_answer, insert_never_moves_an_existing_job, .timeout = 120)
             cr_assert_str_eq(qg_json_str(qg_json_get(a, "machine")),
                              qg_json_str(qg_json_get(b, "machine")), "plant %llu: %s moved",
                              (unsigned long long)seed, name);
-            cr_assert_float_eq(qg_json_num(qg_json_get(a, "start"), -1),
-                               qg_json_num(qg_json_get(b, "start"), -2), 1e-6,
-                               "plant %llu: %s starts at another time", (unsigned long long)seed,
-                               name);
+            cr_assert_float_eq(
+                qg_json_num(qg_json_get(a, "start"), -1), qg_json_num(qg_json_get(b, "start"), -2),
+                1e-6, "plant %llu: %s starts at another time", (unsigned long long)seed, name);
         }
         cr_assert_eq(qg_json_num(qg_json_path(with, "impact.jobsMoved"), -1), 0);
         cr_assert_eq(qg_json_len(qg_json_path(with, "impact.jobs")), 0);

@@ -320,6 +320,8 @@ static qg_error_t *engine_options(const qg_sim_conf_t *conf, const qg_json_t *do
     e->replications = (int)reps;
     e->threads = (int)threads;
     e->seed = (uint64_t)seed;
+    e->stall_generations = conf->engine_stall;
+    e->stale_after_s = conf->engine_stale_after_s;
     return NULL;
 }
 

@@ -55,6 +55,10 @@ static const qg_option_t sim_options[] = {
     QG_OPT_STR("simulation.scenario.max.bytes", "268435456",
                "largest claim-check scenario file accepted"),
     QG_OPT_STR("simulation.progress.interval.ms", "500", "least time between two progress events"),
+    QG_OPT_INT("simulation.engine.stall.generations", "10", 0, 1000000,
+               "stop the optimizer after this many generations without improvement (0: never)"),
+    QG_OPT_DOUBLE("simulation.engine.stale.after.s", "86400", 0, 1e9,
+                  "warn when a machine's last_update is older than this before asOf (0: never)"),
     QG_OPT_STR(
         "registry.file", NULL,
         "model registry: resolves a selectedModel given by id only (unset: builtin defaults)"),
@@ -103,6 +107,8 @@ static qg_error_t *sim_init(void **state, const qg_config_t *cfg)
         (size_t)qg_config_get_int(cfg, "simulation.scenario.max.bytes", 256LL << 20);
     c->progress_interval_ms =
         (double)qg_config_get_int(cfg, "simulation.progress.interval.ms", 500);
+    c->engine_stall = (long)qg_config_int(cfg, "simulation.engine.stall.generations");
+    c->engine_stale_after_s = qg_config_double(cfg, "simulation.engine.stale.after.s");
     qg_error_t *err = NULL;
     const char *reg = qg_config_get(cfg, "registry.file");
     if (!c->work_dir)
