@@ -118,8 +118,7 @@ static int is_listed_day(const qg_json_t *days, double day_epoch)
 {
     for (size_t i = 0; i < qg_json_len(days); i++) {
         double e;
-        if (!qg_plant_parse_time(qg_json_str(qg_json_at(days, i)), &e) &&
-            fabs(e - day_epoch) < 1)
+        if (!qg_plant_parse_time(qg_json_str(qg_json_at(days, i)), &e) && fabs(e - day_epoch) < 1)
             return 1;
     }
     return 0;
@@ -180,8 +179,8 @@ static int maintenance(const qg_json_t *list, double as_of, spans_t *off)
 }
 
 /* Non-working spans of a calendar over the horizon: gaps between shifts, breaks, maintenance. */
-static qg_error_t *expand_calendar(const qg_json_t *cal, const qg_json_t *extra_maint,
-                                   double as_of, qg_calendar_t *out)
+static qg_error_t *expand_calendar(const qg_json_t *cal, const qg_json_t *extra_maint, double as_of,
+                                   qg_calendar_t *out)
 {
     spans_t on = {0}, off = {0};
     int bad = 0;
@@ -225,11 +224,10 @@ static qg_error_t *apply_calendars(const qg_json_t *cals, qg_fjsp_t *p)
         if (!cal)
             continue;
         /* a machine's own maintenance adds to the plant calendar it follows */
-        const qg_json_t *extra = own && dflt && !qg_json_get(own, "shifts")
-                                     ? qg_json_get(own, "maintenance")
-                                     : NULL;
-        qg_error_t *err = expand_calendar(own && extra ? dflt : cal, extra, p->as_of,
-                                          &p->mm[k].cal);
+        const qg_json_t *extra =
+            own && dflt && !qg_json_get(own, "shifts") ? qg_json_get(own, "maintenance") : NULL;
+        qg_error_t *err =
+            expand_calendar(own && extra ? dflt : cal, extra, p->as_of, &p->mm[k].cal);
         if (err)
             return qg_error_wrap(err, "plant.calendars.%s", own ? p->machine_names[k] : "default");
         p->has_calendar |= p->mm[k].cal.n_off > 0;
@@ -439,8 +437,7 @@ qg_error_t *qg_plant_fit_history(const qg_json_t *plant, const qg_json_t *durati
             qg_json_t *nl = qg_json_object();
             if (!nl || qg_json_set_str(nl, "distribution", "normal") < 0 ||
                 qg_json_set_num(nl, "mean", law.mean) < 0 ||
-                qg_json_set_num(nl, "std", cv * law.mean) < 0 ||
-                qg_json_set(row, mach, nl) < 0 ||
+                qg_json_set_num(nl, "std", cv * law.mean) < 0 || qg_json_set(row, mach, nl) < 0 ||
                 qg_warn(notes, "%s on %s: std %.1f %% of the mean from %.0f recorded times", type,
                         mach, 100.0 * cv, mo.n) < 0) {
                 qg_json_destroy(out);

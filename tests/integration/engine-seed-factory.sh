@@ -62,6 +62,17 @@ check "bottlenecks, pareto front and solver stats present" jqt '
 check "order completes after 50 drillings of 12 min on M1" \
     jqt '.orderCompletion >= 50 * 12 * 60' "$work/result.json"
 
+# reoptimize schedules everything jointly, as before the insert policy: the order finishes
+# at 39,824.5 s and the answer lists the existing jobs it delays
+"$sim" run --scenario "$work/dir" --product P-1001 --quantity 50 --generations 60 --policy reoptimize \
+    --json --quiet --out "$work/reopt.json"
+check "reoptimize: order done at 39824.5 s; the delayed existing jobs are listed" jqt '
+    .policy == "reoptimize" and (.orderCompletion - 39824.533 | fabs) < 0.01 and
+    .impact.jobsMoved > 0 and .impact.maxDelay > 0 and
+    .impact.jobsMoved == (.impact.jobs | length)' "$work/reopt.json"
+check "insert: the order waits for existing work (later than under reoptimize)" \
+    test "$(jq '.orderCompletion > 39824.533' "$work/result.json")" = true
+
 # 3. the plan verifies; a tampered plan does not
 check "qg-sim verify accepts the plan" "$sim" verify --scenario "$work/dir" --product P-1001 \
     --quantity 50 --result "$work/result.json"
