@@ -597,6 +597,14 @@ static qg_error_t *optimize_part(const qg_fjsp_t *p, unsigned char want, const q
     return optimize(*part, o, MINUTE, cb, opaque, cancel, *bound, r);
 }
 
+/* Existing work alone is planned with a quarter of the local search per offspring. */
+static qg_engine_options_t baseline_options(const qg_engine_options_t *o)
+{
+    qg_engine_options_t bo = *o;
+    bo.ls_iterations = (o->ls_iterations >= 0 ? o->ls_iterations : LS_AUTO_SCENARIO) / 4;
+    return bo;
+}
+
 /* Existing jobs alone: the schedule the plant runs without the order. */
 static qg_error_t *plan_baseline(const qg_fjsp_t *p, const qg_engine_options_t *o,
                                  qg_engine_progress_cb cb, void *opaque,
@@ -605,8 +613,9 @@ static qg_error_t *plan_baseline(const qg_fjsp_t *p, const qg_engine_options_t *
     qg_fjsp_t *part = NULL;
     qg_opt_result_t *r = NULL;
     double bound;
+    qg_engine_options_t bo = baseline_options(o);
     qg_error_t *err =
-        optimize_part(p, 0, NULL, NULL, 0, o, cb, opaque, cancel, &r, &part, base_map, &bound);
+        optimize_part(p, 0, NULL, NULL, 0, &bo, cb, opaque, cancel, &r, &part, base_map, &bound);
     if (!err) {
         pl->n_base_ops = part->n_ops;
         pl->baseline = qg_sched_new(part->n_ops);
@@ -676,8 +685,13 @@ static qg_error_t *plan_order(const qg_fjsp_t *p, const qg_engine_order_t *order
 {
     pl->policy = order ? order->policy : QG_ORDER_INSERT;
     pl->bound = -1;
-    if (!p->has_target) /* no order, or no existing work next to it */
-        return plan_reoptimize(p, o, cb, opaque, cancel, pl);
+    if (!p->has_target) { /* no order (the baseline itself), or no existing work next to it */
+        int any_order = 0;
+        for (int j = 0; j < p->n_jobs; j++)
+            any_order |= p->target[j];
+        qg_engine_options_t bo = baseline_options(o);
+        return plan_reoptimize(p, any_order ? o : &bo, cb, opaque, cancel, pl);
+    }
     int *base_map = malloc((size_t)p->n_ops * sizeof(int));
     if (!base_map)
         return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
@@ -757,6 +771,7 @@ qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *or
     qg_engine_options_t o;
     qg_fjsp_t *p = NULL;
     planning_t pl;
+    double t0 = qg_engine_now();
     memset(&pl, 0, sizeof(pl));
     *result_out = NULL;
     if (opts)
@@ -784,6 +799,7 @@ qg_error_t *qg_engine_run(const qg_json_t *scenario, const qg_engine_order_t *or
         planning_json(&b, &pl);
         warnings_json(&b);
         units_json(&b, 1);
+        setn(&b, qg_json_get(b.res, "solver"), "engineTimeS", r3(qg_engine_now() - t0));
         if (cb) {
             qg_engine_progress_t pr = {"replay",
                                        pl.opt->generations,

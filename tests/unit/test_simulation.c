@@ -267,7 +267,8 @@ Test(simulation, builtin_past_the_wall_limit_is_killed, .timeout = 60)
 {
     const char *kv[] = {"simulation.time.limit.s=0.5", NULL};
     const char *model = "{\"modelId\":\"Slow\",\"runner\":{\"type\":\"builtin\",\"options\":{"
-                        "\"timeLimitSeconds\":20,\"maxGenerations\":1000000}}}";
+                        "\"timeLimitSeconds\":20,\"maxGenerations\":1000000,"
+                        "\"stallGenerations\":0}}}";
     run_t r;
     run_setup(&r, kv);
     r.doc = make_goal(seed_params, seed_spec, model, NULL);
@@ -304,7 +305,8 @@ static void *cancel_later(void *arg)
 Test(simulation, cancel_is_transient_so_the_goal_is_redelivered, .timeout = 60)
 {
     const char *model = "{\"modelId\":\"Slow\",\"runner\":{\"type\":\"builtin\",\"options\":{"
-                        "\"timeLimitSeconds\":30,\"maxGenerations\":1000000}}}";
+                        "\"timeLimitSeconds\":30,\"maxGenerations\":1000000,"
+                        "\"stallGenerations\":0}}}";
     run_t r;
     run_setup(&r, NULL);
     r.doc = make_goal(seed_params, seed_spec, model, NULL);

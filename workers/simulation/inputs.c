@@ -288,6 +288,9 @@ static qg_error_t *engine_options(const qg_sim_conf_t *conf, const qg_json_t *do
         err = opt_num(r, "threads", NULL, 1, 256, &threads);
     if (!err)
         err = opt_num(r, "seed", NULL, 0, 1.8e19, &seed);
+    double stall = (double)conf->engine_stall;
+    if (!err)
+        err = opt_num(r, "stallGenerations", NULL, 0, 1e9, &stall);
     if (err)
         return err;
     const char *pol = qg_json_str(opt(r, "orderPolicy", NULL)); /* the model's (a rule's) choice */
@@ -320,7 +323,7 @@ static qg_error_t *engine_options(const qg_sim_conf_t *conf, const qg_json_t *do
     e->replications = (int)reps;
     e->threads = (int)threads;
     e->seed = (uint64_t)seed;
-    e->stall_generations = conf->engine_stall;
+    e->stall_generations = (long)stall;
     e->stale_after_s = conf->engine_stale_after_s;
     return NULL;
 }
