@@ -134,6 +134,20 @@ static const char *op_name(const qg_fjsp_t *p, int o, char *buf, size_t sz)
     return buf;
 }
 
+/* Setup before op o on its machine in schedule s (from the previous op's type there). */
+static double setup_before(const qg_fjsp_t *p, const qg_sched_t *s, int o)
+{
+    if (!p->has_setups)
+        return 0;
+    int k = qg_fjsp_alt(p, o, s->alt[o])->machine, prev = -1;
+    for (int q = 0; q < p->n_ops; q++)
+        if (q != o && qg_fjsp_alt(p, q, s->alt[q])->machine == k && s->start[q] < s->start[o] &&
+            (prev < 0 || s->start[q] > s->start[prev]))
+            prev = q;
+    int from = prev >= 0 ? p->ops[prev].type : (p->mm ? p->mm[k].init_type : -1);
+    return qg_fjsp_setup(p, k, from, p->ops[o].type);
+}
+
 static qg_json_t *op_json(build_t *b, int o, int with_machine)
 {
     char b1[48], b2[48], b3[48];
@@ -146,6 +160,9 @@ static qg_json_t *op_json(build_t *b, int o, int with_machine)
         sets(b, x, "machine", machine_name(p, k, b3, sizeof(b3)));
     setn(b, x, "start", r3(b->s->start[o] * b->unit));
     setn(b, x, "end", r3(b->s->end[o] * b->unit));
+    double su = setup_before(p, b->s, o);
+    if (su > 0)
+        setn(b, x, "setup", r3(su * b->unit));
     if (p->has_target && x && qg_json_set_bool(x, "order", p->target[j]) < 0)
         b->fail = 1;
     return x;
@@ -159,6 +176,35 @@ static double ready_time(const qg_fjsp_t *p, const qg_sched_t *s, int o)
         return s->end[o - 1] +
                qg_fjsp_transfer(p, qg_fjsp_alt(p, o - 1, s->alt[o - 1])->machine, k);
     return p->release[j] + qg_fjsp_transfer(p, -1, k);
+}
+
+#define MAX_OFF_SHOWN 500 /* non-working spans listed per machine */
+
+/* Non-working time within the plan and breakdown figures of machine k. */
+static void machine_model_json(build_t *b, qg_json_t *m, int k)
+{
+    const qg_fjsp_t *p = b->p;
+    if (!p->mm)
+        return;
+    const qg_machine_model_t *mm = &p->mm[k];
+    if (mm->cal.n_off > 0) {
+        qg_json_t *off = qg_json_array();
+        for (int i = 0, n = 0; i < mm->cal.n_off && n < MAX_OFF_SHOWN; i++) {
+            const qg_span_t *sp = &mm->cal.off[i];
+            if (sp->e <= 0 || sp->s >= b->s->makespan)
+                continue;
+            qg_json_t *pair = qg_json_array();
+            push(b, pair, qg_json_number(r3(fmax(sp->s, 0) * b->unit)));
+            push(b, pair, qg_json_number(r3(fmin(sp->e, b->s->makespan) * b->unit)));
+            push(b, off, pair);
+            n++;
+        }
+        setv(b, m, "offShift", off);
+    }
+    if (mm->mtbf > 0) {
+        setn(b, m, "mtbfMin", mm->mtbf);
+        setn(b, m, "mttrMeanMin", r3(mm->mttr.mean));
+    }
 }
 
 static void plan_json(build_t *b, const int *order)
@@ -182,6 +228,7 @@ static void plan_json(build_t *b, const int *order)
         setn(b, m, "busy", r3(busy * b->unit));
         setn(b, m, "utilization", b->s->makespan > 0 ? r3(busy / b->s->makespan) : 0);
         setv(b, m, "operations", tl);
+        machine_model_json(b, m, k);
         push(b, ms, m);
     }
     setv(b, plan, "operations", ops);
@@ -386,8 +433,8 @@ static void promise_json(build_t *b, const answer_t *a, const qg_engine_order_t 
     words_duration(a->promise * u, dur, sizeof(dur));
     if (a->deterministic)
         snprintf(text, sizeof(text),
-                 "finishes at %s (%s from asOf) if the plant runs as recorded: the data carry "
-                 "no uncertainty, so no probability is given%s",
+                 "the order finishes at %s (%s from asOf) if the plant runs as recorded: the "
+                 "data carry no uncertainty, so no probability is given%s",
                  when, dur,
                  order && order->due_s >= 0
                      ? (a->promise * u <= order->due_s + 1e-6 ? "; the due date is met"

@@ -58,6 +58,10 @@ check "spread in the data: basis estimatePlusMargin, a probability in (0, 1]" \
 check "the stale machine is a warning" jqt '[.warnings[] | select(test("M8: data last updated"))] | length == 1' "$work/r.json"
 check "six laws fitted from history are named" jqt '.lawsFromHistory | length == 6' "$work/r.json"
 check "insert: no existing job moved" jqt '.impact.jobsMoved == 0' "$work/r.json"
+check "setups, breakdowns and non-working time are in the plan" jqt '
+    ([.productionPlan.operations[] | select(.setup > 0)] | length > 0) and
+    ([.productionPlan.machines[] | select(.mtbfMin > 0)] | length > 0) and
+    ([.productionPlan.machines[] | select((.offShift | length) > 0)] | length > 0)' "$work/r.json"
 check "asOf is the plant's" jqt '.asOf == "2026-12-01T06:00:00Z"' "$work/r.json"
 # Nights: the plant works 06:00-22:00 on weekdays; asOf is 06:00, so a start
 # in [16 h, 24 h) + k days (from asOf) is in the night.
