@@ -407,8 +407,7 @@ typedef struct {
     int deterministic;
 } answer_t;
 
-static void promise_json(build_t *b, const answer_t *a, const qg_engine_order_t *order,
-                         const qg_engine_options_t *o)
+static void promise_json(build_t *b, const answer_t *a, const qg_engine_options_t *o)
 {
     double u = b->unit;
     char when[40], dur[32], text[256];
@@ -436,9 +435,9 @@ static void promise_json(build_t *b, const answer_t *a, const qg_engine_order_t 
                  "the order finishes at %s (%s from asOf) if the plant runs as recorded: the "
                  "data carry no uncertainty, so no probability is given%s",
                  when, dur,
-                 order && order->due_s >= 0
-                     ? (a->promise * u <= order->due_s + 1e-6 ? "; the due date is met"
-                                                              : "; the due date is missed")
+                 b->p->order_due >= 0
+                     ? (a->promise <= b->p->order_due + 1e-9 ? "; the due date is met"
+                                                             : "; the due date is missed")
                      : "");
     else
         snprintf(text, sizeof(text), "%.0f %% chance to finish by %s (%s from asOf)",
@@ -476,14 +475,14 @@ static qg_error_t *replay_json(build_t *b, const qg_engine_order_t *order,
     a.p10 = qg_quantile(c, R, 0.1);
     a.p50 = qg_quantile(c, R, 0.5);
     a.p90 = qg_quantile(c, R, 0.9);
-    int has_due = order && order->product_id && order->due_s >= 0;
+    int has_due = order && order->product_id && b->p->order_due >= 0;
     a.deterministic = !plan_is_uncertain(b->p, b->s);
     if (a.deterministic) {
         a.basis = "deterministic";
         a.promise = a.p50;
     } else if (has_due) {
         a.basis = "dueDate";
-        a.promise = order->due_s / u;
+        a.promise = b->p->order_due;
     } else {
         a.basis = "estimatePlusMargin";
         a.promise = a.p50 * (1.0 + o->promise_tolerance);
@@ -496,7 +495,7 @@ static qg_error_t *replay_json(build_t *b, const qg_engine_order_t *order,
     setn(b, pc, "p10", r3(a.p10 * u));
     setn(b, pc, "p50", r3(a.p50 * u));
     setn(b, pc, "p90", r3(a.p90 * u));
-    promise_json(b, &a, order, o);
+    promise_json(b, &a, o);
     setv(b, b->res, "percentiles", pc);
     setn(b, b->res, "mean", r3(a.mean * u));
     setn(b, b->res, "std", r3(a.std * u));
@@ -543,8 +542,8 @@ static void order_json(build_t *b, const qg_engine_order_t *order)
     setn(b, x, "quantity", order->quantity);
     setn(b, x, "lotSize", order->lot_size > 0 ? order->lot_size : 1);
     setn(b, x, "jobs", lots);
-    if (order->due_s >= 0)
-        setn(b, x, "due", order->due_s);
+    if (b->p->order_due >= 0)
+        setn(b, x, "due", r3(b->p->order_due * b->unit));
     setn(b, b->res, "orderCompletion", r3(b->s->target_end * b->unit));
     setv(b, b->res, "order", x);
 }

@@ -57,6 +57,8 @@ typedef struct {
     double due_s;             /* due date in seconds from now; < 0: none */
     const qg_json_t *routing; /* optional routing overriding the scenario's */
     qg_order_policy_t policy; /* 0: insert */
+    double due_at_epoch_s;    /* due date as a time (epoch s), counted from the plant's asOf;
+                                 > 0 overrides due_s */
 } qg_engine_order_t;
 
 typedef struct {

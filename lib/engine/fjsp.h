@@ -135,6 +135,7 @@ typedef struct qg_fjsp_s {
     qg_warnings_t warn;   /* silent fallbacks turned into messages */
     qg_warnings_t fitted; /* laws whose spread came from the job history */
     double as_of;         /* epoch seconds of t = 0 (the plant data's reference time) */
+    double order_due;     /* the order's due date; < 0: none */
 } qg_fjsp_t;
 
 /**

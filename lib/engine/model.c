@@ -38,6 +38,7 @@ qg_fjsp_t *qg_fjsp_new(int n_jobs, int n_machines, int n_ops, int n_alts)
     for (int j = 0; j < n_jobs; j++)
         p->due[j] = -1.0;
     p->as_of = NAN;
+    p->order_due = -1;
     for (int o = 0; o < n_ops; o++) {
         p->ops[o].type = -1;
         p->ops[o].units = 1.0;
@@ -460,6 +461,7 @@ static int copy_plant(const qg_fjsp_t *p, qg_fjsp_t *q)
     q->has_breakdowns = p->has_breakdowns;
     q->has_yield = p->has_yield;
     q->as_of = p->as_of;
+    q->order_due = p->order_due;
     if (p->setup) {
         size_t n = (size_t)p->n_machines * (size_t)p->n_types * (size_t)p->n_types;
         if (!(q->setup = malloc(n * sizeof(double))))

@@ -92,6 +92,7 @@ typedef struct {
     char **types;               /* operation type names, by index */
     int n_types, cap_types;
     qg_warnings_t warn;
+    double order_due; /* the order's due date in source units; < 0: none */
 } builder_t;
 
 static int grow(void **arr, int *cap, int need, size_t elem)
@@ -486,7 +487,7 @@ static qg_error_t *step_law(builder_t *b, const qg_json_t *step, const char *typ
 }
 
 static qg_error_t *order_jobs(builder_t *b, const qg_engine_order_t *order, const qg_json_t *steps,
-                              double unit)
+                              double unit, double as_of)
 {
     double q = order->quantity, lot = order->lot_size > 0 ? order->lot_size : 1.0;
     if (!(q >= 1) || q > 1e6)
@@ -505,6 +506,9 @@ static qg_error_t *order_jobs(builder_t *b, const qg_engine_order_t *order, cons
         return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
     qg_error_t *err = NULL;
     double due = order->due_s >= 0 ? order->due_s / unit : -1.0;
+    if (order->due_at_epoch_s > 0) /* already late: due now */
+        due = fmax(0.0, (order->due_at_epoch_s - as_of) / unit);
+    b->order_due = due;
     for (int l = 0; l < lots && !err; l++) {
         double units = l + 1 < lots ? lot : q - lot * (lots - 1);
         char name[160];
@@ -697,6 +701,7 @@ qg_error_t *qg_scn_build_ex(const qg_json_t *sc, const qg_engine_order_t *order,
     qg_warnings_t notes = {0};
     builder_t b;
     memset(&b, 0, sizeof(b));
+    b.order_due = -1;
     *out = NULL;
     if (!qg_json_is(sc, QG_JSON_OBJECT))
         return qg_error_new(QG_ERR_BAD_INPUT, "scenario is not a JSON object");
@@ -718,13 +723,14 @@ qg_error_t *qg_scn_build_ex(const qg_json_t *sc, const qg_engine_order_t *order,
         if (!err && !steps)
             err = qg_error_new(QG_ERR_BAD_INPUT, "no routing for product %s", order->product_id);
         if (!err)
-            err = order_jobs(&b, order, steps, unit);
+            err = order_jobs(&b, order, steps, unit, as_of);
         qg_json_destroy(rown);
     }
     if (!err)
         err = pack(&b, sec[3], out);
     if (!err) {
         (*out)->as_of = as_of;
+        (*out)->order_due = b.order_due;
         (*out)->fitted = notes;
         memset(&notes, 0, sizeof(notes));
         err = qg_plant_apply(sec[7], sec[5], *out, b.types, stale_after_s);

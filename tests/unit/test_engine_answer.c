@@ -138,8 +138,8 @@ Test(engine_answer, insert_never_moves_an_existing_job, .timeout = 120)
 {
     for (uint64_t seed = 1; seed <= 25; seed++) {
         qg_json_t *sc = random_plant(seed);
-        qg_engine_order_t none = {NULL, 1, 1, -1, NULL, QG_ORDER_INSERT};
-        qg_engine_order_t ord = {"Q-1", 1 + (double)(seed % 4), 1, -1, NULL, QG_ORDER_INSERT};
+        qg_engine_order_t none = {NULL, 1, 1, -1, NULL, QG_ORDER_INSERT, 0};
+        qg_engine_order_t ord = {"Q-1", 1 + (double)(seed % 4), 1, -1, NULL, QG_ORDER_INSERT, 0};
         qg_json_t *alone = run(sc, &none, 15, 0), *with = run(sc, &ord, 15, 0);
         const qg_json_t *ops = qg_json_path(alone, "productionPlan.operations");
         cr_assert_gt(qg_json_len(ops), 0);
@@ -170,8 +170,8 @@ Test(engine_answer, reoptimize_reports_exactly_the_jobs_that_moved, .timeout = 1
     int some_moved = 0;
     for (uint64_t seed = 1; seed <= 25; seed++) {
         qg_json_t *sc = random_plant(seed);
-        qg_engine_order_t none = {NULL, 1, 1, -1, NULL, QG_ORDER_INSERT};
-        qg_engine_order_t ord = {"Q-1", 4, 1, -1, NULL, QG_ORDER_REOPTIMIZE};
+        qg_engine_order_t none = {NULL, 1, 1, -1, NULL, QG_ORDER_INSERT, 0};
+        qg_engine_order_t ord = {"Q-1", 4, 1, -1, NULL, QG_ORDER_REOPTIMIZE, 0};
         qg_json_t *alone = run(sc, &none, 15, 0), *joint = run(sc, &ord, 15, 0);
         const qg_json_t *jobs = qg_json_get(sc, "jobs");
         const qg_json_t *listed = qg_json_path(joint, "impact.jobs");
@@ -209,7 +209,7 @@ Test(engine_answer, reoptimize_reports_exactly_the_jobs_that_moved, .timeout = 1
 Test(engine_answer, seed_goal_stops_after_the_first_generation, .timeout = 60)
 {
     qg_json_t *sc = seed_scenario();
-    qg_engine_order_t o = {"P-1001", 50, 1, -1, NULL, QG_ORDER_INSERT};
+    qg_engine_order_t o = {"P-1001", 50, 1, -1, NULL, QG_ORDER_INSERT, 0};
     qg_json_t *early = run(sc, &o, 60, 30), *full = run(sc, &o, 60, 0);
     cr_assert_leq(qg_json_num(qg_json_path(early, "solver.generations"), 99), 1);
     cr_assert_eq(qg_json_num(qg_json_path(full, "solver.generations"), 0), 60);
@@ -225,7 +225,7 @@ Test(engine_answer, seed_goal_stops_after_the_first_generation, .timeout = 60)
 Test(engine_answer, a_problem_with_freedom_keeps_searching, .timeout = 60)
 {
     qg_json_t *sc = random_plant(7);
-    qg_engine_order_t o = {"Q-1", 6, 1, -1, NULL, QG_ORDER_REOPTIMIZE};
+    qg_engine_order_t o = {"Q-1", 6, 1, -1, NULL, QG_ORDER_REOPTIMIZE, 0};
     qg_json_t *res = run(sc, &o, 200, 30);
     const char *why = qg_json_str(qg_json_path(res, "solver.stopReason"));
     cr_assert_gt(qg_json_num(qg_json_path(res, "solver.generations"), 0), 1, "stopped: %s", why);
@@ -237,7 +237,7 @@ Test(engine_answer, a_problem_with_freedom_keeps_searching, .timeout = 60)
 Test(engine_answer, same_seed_same_answer_with_early_stop)
 {
     qg_json_t *sc = random_plant(3);
-    qg_engine_order_t o = {"Q-1", 3, 1, -1, NULL, QG_ORDER_INSERT};
+    qg_engine_order_t o = {"Q-1", 3, 1, -1, NULL, QG_ORDER_INSERT, 0};
     qg_json_t *a = run(sc, &o, 100, 10), *b = run(sc, &o, 100, 10);
     char *ta = qg_json_serialize(qg_json_get(a, "productionPlan"), 0, NULL);
     char *tb = qg_json_serialize(qg_json_get(b, "productionPlan"), 0, NULL);

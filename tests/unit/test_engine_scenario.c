@@ -43,7 +43,7 @@ static qg_json_t *seed_scenario(void)
 
 static qg_engine_order_t order_of(const char *product, double q)
 {
-    qg_engine_order_t o = {product, q, 0, -1, NULL, QG_ORDER_INSERT};
+    qg_engine_order_t o = {product, q, 0, -1, NULL, QG_ORDER_INSERT, 0};
     return o;
 }
 
@@ -78,7 +78,7 @@ Test(engine_scenario, tiny_directory_semantics)
     qg_fjsp_destroy(p);
 
     /* lots: 5 units in lots of 2 -> 3 jobs, the last with 1 unit */
-    o = (qg_engine_order_t){"X-1", 5, 2, -1, NULL, QG_ORDER_INSERT};
+    o = (qg_engine_order_t){"X-1", 5, 2, -1, NULL, QG_ORDER_INSERT, 0};
     cr_assert_null(qg_scn_build(sc, &o, 60, &p));
     cr_assert_eq(p->n_jobs, 5);
     cr_assert_float_eq(qg_fjsp_alt(p, 3, 0)->dur, 15, 1e-9);

@@ -214,6 +214,7 @@ static qg_error_t *read_order(const qg_json_t *doc, qg_sim_plan_t *plan)
                        which, due);
         double from_now = when - (double)time(NULL);
         plan->order.due_s = from_now < 0 ? 0 : from_now; /* already late */
+        plan->order.due_at_epoch_s = when; /* the engine counts it from the plant's asOf */
     }
     static const char *const policy_keys[] = {"orderPolicy", "policy", NULL};
     const char *pol = param_text(doc, policy_keys, buf, sizeof(buf), &which);
