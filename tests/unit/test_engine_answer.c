@@ -248,3 +248,28 @@ Test(engine_answer, same_seed_same_answer_with_early_stop)
     qg_json_destroy(b);
     qg_json_destroy(sc);
 }
+
+/* docs/engine.md "Worked example", computed by hand there. */
+Test(engine_answer, worked_example_of_the_docs)
+{
+    qg_json_t *sc = NULL;
+    char err[256];
+    sc = qg_json_parse_file(QG_SOURCE_DIR "/tests/data/engine/worked-example.json", err,
+                            sizeof(err));
+    cr_assert_not_null(sc, "%s", err);
+    qg_engine_order_t ins = {"X", 2, 1, -1, NULL, QG_ORDER_INSERT, 0};
+    qg_engine_order_t reo = {"X", 2, 1, -1, NULL, QG_ORDER_REOPTIMIZE, 0};
+    qg_json_t *a = run(sc, &ins, 20, 10), *b = run(sc, &reo, 20, 10);
+    /* insert: lot 2's cut 50-85 min (15 min break at 60), paint 90-100 min */
+    cr_assert_float_eq(qg_json_num(qg_json_get(a, "estimatedTime"), -1), 6000, 1e-6);
+    cr_assert(qg_json_is(qg_json_get(a, "confidence"), QG_JSON_NULL));
+    cr_assert_str_eq(qg_json_str(qg_json_get(a, "estimatedCompletionAt")), "2026-12-01T07:40:00Z");
+    cr_assert_eq(qg_json_num(qg_json_path(a, "impact.jobsMoved"), -1), 0);
+    /* reoptimize: both lots first, done at 55 min; J1 runs 40-85 min, 55 min late */
+    cr_assert_float_eq(qg_json_num(qg_json_get(b, "estimatedTime"), -1), 3300, 1e-6);
+    cr_assert_float_eq(qg_json_num(qg_json_path(b, "impact.maxDelay"), -1), 3300, 1e-6);
+    cr_assert_eq(qg_json_num(qg_json_path(b, "impact.jobsMoved"), -1), 1);
+    qg_json_destroy(a);
+    qg_json_destroy(b);
+    qg_json_destroy(sc);
+}
