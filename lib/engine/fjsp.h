@@ -354,10 +354,14 @@ typedef struct {
  */
 double qg_fjsp_target_bound(const qg_fjsp_t *p);
 /**
- * True when every plan has the same completion: identical jobs (same steps,
+ * True when the search has nothing to find: identical jobs (same steps,
  * machines, durations and release), one eligible machine per step, each
- * machine used by one step, no setups. The order of identical lots is then
- * the only choice, and the insertion decoder gives them the same slots.
+ * machine used by one step, no setups. Then the lots taken first in, first
+ * out on every machine, each at its earliest slot (the insertion decoder on
+ * the jobs one after the other), finish every k-th lot on every machine no
+ * later than any other plan does: the k-th operation on a machine cannot
+ * start before k lots have finished the step before. The optimizer puts
+ * that plan in its first population and stops.
  */
 int qg_fjsp_no_freedom(const qg_fjsp_t *p);
 

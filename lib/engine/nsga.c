@@ -118,14 +118,16 @@ static void shuffle(qg_rng_t *rng, int *a, int n)
     }
 }
 
-static void random_os(island_t *is, int *os)
+/* Jobs one after the other (first in first out); shuffled unless fifo. */
+static void fill_os(island_t *is, int *os, int fifo)
 {
     const qg_fjsp_t *p = is->p;
     int i = 0;
     for (int j = 0; j < p->n_jobs; j++)
         for (int o = p->job_first[j]; o < p->job_first[j + 1]; o++)
             os[i++] = j;
-    shuffle(&is->rng, os, p->n_ops);
+    if (!fifo)
+        shuffle(&is->rng, os, p->n_ops);
 }
 
 /* Least loaded machine choice for op o (ties broken at random). */
@@ -473,7 +475,8 @@ static void island_run(island_t *is)
         indiv_t *in = &is->pop[i];
         int r = qg_rng_below(&is->rng, 10);
         init_alt(is, in->alt, r < 6 ? 0 : r < 9 ? 1 : 2);
-        random_os(is, in->os);
+        /* without freedom, first in first out on every machine is optimal: it is in */
+        fill_os(is, in->os, i == 0 && is->prm->no_freedom);
         evaluate(is, in, i == 0 || !out_of_budget(is) ? ls_iter : 0);
     }
     is->stall_f[0] = is->stall_f[1] = INFINITY;

@@ -273,3 +273,36 @@ Test(engine_answer, worked_example_of_the_docs)
     qg_json_destroy(b);
     qg_json_destroy(sc);
 }
+
+/* Lots that are quick on the first machine and slow on the second: a plan that
+ * lets a later lot overtake on the second machine is worse, so stopping at the
+ * first population is only right because it holds first-in-first-out. */
+Test(engine_answer, no_freedom_stop_matches_the_full_search)
+{
+    const char *text =
+        "{\"jobs\":[{\"job_id\":\"J1\",\"operations\":[\"O1\"]},"
+        "{\"job_id\":\"J2\",\"operations\":[\"O2\"]}],"
+        "\"operations\":[{\"operation_id\":\"O1\",\"type\":\"cut\",\"machines\":[\"A\"]},"
+        "{\"operation_id\":\"O2\",\"type\":\"paint\",\"machines\":[\"B\"]}],"
+        "\"operation_durations\":{\"cut\":{\"A\":7},\"paint\":{\"B\":9}},"
+        "\"job_release\":[{\"job_id\":\"J1\",\"release_time\":3},{\"job_id\":\"J2\","
+        "\"release_time\":31}],"
+        "\"routing\":{\"Y\":{\"process_steps\":[{\"operation\":\"cut\",\"machine\":\"A\","
+        "\"std_duration_min\":4},{\"operation\":\"paint\",\"machine\":\"B\","
+        "\"std_duration_min\":11}]}}}";
+    char err[256];
+    qg_json_t *sc = qg_json_parse(text, strlen(text), err, sizeof(err));
+    cr_assert_not_null(sc, "%s", err);
+    qg_engine_order_t o = {"Y", 30, 1, -1, NULL, QG_ORDER_INSERT, 0};
+    qg_json_t *early = run(sc, &o, 80, 10), *full = run(sc, &o, 80, 0);
+    cr_assert_str_eq(qg_json_str(qg_json_path(early, "solver.stopReason")), "noFreedom");
+    cr_assert_float_eq(qg_json_num(qg_json_get(early, "orderCompletion"), -1),
+                       qg_json_num(qg_json_get(full, "orderCompletion"), -2), 1e-9);
+    /* by hand: J1 holds A 3-10 and J2 holds B 31-40; the gap 0-3 on A is too short for
+     * a cut, so the cuts run 10-14, 14-18, ..., 126-130; lot 1 paints 14-25, the gap 25-31
+     * is too short for a paint, so the other 29 follow J2: 40-51, 51-62, ..., 348-359 */
+    cr_assert_float_eq(qg_json_num(qg_json_get(full, "orderCompletion"), -1), 359 * 60.0, 1e-6);
+    qg_json_destroy(early);
+    qg_json_destroy(full);
+    qg_json_destroy(sc);
+}
