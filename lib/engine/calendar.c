@@ -16,6 +16,8 @@ static int span_cmp(const void *a, const void *b)
 int qg_cal_normalize(qg_span_t *spans, int n)
 {
     int w = 0;
+    if (n <= 0)
+        return 0;
     qsort(spans, (size_t)n, sizeof(*spans), span_cmp);
     for (int i = 0; i < n; i++) {
         if (!(spans[i].e > spans[i].s))

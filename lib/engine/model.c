@@ -576,7 +576,8 @@ int qg_fjsp_fix_work(qg_fjsp_t *q, const qg_fjsp_t *p, const qg_sched_t *s, cons
         q->mm[k].fixed[q->mm[k].n_fixed++] = (qg_fixed_t){s->start[i], s->end[i], p->ops[o].type};
     }
     for (int k = 0; k < q->n_machines; k++)
-        qsort(q->mm[k].fixed, (size_t)q->mm[k].n_fixed, sizeof(qg_fixed_t), fixed_cmp);
+        if (q->mm[k].n_fixed > 1)
+            qsort(q->mm[k].fixed, (size_t)q->mm[k].n_fixed, sizeof(qg_fixed_t), fixed_cmp);
     q->has_fixed = 1;
     return 0;
 }

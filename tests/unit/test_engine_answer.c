@@ -134,7 +134,7 @@ static double job_end(const qg_json_t *res, const char *job)
     return end;
 }
 
-Test(engine_answer, insert_never_moves_an_existing_job, .timeout = 120)
+Test(engine_answer, insert_never_moves_an_existing_job)
 {
     for (uint64_t seed = 1; seed <= 25; seed++) {
         qg_json_t *sc = random_plant(seed);
@@ -165,7 +165,7 @@ Test(engine_answer, insert_never_moves_an_existing_job, .timeout = 120)
     }
 }
 
-Test(engine_answer, reoptimize_reports_exactly_the_jobs_that_moved, .timeout = 120)
+Test(engine_answer, reoptimize_reports_exactly_the_jobs_that_moved)
 {
     int some_moved = 0;
     for (uint64_t seed = 1; seed <= 25; seed++) {
@@ -206,7 +206,7 @@ Test(engine_answer, reoptimize_reports_exactly_the_jobs_that_moved, .timeout = 1
     cr_assert_gt(some_moved, 0, "no plant where reoptimizing moved a job: the test proves nothing");
 }
 
-Test(engine_answer, seed_goal_stops_after_the_first_generation, .timeout = 60)
+Test(engine_answer, seed_goal_stops_after_the_first_generation)
 {
     qg_json_t *sc = seed_scenario();
     qg_engine_order_t o = {"P-1001", 50, 1, -1, NULL, QG_ORDER_INSERT, 0};
@@ -222,7 +222,7 @@ Test(engine_answer, seed_goal_stops_after_the_first_generation, .timeout = 60)
     qg_json_destroy(sc);
 }
 
-Test(engine_answer, a_problem_with_freedom_keeps_searching, .timeout = 60)
+Test(engine_answer, a_problem_with_freedom_keeps_searching)
 {
     qg_json_t *sc = random_plant(7);
     qg_engine_order_t o = {"Q-1", 6, 1, -1, NULL, QG_ORDER_REOPTIMIZE, 0};

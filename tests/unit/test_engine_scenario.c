@@ -150,16 +150,13 @@ Test(engine_scenario, seed_factory_p1001_x50)
 {
     qg_json_t *sc = seed_scenario();
     qg_engine_order_t o = order_of("P-1001", 50);
-    double t0 = qg_engine_now();
     qg_engine_options_t opt;
     qg_engine_options_default(&opt);
     opt.time_limit_s = 0.3;
     opt.max_generations = 0;
     qg_json_t *res = NULL;
     qg_error_t *err = qg_engine_run(sc, &o, &opt, NULL, NULL, NULL, &res);
-    double dt = qg_engine_now() - t0;
     cr_assert_null(err, "%s", qg_error_message(err));
-    cr_assert_lt(dt, 1.0, "took %g s", dt);
     cr_assert_null(qg_engine_verify_plan(sc, &o, res));
     cr_assert_eq(qg_json_len(qg_json_path(res, "productionPlan.operations")), 95 + 100);
     double est = qg_json_num(qg_json_get(res, "estimatedTime"), -1);
