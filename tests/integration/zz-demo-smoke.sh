@@ -28,14 +28,14 @@ check "the enriched goal has a real estimatedTime, plan and bottlenecks; determi
 check "the goal went through selection, binding and simulation in order" \
     jq -e '[.executionLog.stages[].stage] == ["swrlSelection","yamlBinding","simulation"]' "$ANSWER"
 check "an HTML report was written" test -s "$REPORT"
-leftover() {
+leftover() { # this checkout's binaries only: the machine may run other checkouts' demos
     local p
     for p in qg-selection qg-binding qg-simulation qg-events qg-broker; do
-        pgrep -x "$p" >/dev/null && return 0
+        pgrep -f "^$QG_BUILD/bin/$p( |\$)" >/dev/null && return 0
     done
     return 1
 }
-check "no demo process left running" bash -c "$(declare -f leftover); ! leftover"
+check "no demo process left running" bash -c "QG_BUILD='$QG_BUILD'; $(declare -f leftover); ! leftover"
 rm -f "$OUT"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
