@@ -74,6 +74,7 @@ void qg_sched_measure(const qg_fjsp_t *p, qg_sched_t *s)
 
 typedef struct {
     double s, e;
+    int type; /* operation type on the machine (setups) */
 } iv_t;
 
 struct qg_decoder_s {
@@ -100,6 +101,8 @@ qg_decoder_t *qg_decoder_new(const qg_fjsp_t *p)
     }
     for (int a = 0; a < p->n_alts; a++)
         cap[p->alts[a].machine]++;
+    for (int k = 0; p->mm && k < p->n_machines; k++)
+        cap[k] += p->mm[k].n_fixed;
     for (int k = 0; k < p->n_machines; k++) {
         d->tl[k] = malloc((size_t)(cap[k] + 1) * sizeof(iv_t));
         if (!d->tl[k]) {
@@ -145,19 +148,71 @@ static double find_gap(const qg_decoder_t *d, int k, double ready, double dur, i
     return t;
 }
 
-static void place(qg_decoder_t *d, int k, int pos, double s, double e)
+/*
+ * The same with calendars, setups and fixed work: an operation placed after
+ * an interval of type tp starts with the setup from tp, in working time; in a
+ * gap it must end before the next interval and leave room for the next
+ * interval's setup from this type. *end gets its end.
+ */
+static double find_gap_plant(const qg_decoder_t *d, int k, double ready, int type, double dur,
+                             int *pos, double *end)
+{
+    const qg_fjsp_t *p = d->p;
+    const iv_t *tl = d->tl[k];
+    int n = d->tl_len[k], tp = p->mm ? p->mm[k].init_type : -1;
+    double t = ready;
+    for (int i = 0; i <= n; i++) {
+        if (i < n && tl[i].e <= t) {
+            tp = tl[i].type;
+            continue;
+        }
+        double st = qg_cal_next_work(p, k, t);
+        double e = qg_cal_finish(p, k, st, qg_fjsp_setup(p, k, tp, type) + dur);
+        if (i == n || (e <= tl[i].s + 1e-9 &&
+                       qg_fjsp_setup(p, k, type, tl[i].type) <=
+                           qg_fjsp_setup(p, k, tp, tl[i].type) + (tl[i].s - e) + 1e-9)) {
+            *pos = i;
+            *end = e;
+            return st;
+        }
+        if (tl[i].e > t)
+            t = tl[i].e;
+        tp = tl[i].type;
+    }
+    *pos = n; /* not reached */
+    *end = t + dur;
+    return t;
+}
+
+static void place(qg_decoder_t *d, int k, int pos, double s, double e, int type)
 {
     iv_t *tl = d->tl[k];
     memmove(&tl[pos + 1], &tl[pos], (size_t)(d->tl_len[k] - pos) * sizeof(iv_t));
     tl[pos].s = s;
     tl[pos].e = e;
+    tl[pos].type = type;
     d->tl_len[k]++;
+}
+
+/* Fixed work (the baseline under the insert policy) occupies the timelines first. */
+static void place_fixed(qg_decoder_t *d)
+{
+    const qg_fjsp_t *p = d->p;
+    for (int k = 0; p->mm && k < p->n_machines; k++)
+        for (int i = 0; i < p->mm[k].n_fixed; i++) {
+            const qg_fixed_t *f = &p->mm[k].fixed[i];
+            d->tl[k][i] = (iv_t){f->s, f->e, f->type};
+            d->tl_len[k] = i + 1;
+        }
 }
 
 void qg_decode(qg_decoder_t *d, const int *alt, const int *os, qg_sched_t *out)
 {
     const qg_fjsp_t *p = d->p;
+    int plant = qg_fjsp_has_plant_timing(p);
     memset(d->tl_len, 0, (size_t)p->n_machines * sizeof(int));
+    if (p->has_fixed)
+        place_fixed(d);
     for (int j = 0; j < p->n_jobs; j++)
         d->next_op[j] = p->job_first[j];
     for (int i = 0; i < p->n_ops; i++) {
@@ -177,11 +232,17 @@ void qg_decode(qg_decoder_t *d, const int *alt, const int *os, qg_sched_t *out)
         }
         if (ready < p->avail[k])
             ready = p->avail[k];
-        double s = find_gap(d, k, ready, a->dur, &pos);
-        place(d, k, pos, s, s + a->dur);
+        double s, e;
+        if (plant) {
+            s = find_gap_plant(d, k, ready, p->ops[o].type, a->dur, &pos, &e);
+        } else {
+            s = find_gap(d, k, ready, a->dur, &pos);
+            e = s + a->dur;
+        }
+        place(d, k, pos, s, e, p->ops[o].type);
         out->alt[o] = alt[o];
         out->start[o] = s;
-        out->end[o] = s + a->dur;
+        out->end[o] = e;
     }
     qg_sched_measure(p, out);
 }

@@ -201,9 +201,11 @@ double qg_dist_sample(const qg_dist_t *d, qg_rng_t *rng)
 {
     double v;
     switch (d->kind) {
-    case QG_DIST_NORMAL:
-        v = d->a + d->b * qg_rng_normal(rng);
-        return v < 0 ? 0 : v;
+    case QG_DIST_NORMAL: /* truncated at 0: draw again (a bounded number of times) */
+        for (int tries = 0; tries < 32; tries++)
+            if ((v = d->a + d->b * qg_rng_normal(rng)) >= 0)
+                return v;
+        return 0;
     case QG_DIST_UNIFORM:
         return d->a + (d->b - d->a) * qg_rng_unit(rng);
     case QG_DIST_LOGNORMAL:

@@ -37,12 +37,28 @@
 #include "error.h"
 #include "json.h"
 
+/*
+ * How the order meets existing work. INSERT (the default): existing jobs keep
+ * their machine and sequence from a baseline schedule built first without the
+ * order; the order goes into the capacity that remains, so no existing job
+ * moves. REOPTIMIZE: everything is scheduled jointly (a rush order); the
+ * answer's impact lists the existing jobs that moved.
+ */
+typedef enum { QG_ORDER_INSERT = 0, QG_ORDER_REOPTIMIZE = 1 } qg_order_policy_t;
+
+/** "insert" or "reoptimize" -> policy; -1 when unknown. */
+int qg_engine_policy_parse(const char *name);
+const char *qg_engine_policy_name(qg_order_policy_t policy);
+
 typedef struct {
     const char *product_id;   /* routing to use; NULL: no order (existing jobs only) */
     double quantity;          /* units to produce (>= 1) */
     double lot_size;          /* units per lot (one job per lot); <= 0 means 1 */
     double due_s;             /* due date in seconds from now; < 0: none */
     const qg_json_t *routing; /* optional routing overriding the scenario's */
+    qg_order_policy_t policy; /* 0: insert */
+    double due_at_epoch_s;    /* due date as a time (epoch s), counted from the plant's asOf;
+                                 > 0 overrides due_s */
 } qg_engine_order_t;
 
 typedef struct {
@@ -56,6 +72,8 @@ typedef struct {
     int replications;         /* Monte Carlo replications of the chosen plan */
     double promise_tolerance; /* confidence without a due date: P(C <= est*(1+tol)) */
     long max_evaluations;     /* per island, a clock-free budget; <= 0: none */
+    long stall_generations;   /* stop after this many generations without improvement; 0: never */
+    double stale_after_s;     /* warn when a machine's last_update is older than this; <= 0: off */
 } qg_engine_options_t;
 
 /** Defaults: seed 1, 1 s, 200 generations, 1 thread, population 30, 1000 replications. */

@@ -32,7 +32,7 @@ double qg_rng_normal(qg_rng_t *rng);    /* standard normal */
 
 typedef enum {
     QG_DIST_CONSTANT,
-    QG_DIST_NORMAL,     /* a=mean b=std, truncated at 0 by clamping */
+    QG_DIST_NORMAL,     /* a=mean b=std, truncated at 0 (redrawn) */
     QG_DIST_UNIFORM,    /* a=min b=max */
     QG_DIST_LOGNORMAL,  /* a=mu b=sigma of the underlying normal */
     QG_DIST_TRIANGULAR, /* a=min b=mode c=max */
@@ -68,11 +68,47 @@ typedef struct {
 } qg_alt_t;
 
 typedef struct {
-    int job;     /* job index */
-    int alt_off; /* first alternative in fjsp->alts */
-    int n_alt;   /* number of eligible machines */
-    char *name;  /* operation id, may be NULL */
+    int job;      /* job index */
+    int alt_off;  /* first alternative in fjsp->alts */
+    int n_alt;    /* number of eligible machines */
+    char *name;   /* operation id, may be NULL */
+    int type;     /* operation type index for setups; -1: none */
+    double units; /* units processed together (lot size); 1 for existing work */
+    double yield; /* good fraction per attempt, (0, 1]; 1: no scrap */
 } qg_op_t;
+
+/* A span of time [s, e) in the instance's unit. */
+typedef struct {
+    double s, e;
+} qg_span_t;
+
+/* Non-working time of one machine: sorted, disjoint spans (calendar.c). */
+typedef struct {
+    qg_span_t *off;
+    int n_off;
+} qg_calendar_t;
+
+/* Work already fixed on a machine (the baseline under the insert policy). */
+typedef struct {
+    double s, e;
+    int type;
+} qg_fixed_t;
+
+/* Messages about data the engine had to fill in or ignore. */
+typedef struct {
+    char **msg;
+    int n;
+} qg_warnings_t;
+
+/* Plant model of one machine beyond eligibility and durations (plant.c). */
+typedef struct {
+    qg_calendar_t cal; /* n_off == 0: always working */
+    double mtbf;       /* mean operating time between failures; <= 0: none */
+    qg_dist_t mttr;    /* repair time law */
+    int init_type;     /* operation type last run (for the first setup); -1 */
+    qg_fixed_t *fixed; /* sorted by start; NULL: none */
+    int n_fixed;
+} qg_machine_model_t;
 
 typedef struct qg_fjsp_s {
     int n_jobs, n_machines, n_ops, n_alts;
@@ -91,7 +127,46 @@ typedef struct qg_fjsp_s {
     char **machine_names;
     int has_due;    /* some job carries a due time */
     int has_target; /* some (not all) jobs are marked target */
+    /* Plant model (NULL when the instance has none: 24/7, no setups, no breakdowns). */
+    qg_machine_model_t *mm; /* per machine */
+    int n_types;            /* operation types (setups) */
+    double *setup;          /* per machine n_types^2, row = from type; NULL: none */
+    int has_calendar, has_setups, has_breakdowns, has_fixed, has_yield;
+    qg_warnings_t warn;   /* silent fallbacks turned into messages */
+    qg_warnings_t fitted; /* laws whose spread came from the job history */
+    double as_of;         /* epoch seconds of t = 0 (the plant data's reference time) */
+    double order_due;     /* the order's due date; < 0: none */
 } qg_fjsp_t;
+
+/**
+ * The instance restricted to the jobs with keep[j] != 0, in the same order,
+ * with the same machines, transfers and plant model (no fixed work).
+ * op_map[new op] receives the op index in p (n_ops of the result entries).
+ */
+qg_fjsp_t *qg_fjsp_subset(const qg_fjsp_t *p, const unsigned char *keep, int *op_map);
+/** Add a formatted warning (once; bounded count). Returns -1 on allocation failure. */
+int qg_warn(qg_warnings_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void qg_warnings_clear(qg_warnings_t *w);
+/** Allocate the per-machine plant model (idempotent). Returns -1 on allocation failure. */
+int qg_fjsp_enable_plant(qg_fjsp_t *p);
+/** True when durations, setups or calendars make timing differ from plain addition. */
+int qg_fjsp_has_plant_timing(const qg_fjsp_t *p);
+/** Setup time on machine k from type a to type b (0 when none or unknown). */
+static inline double qg_fjsp_setup(const qg_fjsp_t *p, int k, int a, int b)
+{
+    if (!p->setup || a < 0 || b < 0 || a == b)
+        return 0.0;
+    return p->setup[((size_t)k * (size_t)p->n_types + (size_t)a) * (size_t)p->n_types + (size_t)b];
+}
+
+/* ---- working-time calendars (calendar.c) ---- */
+
+/** First working instant >= t on machine k. */
+double qg_cal_next_work(const qg_fjsp_t *p, int k, double t);
+/** End of `work` units of working time started at t on machine k (breaks interrupt). */
+double qg_cal_finish(const qg_fjsp_t *p, int k, double t, double work);
+/** Sort and merge spans in place; returns the new count. */
+int qg_cal_normalize(qg_span_t *spans, int n);
 
 /** Allocate an empty instance with the given sizes (alternatives filled by caller). */
 qg_fjsp_t *qg_fjsp_new(int n_jobs, int n_machines, int n_ops, int n_alts);
@@ -143,6 +218,13 @@ void qg_sched_destroy(qg_sched_t *s);
 void qg_sched_copy(qg_sched_t *dst, const qg_sched_t *src);
 /** Compute makespan, target_end, tardiness and workload from start/end. */
 void qg_sched_measure(const qg_fjsp_t *p, qg_sched_t *s);
+
+/**
+ * Fix work on q's machines: op i of schedule s (an instance whose op i is
+ * op_map[i] of p) occupies its machine from start to end.
+ */
+int qg_fjsp_fix_work(qg_fjsp_t *q, const qg_fjsp_t *p, const qg_sched_t *s, const int *op_map,
+                     int n_mapped);
 
 /** Workspace for the decoder (machine timelines). */
 typedef struct qg_decoder_s qg_decoder_t;
@@ -235,6 +317,12 @@ typedef struct {
     int threads;
     long ls_iterations;   /* tabu iterations per offspring polish */
     int second_objective; /* 0 auto, 1 target end, 2 tardiness, 3 workload */
+    /* Early stop: when objective bound_obj (0 or 1) reaches bound (a proven lower
+     * bound), nothing can improve the answer; has_bound 0: no bound. */
+    int has_bound, bound_obj;
+    double bound;
+    long stall_generations; /* stop after this many generations without improvement; 0: never */
+    int no_freedom;         /* every plan is equally good: stop after the first population */
 } qg_opt_params_t;
 
 typedef struct {
@@ -251,8 +339,31 @@ typedef struct {
     long evaluations; /* decodes + local search iterations */
     double time_s;
     double time_to_best_s;
-    int second_objective; /* resolved */
+    int second_objective;    /* resolved */
+    const char *stop_reason; /* "bound", "noFreedom", "stagnation", "generations", "evaluations",
+                                "time" */
 } qg_opt_result_t;
+
+/**
+ * A lower bound on the latest end of target jobs (all jobs without target):
+ * each job's chain with the shortest alternatives from its release and the
+ * machines' earliest availability, and each machine's work that can run
+ * nowhere else, done without a gap in its free working time from the
+ * earliest head plus the shortest tail. Valid with calendars, setups (taken
+ * as 0) and fixed work.
+ */
+double qg_fjsp_target_bound(const qg_fjsp_t *p);
+/**
+ * True when the search has nothing to find: identical jobs (same steps,
+ * machines, durations and release), one eligible machine per step, each
+ * machine used by one step, no setups. Then the lots taken first in, first
+ * out on every machine, each at its earliest slot (the insertion decoder on
+ * the jobs one after the other), finish every k-th lot on every machine no
+ * later than any other plan does: the k-th operation on a machine cannot
+ * start before k lots have finished the step before. The optimizer puts
+ * that plan in its first population and stops.
+ */
+int qg_fjsp_no_freedom(const qg_fjsp_t *p);
 
 typedef void (*qg_opt_progress_cb)(long generation, double f1, double f2, void *opaque);
 

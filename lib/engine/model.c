@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +37,66 @@ qg_fjsp_t *qg_fjsp_new(int n_jobs, int n_machines, int n_ops, int n_alts)
     }
     for (int j = 0; j < n_jobs; j++)
         p->due[j] = -1.0;
+    p->as_of = NAN;
+    p->order_due = -1;
+    for (int o = 0; o < n_ops; o++) {
+        p->ops[o].type = -1;
+        p->ops[o].units = 1.0;
+        p->ops[o].yield = 1.0;
+    }
     return p;
+}
+
+#define QG_FJSP_MAX_WARNINGS 64
+
+int qg_warn(qg_warnings_t *w, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    for (int i = 0; i < w->n; i++)
+        if (!strcmp(w->msg[i], msg))
+            return 0; /* said once */
+    if (w->n >= QG_FJSP_MAX_WARNINGS)
+        return 0;
+    char **nw = realloc(w->msg, (size_t)(w->n + 1) * sizeof(char *));
+    if (!nw)
+        return -1;
+    w->msg = nw;
+    if (!(w->msg[w->n] = strdup(msg)))
+        return -1;
+    w->n++;
+    return 0;
+}
+
+void qg_warnings_clear(qg_warnings_t *w)
+{
+    for (int i = 0; i < w->n; i++)
+        free(w->msg[i]);
+    free(w->msg);
+    w->msg = NULL;
+    w->n = 0;
+}
+
+int qg_fjsp_enable_plant(qg_fjsp_t *p)
+{
+    if (p->mm)
+        return 0;
+    p->mm = calloc((size_t)p->n_machines, sizeof(*p->mm));
+    if (!p->mm)
+        return -1;
+    for (int k = 0; k < p->n_machines; k++) {
+        p->mm[k].init_type = -1;
+        p->mm[k].mttr = qg_dist_constant(0.0);
+    }
+    return 0;
+}
+
+int qg_fjsp_has_plant_timing(const qg_fjsp_t *p)
+{
+    return p->has_calendar || p->has_setups || p->has_fixed;
 }
 
 static void free_names(char **names, int n)
@@ -65,6 +126,15 @@ void qg_fjsp_destroy(qg_fjsp_t *p)
     free(p->transfer_dist);
     free_names(p->job_names, p->n_jobs);
     free_names(p->machine_names, p->n_machines);
+    if (p->mm)
+        for (int k = 0; k < p->n_machines; k++) {
+            free(p->mm[k].cal.off);
+            free(p->mm[k].fixed);
+        }
+    free(p->mm);
+    free(p->setup);
+    qg_warnings_clear(&p->warn);
+    qg_warnings_clear(&p->fitted);
     free(p);
 }
 
@@ -368,4 +438,141 @@ qg_error_t *qg_fjsp_load_file(const char *path, qg_fjsp_t **out)
     if (err)
         return qg_error_wrap(err, "%s", path);
     return NULL;
+}
+
+/* ---- sub-instances (baseline and order under the insert policy) ---- */
+
+static int fixed_cmp(const void *a, const void *b)
+{
+    const qg_fixed_t *x = a, *y = b;
+    return (x->s > y->s) - (x->s < y->s);
+}
+
+static int copy_plant(const qg_fjsp_t *p, qg_fjsp_t *q)
+{
+    q->n_types = p->n_types;
+    q->has_calendar = p->has_calendar;
+    q->has_setups = p->has_setups;
+    q->has_breakdowns = p->has_breakdowns;
+    q->has_yield = p->has_yield;
+    q->as_of = p->as_of;
+    q->order_due = p->order_due;
+    if (p->setup) {
+        size_t n = (size_t)p->n_machines * (size_t)p->n_types * (size_t)p->n_types;
+        if (!(q->setup = malloc(n * sizeof(double))))
+            return -1;
+        memcpy(q->setup, p->setup, n * sizeof(double));
+    }
+    if (!p->mm)
+        return 0;
+    if (qg_fjsp_enable_plant(q) < 0)
+        return -1;
+    for (int k = 0; k < p->n_machines; k++) {
+        q->mm[k] = p->mm[k];
+        q->mm[k].fixed = NULL;
+        q->mm[k].n_fixed = 0;
+        q->mm[k].cal.off = NULL;
+        if (p->mm[k].cal.n_off) {
+            size_t n = (size_t)p->mm[k].cal.n_off * sizeof(qg_span_t);
+            if (!(q->mm[k].cal.off = malloc(n)))
+                return -1;
+            memcpy(q->mm[k].cal.off, p->mm[k].cal.off, n);
+        }
+    }
+    return 0;
+}
+
+static int copy_jobs(const qg_fjsp_t *p, const unsigned char *keep, qg_fjsp_t *q, int *op_map)
+{
+    int j2 = 0, o2 = 0, a2 = 0;
+    for (int j = 0; j < p->n_jobs; j++) {
+        if (!keep[j])
+            continue;
+        q->job_first[j2] = o2;
+        q->release[j2] = p->release[j];
+        q->due[j2] = p->due[j];
+        q->has_due |= p->due[j] >= 0;
+        if (p->job_names && p->job_names[j] && !(q->job_names[j2] = strdup(p->job_names[j])))
+            return -1;
+        for (int o = p->job_first[j]; o < p->job_first[j + 1]; o++, o2++) {
+            q->ops[o2] = p->ops[o];
+            q->ops[o2].job = j2;
+            q->ops[o2].alt_off = a2;
+            q->ops[o2].name = NULL;
+            if (p->ops[o].name && !(q->ops[o2].name = strdup(p->ops[o].name)))
+                return -1;
+            for (int a = 0; a < p->ops[o].n_alt; a++)
+                q->alts[a2++] = *qg_fjsp_alt(p, o, a);
+            op_map[o2] = o;
+        }
+        j2++;
+    }
+    q->job_first[j2] = o2;
+    return 0;
+}
+
+qg_fjsp_t *qg_fjsp_subset(const qg_fjsp_t *p, const unsigned char *keep, int *op_map)
+{
+    int nj = 0, no = 0, na = 0;
+    for (int j = 0; j < p->n_jobs; j++)
+        if (keep[j]) {
+            nj++;
+            for (int o = p->job_first[j]; o < p->job_first[j + 1]; o++, no++)
+                na += p->ops[o].n_alt;
+        }
+    qg_fjsp_t *q = qg_fjsp_new(nj, p->n_machines, no, na);
+    if (!q)
+        return NULL;
+    q->job_names = calloc((size_t)nj, sizeof(char *));
+    q->machine_names = calloc((size_t)p->n_machines, sizeof(char *));
+    int bad = !q->job_names || !q->machine_names || copy_jobs(p, keep, q, op_map) < 0 ||
+              copy_plant(p, q) < 0;
+    memcpy(q->avail, p->avail, (size_t)p->n_machines * sizeof(double));
+    for (int k = 0; !bad && k < p->n_machines; k++)
+        if (p->machine_names && p->machine_names[k] &&
+            !(q->machine_names[k] = strdup(p->machine_names[k])))
+            bad = 1;
+    if (!bad && p->transfer) {
+        size_t n = (size_t)(p->n_machines + 1) * (size_t)(p->n_machines + 1);
+        bad = qg_fjsp_enable_transfer(q) < 0;
+        if (!bad) {
+            memcpy(q->transfer, p->transfer, n * sizeof(double));
+            memcpy(q->transfer_dist, p->transfer_dist, n * sizeof(qg_dist_t));
+        }
+    }
+    if (bad) {
+        qg_fjsp_destroy(q);
+        return NULL;
+    }
+    return q;
+}
+
+int qg_fjsp_fix_work(qg_fjsp_t *q, const qg_fjsp_t *p, const qg_sched_t *s, const int *op_map,
+                     int n_mapped)
+{
+    if (qg_fjsp_enable_plant(q) < 0)
+        return -1;
+    int *cnt = calloc((size_t)q->n_machines, sizeof(int));
+    if (!cnt)
+        return -1;
+    for (int i = 0; i < n_mapped; i++)
+        cnt[qg_fjsp_alt(p, op_map[i], s->alt[i])->machine]++;
+    for (int k = 0; k < q->n_machines; k++) {
+        free(q->mm[k].fixed);
+        q->mm[k].n_fixed = 0;
+        if (cnt[k] && !(q->mm[k].fixed = malloc((size_t)cnt[k] * sizeof(qg_fixed_t)))) {
+            free(cnt);
+            return -1;
+        }
+    }
+    free(cnt);
+    for (int i = 0; i < n_mapped; i++) {
+        int o = op_map[i], k = qg_fjsp_alt(p, o, s->alt[i])->machine;
+        q->mm[k].fixed[q->mm[k].n_fixed++] = (qg_fixed_t){s->start[i], s->end[i], p->ops[o].type};
+    }
+    for (int k = 0; k < q->n_machines; k++)
+        if (q->mm[k].n_fixed > 1)
+            qsort(q->mm[k].fixed, (size_t)q->mm[k].n_fixed, sizeof(qg_fixed_t), fixed_cmp);
+    q->has_fixed = 1;
+    return 0;
 }

@@ -35,6 +35,9 @@ typedef struct {
     double *load;
     long gens, evals;
     double t0, deadline, t_best, best_f1;
+    double stall_f[2];  /* best objectives seen, for the stagnation rule */
+    long last_improved; /* generation of the last improvement */
+    const char *stop;   /* why the island stopped */
     volatile sig_atomic_t *cancel;
     qg_opt_progress_cb cb;
     void *opaque;
@@ -115,14 +118,16 @@ static void shuffle(qg_rng_t *rng, int *a, int n)
     }
 }
 
-static void random_os(island_t *is, int *os)
+/* Jobs one after the other (first in first out); shuffled unless fifo. */
+static void fill_os(island_t *is, int *os, int fifo)
 {
     const qg_fjsp_t *p = is->p;
     int i = 0;
     for (int j = 0; j < p->n_jobs; j++)
         for (int o = p->job_first[j]; o < p->job_first[j + 1]; o++)
             os[i++] = j;
-    shuffle(&is->rng, os, p->n_ops);
+    if (!fifo)
+        shuffle(&is->rng, os, p->n_ops);
 }
 
 /* Least loaded machine choice for op o (ties broken at random). */
@@ -422,6 +427,47 @@ static int out_of_budget(const island_t *is)
     return is->deadline > 0 && qg_engine_now() >= is->deadline;
 }
 
+static const char *budget_reason(const island_t *is)
+{
+    if (is->prm->max_generations > 0 && is->gens >= is->prm->max_generations)
+        return "generations";
+    if (is->prm->max_evaluations > 0 && is->evals >= is->prm->max_evaluations)
+        return "evaluations";
+    return "time";
+}
+
+/* The bound is reached or the search stagnated: nothing more to gain. Notes why. */
+static int cannot_improve(island_t *is)
+{
+    const qg_opt_params_t *prm = is->prm;
+    double best[2] = {INFINITY, INFINITY};
+    for (int i = 0; i < is->P; i++)
+        for (int f = 0; f < 2; f++)
+            if (is->pop[i].f[f] < best[f])
+                best[f] = is->pop[i].f[f];
+    if (prm->no_freedom) {
+        is->stop = "noFreedom";
+        return 1;
+    }
+    if (prm->has_bound && best[prm->bound_obj] <= prm->bound + 1e-9 * (1.0 + fabs(prm->bound))) {
+        is->stop = "bound";
+        return 1;
+    }
+    int improved = 0;
+    for (int f = 0; f < 2; f++)
+        if (best[f] < is->stall_f[f] - 1e-9 * (1.0 + fabs(best[f]))) {
+            is->stall_f[f] = best[f];
+            improved = 1;
+        }
+    if (improved)
+        is->last_improved = is->gens;
+    if (prm->stall_generations > 0 && is->gens - is->last_improved >= prm->stall_generations) {
+        is->stop = "stagnation";
+        return 1;
+    }
+    return 0;
+}
+
 static void island_run(island_t *is)
 {
     long ls_iter = is->prm->ls_iterations;
@@ -429,10 +475,12 @@ static void island_run(island_t *is)
         indiv_t *in = &is->pop[i];
         int r = qg_rng_below(&is->rng, 10);
         init_alt(is, in->alt, r < 6 ? 0 : r < 9 ? 1 : 2);
-        random_os(is, in->os);
+        /* without freedom, first in first out on every machine is optimal: it is in */
+        fill_os(is, in->os, i == 0 && is->prm->no_freedom);
         evaluate(is, in, i == 0 || !out_of_budget(is) ? ls_iter : 0);
     }
-    while (!out_of_budget(is)) {
+    is->stall_f[0] = is->stall_f[1] = INFINITY;
+    while (!cannot_improve(is) && !out_of_budget(is)) {
         make_offspring(is);
         for (int i = is->P; i < 2 * is->P; i++)
             evaluate(is, &is->pop[i], out_of_budget(is) ? 0 : ls_iter);
@@ -446,6 +494,8 @@ static void island_run(island_t *is)
             is->cb(is->gens, is->best_f1, f2, is->opaque);
         }
     }
+    if (!is->stop)
+        is->stop = budget_reason(is);
 }
 
 static void *island_thread(void *arg)
@@ -612,6 +662,7 @@ qg_error_t *qg_opt_run(const qg_fjsp_t *p, const qg_opt_params_t *prm, qg_opt_pr
         }
     if (!err) {
         r->second_objective = is[0].obj2;
+        r->stop_reason = is[0].stop;
         err = collect(is, n, r);
         r->time_s = qg_engine_now() - t0;
     }

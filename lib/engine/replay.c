@@ -28,13 +28,61 @@ static double sample_transfer(const qg_fjsp_t *p, int from, int to, qg_rng_t *rn
     return qg_dist_sample(&p->transfer_dist[from * n + to], rng);
 }
 
+/* Attempts until `units` good units come out at yield y (each attempt a Bernoulli trial). */
+static double attempts(double units, double y, qg_rng_t *rng)
+{
+    if (y >= 1.0)
+        return units;
+    double n = 0;
+    int whole = (int)ceil(units);
+    for (int u = 0; u < whole; u++) {
+        double g = log(1.0 - qg_rng_unit(rng)) / log(1.0 - y); /* failures before success */
+        n += 1.0 + floor(g);
+    }
+    return n * units / whole;
+}
+
+/* Processing time plus repairs: failures come after exponential operating time (mean MTBF). */
+static double with_breakdowns(const qg_machine_model_t *m, double work, double *ttf, qg_rng_t *rng)
+{
+    if (!(m->mtbf > 0))
+        return work;
+    double total = work;
+    while (*ttf < work) {
+        work -= *ttf;
+        double r = qg_dist_sample(&m->mttr, rng);
+        total += r > 0 ? r : 0;
+        *ttf = -m->mtbf * log(1.0 - qg_rng_unit(rng));
+    }
+    *ttf -= work;
+    return total;
+}
+
+/* Sampled duration of op o on its planned alternative (setup excluded). */
+static double sample_work(const qg_fjsp_t *p, int o, const qg_alt_t *a, double *ttf, qg_rng_t *rng)
+{
+    const qg_op_t *op = &p->ops[o];
+    double d = qg_dist_sample(&a->dist, rng);
+    if (op->yield < 1.0)
+        d *= attempts(op->units, op->yield, rng) / op->units;
+    if (p->mm)
+        d = with_breakdowns(&p->mm[a->machine], d, &ttf[a->machine], rng);
+    return d;
+}
+
 static void one_replication(const chunk_t *c, int rep, double *end, double *mend)
 {
     const qg_fjsp_t *p = c->p;
+    int M = p->n_machines;
+    double *ttf = mend + M; /* per machine: operating time to the next failure */
+    int *last = (int *)(void *)(mend + 2 * M);
     qg_rng_t rng;
     qg_rng_seed(&rng, c->seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(rep + 1)));
-    for (int k = 0; k < p->n_machines; k++)
+    for (int k = 0; k < M; k++) {
         mend[k] = p->avail[k];
+        last[k] = p->mm ? p->mm[k].init_type : -1;
+        ttf[k] = p->mm && p->mm[k].mtbf > 0 ? -p->mm[k].mtbf * log(1.0 - qg_rng_unit(&rng)) : 0;
+    }
     double mk = 0, oc = 0;
     for (int i = 0; i < p->n_ops; i++) {
         int o = c->order[i], j = p->ops[o].job;
@@ -49,8 +97,12 @@ static void one_replication(const chunk_t *c, int rep, double *end, double *mend
         }
         if (mend[k] > ready)
             ready = mend[k];
-        end[o] = ready + qg_dist_sample(&a->dist, &rng);
+        double st = qg_cal_next_work(p, k, ready);
+        double work =
+            qg_fjsp_setup(p, k, last[k], p->ops[o].type) + sample_work(p, o, a, ttf, &rng);
+        end[o] = qg_cal_finish(p, k, st, work);
         mend[k] = end[o];
+        last[k] = p->ops[o].type;
         if (end[o] > mk)
             mk = end[o];
         if ((!p->has_target || p->target[j]) && end[o] > oc)
@@ -64,7 +116,8 @@ static void *chunk_run(void *arg)
 {
     chunk_t *c = arg;
     double *end = malloc((size_t)c->p->n_ops * sizeof(double));
-    double *mend = malloc((size_t)c->p->n_machines * sizeof(double));
+    /* per machine: end, time to failure, last type (an int in a double slot) */
+    double *mend = malloc((size_t)c->p->n_machines * 3 * sizeof(double));
     if (end && mend)
         for (int r = c->from; r < c->to; r++) {
             if (c->cancel && *c->cancel)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "array.h"
 #include "engine/engine.h"
@@ -67,6 +68,8 @@ typedef struct {
 typedef struct {
     char *name;
     int job, alt_off, n_alt;
+    int type;     /* index in builder types, -1 none */
+    double units; /* units in the lot */
 } bop_t;
 
 typedef struct {
@@ -88,6 +91,10 @@ typedef struct {
     bjob_t *jobs;
     int n_jobs, cap_jobs;
     const qg_json_t *durations; /* type -> machine -> law */
+    char **types;               /* operation type names, by index */
+    int n_types, cap_types;
+    qg_warnings_t warn;
+    double order_due; /* the order's due date in source units; < 0: none */
 } builder_t;
 
 static int grow(void **arr, int *cap, int need, size_t elem)
@@ -121,6 +128,24 @@ static void builder_free(builder_t *b)
     for (int i = 0; i < b->n_jobs; i++)
         free(b->jobs[i].name);
     free(b->jobs);
+    for (int i = 0; i < b->n_types; i++)
+        free(b->types[i]);
+    free(b->types);
+    qg_warnings_clear(&b->warn);
+}
+
+/* Index of an operation type name, added when new; -1 for none, -2 out of memory. */
+static int type_index(builder_t *b, const char *type)
+{
+    if (!type)
+        return -1;
+    for (int i = 0; i < b->n_types; i++)
+        if (!strcmp(b->types[i], type))
+            return i;
+    if (grow((void **)&b->types, &b->cap_types, b->n_types + 1, sizeof(char *)) < 0 ||
+        !(b->types[b->n_types] = strdup(type)))
+        return -2;
+    return b->n_types++;
 }
 
 static int machine_find(const builder_t *b, const char *id)
@@ -227,8 +252,11 @@ qg_error_t *qg_scn_dist(const qg_json_t *v, qg_dist_t *out)
         qg_scn_num(qg_json_get(v, "mode"), NAN), qg_scn_num(qg_json_get(v, "max"), NAN), out);
 }
 
-static qg_error_t *op_add(builder_t *b, const char *name, int job)
+static qg_error_t *op_add(builder_t *b, const char *name, int job, const char *type, double units)
 {
+    int t = type_index(b, type);
+    if (t < -1)
+        return qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
     if (grow((void **)&b->ops, &b->cap_ops, b->n_ops + 1, sizeof(bop_t)) < 0)
         return qg_error_new_oom("out of memory");
     bop_t *o = &b->ops[b->n_ops];
@@ -238,6 +266,8 @@ static qg_error_t *op_add(builder_t *b, const char *name, int job)
     o->job = job;
     o->alt_off = b->n_alts;
     o->n_alt = 0;
+    o->type = t;
+    o->units = units;
     b->n_ops++;
     return NULL;
 }
@@ -293,7 +323,7 @@ static qg_error_t *existing_op(builder_t *b, const qg_json_t *op, const char *op
     const char *type = qg_json_str(qg_json_get(op, "type"));
     const qg_json_t *laws = qg_json_get(b->durations, type ? type : "");
     const qg_json_t *machines = qg_json_get(op, "machines");
-    qg_error_t *err = op_add(b, op_id, b->n_jobs - 1);
+    qg_error_t *err = op_add(b, op_id, b->n_jobs - 1, type, 1.0);
     if (err)
         return err;
     int one = qg_json_is(machines, QG_JSON_STRING); /* "machines": "M1" */
@@ -388,8 +418,10 @@ static const qg_json_t *routing_steps(const qg_json_t *routing, const char *prod
 }
 
 /* Machines matching a step's requirement: ids first, then types, then any capable. */
-static int step_machines(builder_t *b, const qg_json_t *step, const char *type, int *out)
+static int step_machines(builder_t *b, const qg_json_t *step, const char *type, int *out,
+                         const char **unmatched)
 {
+    *unmatched = NULL;
     const char *req = qg_json_str(qg_json_get(step, "required_machine_type"));
     if (!req)
         req = qg_json_str(qg_json_get(step, "machine"));
@@ -413,6 +445,7 @@ static int step_machines(builder_t *b, const qg_json_t *step, const char *type, 
     const qg_json_t *laws = qg_json_get(b->durations, type ? type : "");
     if (n > 0)
         return n;
+    *unmatched = req;
     for (size_t t = 0; t < qg_json_len(laws); t++) {
         int k = machine_find(b, qg_json_key_at(laws, t));
         if (k >= 0)
@@ -423,8 +456,9 @@ static int step_machines(builder_t *b, const qg_json_t *step, const char *type, 
 
 /* Duration law of a step on machine k for `units` units. */
 static qg_error_t *step_law(builder_t *b, const qg_json_t *step, const char *type, int k,
-                            double units, qg_dist_t *d, int *known)
+                            double units, qg_dist_t *d, int *known, double *nominal_only)
 {
+    *nominal_only = -1;
     const qg_json_t *law = qg_json_get(qg_json_get(b->durations, type ? type : ""), b->name[k]);
     double nominal = qg_scn_num(qg_json_get(step, "std_duration_min"), NAN);
     if (isnan(nominal))
@@ -435,10 +469,12 @@ static qg_error_t *step_law(builder_t *b, const qg_json_t *step, const char *typ
         if (!(nominal > 0))
             return qg_error_new_bad_input("step duration %g not positive", nominal);
         qg_dist_t ref;
-        if (law && !qg_scn_dist(law, &ref) && ref.mean > 0)
+        if (law && !qg_scn_dist(law, &ref) && ref.mean > 0) {
             *d = qg_dist_scale(ref, nominal / ref.mean); /* product time, machine's spread */
-        else
+        } else {
             *d = qg_dist_constant(nominal);
+            *nominal_only = nominal;
+        }
     } else if (law) {
         err = qg_scn_dist(law, d);
     } else {
@@ -451,7 +487,7 @@ static qg_error_t *step_law(builder_t *b, const qg_json_t *step, const char *typ
 }
 
 static qg_error_t *order_jobs(builder_t *b, const qg_engine_order_t *order, const qg_json_t *steps,
-                              double unit)
+                              double unit, double as_of)
 {
     double q = order->quantity, lot = order->lot_size > 0 ? order->lot_size : 1.0;
     if (!(q >= 1) || q > 1e6)
@@ -470,6 +506,9 @@ static qg_error_t *order_jobs(builder_t *b, const qg_engine_order_t *order, cons
         return qg_error_new_oom("out of memory");
     qg_error_t *err = NULL;
     double due = order->due_s >= 0 ? order->due_s / unit : -1.0;
+    if (order->due_at_epoch_s > 0) /* already late: due now */
+        due = fmax(0.0, (order->due_at_epoch_s - as_of) / unit);
+    b->order_due = due;
     for (int l = 0; l < lots && !err; l++) {
         double units = l + 1 < lots ? lot : q - lot * (lots - 1);
         char name[160];
@@ -480,15 +519,31 @@ static qg_error_t *order_jobs(builder_t *b, const qg_engine_order_t *order, cons
             const char *type = qg_json_str(qg_json_get(step, "operation"));
             char oname[200];
             snprintf(oname, sizeof(oname), "%s/%zu:%s", name, s + 1, type ? type : "step");
-            if ((err = op_add(b, oname, b->n_jobs - 1)))
+            if ((err = op_add(b, oname, b->n_jobs - 1, type, units)))
                 break;
-            int n = step_machines(b, step, type, ks);
+            const char *unmatched;
+            int n = step_machines(b, step, type, ks, &unmatched);
+            if (unmatched &&
+                qg_warn(&b->warn,
+                        "product %s step %zu (%s): required machine or type \"%s\" matches no "
+                        "machine; every machine with a duration law for %s is used",
+                        order->product_id, s + 1, type ? type : "no operation", unmatched,
+                        type ? type : "it") < 0)
+                err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
             for (int i = 0; i < n && !err; i++) {
                 qg_dist_t d;
                 int known;
-                err = step_law(b, step, type, ks[i], units, &d, &known);
+                double nominal;
+                err = step_law(b, step, type, ks[i], units, &d, &known, &nominal);
                 if (!err && known)
                     err = alt_add(b, ks[i], d);
+                if (!err && nominal >= 0 &&
+                    qg_warn(&b->warn,
+                            "product %s step %zu (%s) on %s: no duration law for %s on %s; the "
+                            "routing's standard time of %g min is used without spread",
+                            order->product_id, s + 1, type ? type : "no operation", b->name[ks[i]],
+                            type ? type : "it", b->name[ks[i]], nominal) < 0)
+                    err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
             }
             if (!err && b->ops[b->n_ops - 1].n_alt == 0)
                 err =
@@ -548,8 +603,17 @@ static qg_error_t *pack(builder_t *b, const qg_json_t *tt, qg_fjsp_t **out)
     }
     p->job_first[b->n_jobs] = b->n_ops;
     p->has_target = n_target > 0 && n_target < b->n_jobs;
+    p->n_types = b->n_types;
+    p->warn = b->warn; /* handed over */
+    memset(&b->warn, 0, sizeof(b->warn));
     for (int o = 0; o < b->n_ops; o++) {
-        p->ops[o] = (qg_op_t){b->ops[o].job, b->ops[o].alt_off, b->ops[o].n_alt, b->ops[o].name};
+        p->ops[o] = (qg_op_t){b->ops[o].job,
+                              b->ops[o].alt_off,
+                              b->ops[o].n_alt,
+                              b->ops[o].name,
+                              b->ops[o].type,
+                              b->ops[o].units,
+                              1.0};
         b->ops[o].name = NULL;
     }
     for (int a = 0; a < b->n_alts; a++)
@@ -596,26 +660,58 @@ static qg_error_t *collect_machines(builder_t *b, const qg_json_t *machines, con
     return err;
 }
 
-#define N_SECTIONS 7
-static const char *const section_keys[N_SECTIONS] = {
-    "jobs",     "operations", "operation_durations", "machine_transfer_time", "job_release",
-    "machines", "routing"};
+#define N_SECTIONS 8
+static const char *const section_keys[N_SECTIONS] = {"jobs",
+                                                     "operations",
+                                                     "operation_durations",
+                                                     "machine_transfer_time",
+                                                     "job_release",
+                                                     "machines",
+                                                     "routing",
+                                                     "plant"};
+
+/* asOf of the plant data, else now with a warning. */
+static double plant_as_of(const qg_json_t *plant, builder_t *b, qg_error_t **err)
+{
+    const char *text = qg_json_str(qg_json_get(plant, "asOf"));
+    double t;
+    if (text && !qg_plant_parse_time(text, &t))
+        return t;
+    if (text)
+        *err = qg_error_new(QG_ERR_BAD_INPUT, "plant.asOf: expected an ISO 8601 UTC time, got %s",
+                            text);
+    else if (qg_warn(&b->warn, "the plant data carry no asOf: times count from the moment of "
+                               "planning") < 0)
+        *err = qg_error_new(QG_ERR_STAGE_ERROR, "out of memory");
+    return (double)time(NULL);
+}
 
 qg_error_t *qg_scn_build(const qg_json_t *sc, const qg_engine_order_t *order, double unit,
                          qg_fjsp_t **out)
 {
-    qg_json_t *owned[N_SECTIONS] = {0};
+    return qg_scn_build_ex(sc, order, unit, 86400.0, out);
+}
+
+qg_error_t *qg_scn_build_ex(const qg_json_t *sc, const qg_engine_order_t *order, double unit,
+                            double stale_after_s, qg_fjsp_t **out)
+{
+    qg_json_t *owned[N_SECTIONS] = {0}, *fitted = NULL;
     const qg_json_t *sec[N_SECTIONS];
     qg_error_t *err = NULL;
+    qg_warnings_t notes = {0};
     builder_t b;
     memset(&b, 0, sizeof(b));
+    b.order_due = -1;
     *out = NULL;
     if (!qg_json_is(sc, QG_JSON_OBJECT))
         return qg_error_new_bad_input("scenario is not a JSON object");
     for (int i = 0; i < N_SECTIONS && !err; i++)
         sec[i] = qg_scn_section(sc, section_keys[i], &owned[i], &err);
+    double as_of = err ? 0 : plant_as_of(sec[7], &b, &err);
+    if (!err)
+        err = qg_plant_fit_history(sec[7], sec[2], &fitted, &notes);
     if (!err) {
-        b.durations = sec[2];
+        b.durations = fitted ? fitted : sec[2];
         err = collect_machines(&b, sec[5], sec[1]);
     }
     if (!err)
@@ -627,12 +723,25 @@ qg_error_t *qg_scn_build(const qg_json_t *sc, const qg_engine_order_t *order, do
         if (!err && !steps)
             err = qg_error_new_bad_input("no routing for product %s", order->product_id);
         if (!err)
-            err = order_jobs(&b, order, steps, unit);
+            err = order_jobs(&b, order, steps, unit, as_of);
         qg_json_destroy(rown);
     }
     if (!err)
         err = pack(&b, sec[3], out);
+    if (!err) {
+        (*out)->as_of = as_of;
+        (*out)->order_due = b.order_due;
+        (*out)->fitted = notes;
+        memset(&notes, 0, sizeof(notes));
+        err = qg_plant_apply(sec[7], sec[5], *out, b.types, stale_after_s);
+        if (err) {
+            qg_fjsp_destroy(*out);
+            *out = NULL;
+        }
+    }
+    qg_warnings_clear(&notes);
     builder_free(&b);
+    qg_json_destroy(fitted);
     for (int i = 0; i < N_SECTIONS; i++)
         qg_json_destroy(owned[i]);
     return err;

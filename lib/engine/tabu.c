@@ -75,7 +75,8 @@ void qg_ls_destroy(qg_ls_t *ls)
 
 qg_ls_t *qg_ls_new(const qg_fjsp_t *p)
 {
-    if (p->n_ops > MAX_TABU_OPS)
+    /* The disjunctive graph adds durations: calendars, setups and fixed work do not fit it. */
+    if (p->n_ops > MAX_TABU_OPS || qg_fjsp_has_plant_timing(p))
         return NULL;
     qg_ls_t *ls = calloc(1, sizeof(*ls));
     if (!ls)

@@ -38,6 +38,7 @@ typedef struct {
     size_t nmachines;
     double tmin, tmax;
     int oom;
+    int has_order; /* some operation belongs to the order: draw it apart */
 } plan_t;
 
 typedef struct {
@@ -407,6 +408,7 @@ static void plan_finish(plan_t *p)
     for (size_t i = 0; i < p->n; i++) {
         p->tmin = fmin(p->tmin, p->ops[i].start);
         p->tmax = fmax(p->tmax, p->ops[i].end);
+        p->has_order |= p->ops[i].order;
     }
     assign_colors(p);
 }
@@ -457,15 +459,19 @@ static void section_start(FILE *f, const char *id, const char *title)
     fputs("</h2>\n", f);
 }
 
-static void gantt_op(FILE *f, const rop_t *op, double t0, double scale)
+#define ORDER_COLOR "#e8710a"
+
+static void gantt_op(FILE *f, const rop_t *op, double t0, double scale, int has_order)
 {
     double x = GANTT_LABEL_W + (op->start - t0) * scale;
     double w = fmax((op->end - op->start) * scale, 0.75);
     double y = 20 + (double)op->row * GANTT_ROW_H + (GANTT_ROW_H - GANTT_BAR_H) / 2;
     char b1[32], b2[32], b3[32];
     fprintf(f,
-            "<rect class=\"op\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"",
-            x, y, w, GANTT_BAR_H, PALETTE[op->color % NCOLORS]);
+            "<rect class=\"op%s\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
+            "fill=\"%s\"",
+            has_order && !op->order ? " existing" : "", x, y, w, GANTT_BAR_H,
+            has_order && op->order ? ORDER_COLOR : PALETTE[op->color % NCOLORS]);
     fprintf(f, "%s data-job=\"", op->order ? " data-order=\"1\"" : "");
     esc(f, op->job);
     fputs("\"><title>", f);
@@ -506,6 +512,56 @@ static void gantt_marker(FILE *f, const rctx_t *rc, double t0, double scale, dou
             x);
 }
 
+/* The engine's entry for machine `name` in productionPlan.machines, or NULL. */
+static const qg_json_t *plan_machine(const rctx_t *rc, const char *name)
+{
+    const qg_json_t *ms = qg_json_get(find_output(rc, "productionPlan"), "machines");
+    for (size_t i = 0; qg_json_is(ms, QG_JSON_ARRAY) && i < qg_json_len(ms); i++) {
+        const char *m = qg_json_str(qg_json_get(qg_json_at(ms, i), "machine"));
+        if (m && !strcmp(m, name))
+            return qg_json_at(ms, i);
+    }
+    return NULL;
+}
+
+/* A warning sign and its explanation after the label of a machine that breaks down. */
+static void breakdown_mark(FILE *f, const rctx_t *rc, const char *machine)
+{
+    const qg_json_t *m = plan_machine(rc, machine);
+    double mtbf, mttr;
+    if (!finite_num(qg_json_get(m, "mtbfMin"), &mtbf))
+        return;
+    if (!finite_num(qg_json_get(m, "mttrMeanMin"), &mttr))
+        mttr = NAN;
+    fprintf(f,
+            "<tspan class=\"risk\"> \xe2\x9a\xa0<title>breakdowns: one every %.0f min of work "
+            "on average, repairs %.0f min on average</title></tspan>",
+            mtbf, mttr);
+}
+
+/* Non-working time (calendar gaps) as grey blocks behind the operations. */
+static void gantt_off_shift(FILE *f, const rctx_t *rc, const plan_t *p, double scale)
+{
+    for (size_t r = 0; r < p->nmachines; r++) {
+        const qg_json_t *off = qg_json_get(plan_machine(rc, p->machines[r]), "offShift");
+        double y = 20 + (double)r * GANTT_ROW_H;
+        for (size_t i = 0; i < qg_json_len(off) && i < 2000; i++) {
+            double a, b;
+            if (!finite_num(qg_json_at(qg_json_at(off, i), 0), &a) ||
+                !finite_num(qg_json_at(qg_json_at(off, i), 1), &b))
+                continue;
+            a = fmax(a, p->tmin);
+            b = fmin(b, p->tmax);
+            if (b <= a)
+                continue;
+            fprintf(f,
+                    "<rect class=\"off\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.0f\">"
+                    "<title>not working</title></rect>",
+                    GANTT_LABEL_W + (a - p->tmin) * scale, y, (b - a) * scale, GANTT_ROW_H);
+        }
+    }
+}
+
 static void gantt_svg(FILE *f, const rctx_t *rc, const plan_t *p)
 {
     double span = p->tmax - p->tmin > 0 ? p->tmax - p->tmin : 1;
@@ -522,11 +578,13 @@ static void gantt_svg(FILE *f, const rctx_t *rc, const plan_t *p)
         fprintf(f, "<text class=\"lbl\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">",
                 GANTT_LABEL_W - 8, y + GANTT_ROW_H / 2 + 4);
         escn(f, p->machines[r], 14);
+        breakdown_mark(f, rc, p->machines[r]);
         fputs("</text>\n", f);
     }
     svg_time_axis(f, p->tmin, p->tmin + span, GANTT_LABEL_W, GANTT_W, 20, 20 + rows_h);
+    gantt_off_shift(f, rc, p, scale);
     for (size_t i = 0; i < p->n; i++)
-        gantt_op(f, &p->ops[i], p->tmin, scale);
+        gantt_op(f, &p->ops[i], p->tmin, scale, p->has_order);
     gantt_marker(f, rc, p->tmin, scale, 20 + rows_h);
     fputs("</svg>\n", f);
 }
@@ -535,6 +593,13 @@ static void gantt_legend(FILE *f, const plan_t *p)
 {
     size_t shown = 0;
     fputs("<p class=\"legend\">", f);
+    if (p->has_order) { /* the order apart from existing work */
+        fputs("<span><i style=\"background:" ORDER_COLOR "\"></i>the order's lots</span> "
+              "<span><i class=\"existing\"></i>existing work (kept as planned)</span> "
+              "<span><i class=\"offkey\"></i>not working</span></p>\n",
+              f);
+        return;
+    }
     for (size_t i = 0; i < p->n && shown < 24; i++) {
         if (!p->ops[i].first_of_job)
             continue;
@@ -851,6 +916,12 @@ static int section_histogram(const rctx_t *rc)
     return drawn;
 }
 
+static int is_deterministic(const rctx_t *rc)
+{
+    const char *basis = qg_json_str(find_output(rc, "confidenceBasis"));
+    return basis && !strcmp(basis, "deterministic");
+}
+
 static void section_distribution(const rctx_t *rc)
 {
     FILE *f = rc->f;
@@ -869,10 +940,24 @@ static void section_distribution(const rctx_t *rc)
     } else if (!drawn) {
         not_available(f, "Percentiles and histogram");
     }
+    double promise = est;
+    char b[32];
+    if (!finite_time(find_output(rc, "promiseTime"), &promise))
+        promise = est;
     if (finite_num(find_output(rc, "confidence"), &conf)) {
-        char b[32];
-        fprintf(f, "<p>Confidence %.1f%% for the estimate of %s.</p>\n",
-                conf <= 1 ? conf * 100 : conf, qg_report_duration(b, sizeof(b), est));
+        fprintf(f, "<p>%.1f %% chance to finish by %s from the start of the plan",
+                conf <= 1 ? conf * 100 : conf, qg_report_duration(b, sizeof(b), promise));
+        const char *at = qg_json_str(find_output(rc, "promiseAt"));
+        if (at) {
+            fputs(" (", f);
+            escn(f, at, 40);
+            fputc(')', f);
+        }
+        fputs(".</p>\n", f);
+    } else if (is_deterministic(rc)) {
+        fprintf(f,
+                "<p>No probability: the data carry no uncertainty, so every replay gives %s.</p>\n",
+                qg_report_duration(b, sizeof(b), est));
     }
     fputs("</section>\n", f);
 }
@@ -1093,8 +1178,11 @@ static void summary_cards(const rctx_t *rc)
         card_time(rc, "estimated time", "estimatedTime");
     if (finite_num(find_output(rc, "confidence"), &conf))
         snprintf(b, sizeof(b), "%.1f%%", conf <= 1 ? conf * 100 : conf);
+    else if (is_deterministic(rc))
+        snprintf(b, sizeof(b), "none");
     if (show_part(rc, PART_CONFIDENCE))
-        card(rc->f, "confidence", b, NULL);
+        card(rc->f, "confidence", b,
+             qg_report_basis_words(qg_json_str(find_output(rc, "confidenceBasis"))));
     if (show_part(rc, PART_MAKESPAN))
         card_time(rc, "makespan", "makespan");
     card(rc->f, "status", qg_json_str(qg_json_path(rc->doc, "executionLog.status")),
@@ -1147,13 +1235,123 @@ static void section_summary(const rctx_t *rc)
     fputs("</section>\n", f);
 }
 
+/* ---------- the answer in words ---------- */
+
+const char *qg_report_basis_words(const char *basis)
+{
+    if (!basis)
+        return "";
+    if (!strcmp(basis, "deterministic"))
+        return "the data carry no uncertainty (no spread, no breakdowns, no scrap): no "
+               "probability is given";
+    if (!strcmp(basis, "dueDate"))
+        return "probability of finishing by the order's due date";
+    if (!strcmp(basis, "estimatePlusMargin"))
+        return "probability of finishing by the estimate plus a safety margin (no due date given)";
+    return "";
+}
+
+const char *qg_report_policy_words(const char *policy)
+{
+    if (!policy)
+        return "";
+    if (!strcmp(policy, "insert"))
+        return "insert: existing jobs keep their machines and sequence; the order uses the "
+               "capacity that remains, so no promised work moves";
+    if (!strcmp(policy, "reoptimize"))
+        return "reoptimize: the order and existing jobs are planned together (a rush order); "
+               "existing jobs may be delayed";
+    return "";
+}
+
+static void impact_table(FILE *f, const qg_json_t *impact)
+{
+    const qg_json_t *jobs = qg_json_get(impact, "jobs");
+    char b1[32], b2[32], b3[32];
+    double moved = qg_json_num(qg_json_get(impact, "jobsMoved"), 0);
+    if (qg_json_len(jobs) == 0) {
+        fprintf(f, "<p>No existing job moves.</p>\n");
+        return;
+    }
+    fprintf(f, "<p>%.0f existing jobs move; delays total %s, the largest %s.</p>\n", moved,
+            qg_report_duration(b1, sizeof(b1), qg_json_num(qg_json_get(impact, "totalDelay"), 0)),
+            qg_report_duration(b2, sizeof(b2), qg_json_num(qg_json_get(impact, "maxDelay"), 0)));
+    fputs("<table class=\"compact\"><tr><th>job</th><th>completion without the order</th>"
+          "<th>with the order</th><th>delay</th></tr>\n",
+          f);
+    for (size_t i = 0; i < qg_json_len(jobs) && i < 200; i++) {
+        const qg_json_t *j = qg_json_at(jobs, i);
+        fputs("<tr><td>", f);
+        esc(f, qg_json_str(qg_json_get(j, "job")));
+        fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+                qg_report_duration(b1, sizeof(b1),
+                                   qg_json_num(qg_json_get(j, "baselineCompletion"), 0)),
+                qg_report_duration(b2, sizeof(b2), qg_json_num(qg_json_get(j, "newCompletion"), 0)),
+                qg_report_duration(b3, sizeof(b3), qg_json_num(qg_json_get(j, "delay"), 0)));
+    }
+    fputs("</table>\n", f);
+}
+
+static void string_list(FILE *f, const char *cls, const qg_json_t *arr)
+{
+    fprintf(f, "<ul class=\"%s\">", cls);
+    for (size_t i = 0; i < qg_json_len(arr) && i < 100; i++) {
+        fputs("<li>", f);
+        escn(f, qg_json_str(qg_json_at(arr, i)), 600);
+        fputs("</li>", f);
+    }
+    fputs("</ul>\n", f);
+}
+
+static void section_answer(const rctx_t *rc)
+{
+    FILE *f = rc->f;
+    const char *statement = qg_json_str(find_output(rc, "promiseStatement"));
+    const char *policy = qg_json_str(find_output(rc, "policy"));
+    const qg_json_t *impact = find_output(rc, "impact");
+    const qg_json_t *warn = find_output(rc, "warnings");
+    const qg_json_t *hist = find_output(rc, "lawsFromHistory");
+    if (!statement && !policy && !impact && !warn)
+        return;
+    section_start(f, "answer", "The answer");
+    if (statement) {
+        fputs("<p class=\"request\">", f);
+        escn(f, statement, 400);
+        fputs(".</p>\n", f);
+    }
+    const char *basis = qg_report_basis_words(qg_json_str(find_output(rc, "confidenceBasis")));
+    if (*basis) {
+        fputs("<p>Basis: ", f);
+        esc(f, basis);
+        fputs(".</p>\n", f);
+    }
+    if (policy) {
+        fputs("<p>Order policy ", f);
+        esc(f, *qg_report_policy_words(policy) ? qg_report_policy_words(policy) : policy);
+        fputs(".</p>\n", f);
+    }
+    if (impact)
+        impact_table(f, impact);
+    if (qg_json_len(warn) > 0) {
+        fputs("<h3>Warnings</h3>\n", f);
+        string_list(f, "warn", warn);
+    }
+    if (qg_json_len(hist) > 0) {
+        fputs("<h3>Spread fitted from the job history</h3>\n", f);
+        string_list(f, "hist", hist);
+    }
+    fputs("</section>\n", f);
+}
+
 /* ---------- other outputs ---------- */
 
 static int shown_elsewhere(const char *key)
 {
-    static const char *const keys[] = {"estimatedTime", "confidence",  "productionPlan",
-                                       "bottlenecks",   "percentiles", "histogram",
-                                       "distribution",  "makespan",    NULL};
+    static const char *const keys[] = {
+        "estimatedTime", "confidence",      "productionPlan",   "bottlenecks",
+        "percentiles",   "histogram",       "distribution",     "makespan",
+        "promiseTime",   "confidenceBasis", "promiseStatement", "policy",
+        "impact",        "warnings",        "lawsFromHistory",  NULL};
     for (size_t i = 0; keys[i]; i++)
         if (strcmp(keys[i], key) == 0)
             return 1;
@@ -1217,7 +1415,10 @@ static const char CSS[] =
     "svg text{font-size:11px;fill:#1d2430;font-family:inherit}"
     ".lane{fill:#f7f9fb}.lane.odd{fill:#eef2f6}.grid{stroke:#c9d1db;stroke-width:1}"
     ".tick{fill:#5a6472}.op{stroke:#ffffff;stroke-width:0.6}"
-    ".op[data-order]{stroke:#1d2430;stroke-width:1.2}"
+    ".op[data-order]{stroke:#1d2430;stroke-width:1.2}.op.existing{opacity:.45}"
+    ".off{fill:#c4cad3;opacity:.7}.risk{fill:#c62828;font-weight:700}"
+    ".legend i.existing{background:#8a94a3;opacity:.45}.legend i.offkey{background:#c4cad3}"
+    ".warn li{color:#8a4b00}"
     ".oplbl{fill:#fff;font-size:10px;pointer-events:none}"
     ".marker{stroke:#d62728;stroke-width:2;stroke-dasharray:5 3}.mlbl{fill:#d62728}"
     ".legend span{display:inline-block;margin-right:10px;font-size:12px}"
@@ -1255,6 +1456,7 @@ static void render(const rctx_t *rc)
 {
     page_head(rc);
     section_summary(rc);
+    section_answer(rc);
     section_gantt(rc);
     section_bottlenecks(rc);
     section_distribution(rc);

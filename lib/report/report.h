@@ -6,8 +6,15 @@
  * Sections, each rendered as "not available" when its data is missing:
  *   - summary: goal id and type, status, parameters, estimated time (human
  *     units), confidence, makespan, selected model;
+ *   - the answer in words: the order policy, the promise ("x % chance to
+ *     finish by <time>", or a deterministic finish time) and its basis, the
+ *     existing jobs the order delays (impact), warnings, laws fitted from
+ *     history;
  *   - Gantt chart of outputs.productionPlan: one row per machine and one
- *     <rect class="op"> per operation (tooltip: job, operation, times);
+ *     <rect class="op"> per operation (tooltip: job, operation, times); the
+ *     order's lots (order: true) in one colour with a dark outline, existing
+ *     work in muted colours; non-working time (machines[].offShift) as grey
+ *     gaps; machines with breakdowns (machines[].mtbfMin) marked;
  *   - bottlenecks: one bar per machine (utilization) with its figures;
  *   - distribution of the completion time: a histogram when
  *     outputs.histogram / outputs.distribution is present, else the
@@ -44,6 +51,11 @@ qg_error_t *qg_report_render(const qg_json_t *doc, FILE *out);
 
 /** Same, into a malloc'd NUL-terminated string (caller frees); *lenp optional. */
 qg_error_t *qg_report_render_string(const qg_json_t *doc, char **html_out, size_t *lenp);
+
+/** What a confidenceBasis means, in words ("" for an unknown basis). */
+const char *qg_report_basis_words(const char *basis);
+/** What an order policy means, in words ("" for an unknown policy). */
+const char *qg_report_policy_words(const char *policy);
 
 /** "2h 05m", "12m 30s", "45.0 s", "850 ms", "3d 4h"; "n/a" when not finite or negative. */
 const char *qg_report_duration(char *buf, size_t sz, double seconds);

@@ -41,10 +41,18 @@ rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check "qg-sim run exits 0" test "$rc" = 0
 check "run takes well under a second (${ms} ms)" test "$ms" -lt 900
-check "result has estimate, percentiles and confidence" jqt '
+check "result has estimate and percentiles; no spread in the data: confidence null, basis deterministic" jqt '
     (.estimatedTime > 0) and (.percentiles.p10 <= .percentiles.p50) and
-    (.percentiles.p50 <= .percentiles.p90) and (.confidence >= 0 and .confidence <= 1) and
+    (.percentiles.p50 <= .percentiles.p90) and (.confidence == null) and
+    (.confidenceBasis == "deterministic") and (.promiseTime == .estimatedTime) and
     (.units.time == "s")' "$work/result.json"
+check "the missing M2 welding law is a warning" \
+    jqt '[.warnings[] | select(test("welding on M2"))] | length == 1' "$work/result.json"
+check "insert policy: no existing job moves" \
+    jqt '.policy == "insert" and .impact.jobsMoved == 0 and (.impact.jobs | length) == 0' "$work/result.json"
+check "estimatedCompletionAt is asOf plus estimatedTime" jqt '
+    ((.estimatedCompletionAt | fromdate) - (.asOf | fromdate) - .estimatedTime | fabs) <= 1' \
+    "$work/result.json"
 check "plan holds the 95 existing and 100 order operations" \
     jqt '(.productionPlan.operations | length) == 195 and
            ([.productionPlan.operations[] | select(.order)] | length) == 100' "$work/result.json"
@@ -53,6 +61,17 @@ check "bottlenecks, pareto front and solver stats present" jqt '
     (.solver.generations >= 0) and (.solver.seed == 1)' "$work/result.json"
 check "order completes after 50 drillings of 12 min on M1" \
     jqt '.orderCompletion >= 50 * 12 * 60' "$work/result.json"
+
+# reoptimize schedules everything jointly, as before the insert policy: the order finishes
+# at 39,824.5 s and the answer lists the existing jobs it delays
+"$sim" run --scenario "$work/dir" --product P-1001 --quantity 50 --generations 60 --policy reoptimize \
+    --json --quiet --out "$work/reopt.json"
+check "reoptimize: order done at 39824.5 s; the delayed existing jobs are listed" jqt '
+    .policy == "reoptimize" and (.orderCompletion - 39824.533 | fabs) < 0.01 and
+    .impact.jobsMoved > 0 and .impact.maxDelay > 0 and
+    .impact.jobsMoved == (.impact.jobs | length)' "$work/reopt.json"
+check "insert: the order waits for existing work (later than under reoptimize)" \
+    test "$(jq '.orderCompletion > 39824.533' "$work/result.json")" = true
 
 # 3. the plan verifies; a tampered plan does not
 check "qg-sim verify accepts the plan" "$sim" verify --scenario "$work/dir" --product P-1001 \
@@ -72,6 +91,9 @@ for r in 300 10000; do
 done
 check "same plan for both replays" test "$(jq .makespan "$work/r300.json")" = "$(jq .makespan "$work/r10000.json")"
 check "replay has spread" jqt '.std > 0 and .percentiles.p90 > .percentiles.p10' "$work/r10000.json"
+check "with spread: a probability of keeping estimatedTime x 1.1" jqt '
+    .confidenceBasis == "estimatePlusMargin" and .confidence > 0 and .confidence <= 1 and
+    (.promiseTime - .estimatedTime * 1.1 | fabs) < 0.01' "$work/r10000.json"
 check "mean of 300 replications within 2% of 10,000" awk -v a="$(jq .mean "$work/r300.json")" \
     -v b="$(jq .mean "$work/r10000.json")" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.02 * b) }'
 

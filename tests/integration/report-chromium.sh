@@ -88,7 +88,7 @@ EOF
 # ---- checks on a page ----
 count_ops_in_dom() { # count <rect class="op"> in the DOM Chromium built from the page
     browser --dump-dom "file://$1" >"$1.dom" || return 1
-    grep -o 'class="op"' "$1.dom" | wc -l
+    grep -oE 'class="op( existing)?"' "$1.dom" | wc -l
 }
 
 # Decode a PNG (8-bit RGB/RGBA, not interlaced) with zlib and print "width height nonwhite".

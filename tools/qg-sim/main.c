@@ -66,6 +66,13 @@ static const qg_option_t sim_cli_options[] = {
     QG_OPT_INT("replications", "1000", 1, 10000000, "Monte Carlo replications"),
     QG_OPT_DOUBLE("tolerance", "0.1", 0, 10,
                   "without a due date, confidence is P(C <= estimate * (1 + tolerance))"),
+    QG_OPT_ENUM(
+        "policy", "insert", "insert|reoptimize",
+        "run: insert the order into the capacity left by existing work, or plan all jointly"),
+    QG_OPT_INT("stall", "10", 0, 1000000000,
+               "generations without improvement before stopping (0: off)"),
+    QG_OPT_DOUBLE("stale.after", "86400", 0, 1e9,
+                  "warn on machine data older than this many seconds before asOf (0: never)"),
     QG_OPT_BOOL("json", "false", "print the result as JSON"),
     QG_OPT_TABLE_END("qg-sim"),
 };
@@ -111,6 +118,9 @@ static int cli_from_config(cli_t *c, const qg_config_t *cfg)
     c->opts.ls_iterations = (long)qg_config_int(cfg, "ls.iterations");
     c->opts.replications = (int)qg_config_int(cfg, "replications");
     c->opts.promise_tolerance = qg_config_double(cfg, "tolerance");
+    c->opts.stall_generations = (long)qg_config_int(cfg, "stall");
+    c->opts.stale_after_s = qg_config_double(cfg, "stale.after");
+    c->order.policy = (qg_order_policy_t)qg_engine_policy_parse(qg_config_get(cfg, "policy"));
     c->json = qg_config_bool(cfg, "json");
     c->quiet = qg_log_level < QG_LOG_INFO;
     int budget_given =

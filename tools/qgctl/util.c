@@ -71,6 +71,45 @@ static void print_query_answer(const qg_json_t *out, FILE *f)
     }
 }
 
+/* Policy, promise and its basis in words, what the order delays, warnings. */
+static void print_promise(const qg_json_t *out, FILE *f)
+{
+    const qg_json_t *conf = qg_json_get(out, "confidence");
+    const char *basis = qg_json_str(qg_json_get(out, "confidenceBasis"));
+    const char *statement = qg_json_str(qg_json_get(out, "promiseStatement"));
+    const char *policy = qg_json_str(qg_json_get(out, "policy"));
+    if (statement)
+        fprintf(f, "promise   %s\n", statement);
+    if (qg_json_is(conf, QG_JSON_NUMBER))
+        fprintf(f, "confidence %.2f (%s)\n", qg_json_num(conf, 0), qg_report_basis_words(basis));
+    else if (basis && !strcmp(basis, "deterministic"))
+        fprintf(f, "confidence none: %s\n", qg_report_basis_words(basis));
+    if (policy)
+        fprintf(f, "policy    %s\n", qg_report_policy_words(policy));
+    const qg_json_t *impact = qg_json_get(out, "impact");
+    const qg_json_t *jobs = qg_json_get(impact, "jobs");
+    if (impact && qg_json_len(jobs) == 0)
+        fprintf(f, "impact    no existing job moves\n");
+    if (qg_json_len(jobs) > 0) {
+        char t[32], m[32];
+        fprintf(f, "impact    %.0f existing jobs move, delays total %s, largest %s\n",
+                qg_json_num(qg_json_get(impact, "jobsMoved"), 0),
+                qg_report_duration(t, sizeof(t), qg_json_num(qg_json_get(impact, "totalDelay"), 0)),
+                qg_report_duration(m, sizeof(m), qg_json_num(qg_json_get(impact, "maxDelay"), 0)));
+        for (size_t i = 0; i < qg_json_len(jobs) && i < 10; i++) {
+            const qg_json_t *j = qg_json_at(jobs, i);
+            char d[32];
+            fprintf(f, "    %-12s delayed %s\n", qg_json_str(qg_json_get(j, "job")),
+                    qg_report_duration(d, sizeof(d), qg_json_num(qg_json_get(j, "delay"), 0)));
+        }
+        if (qg_json_len(jobs) > 10)
+            fprintf(f, "    ... %zu more (outputs.impact.jobs)\n", qg_json_len(jobs) - 10);
+    }
+    const qg_json_t *warn = qg_json_get(out, "warnings");
+    for (size_t i = 0; i < qg_json_len(warn); i++)
+        fprintf(f, "%s %s\n", i ? "         " : "warnings", qg_json_str(qg_json_at(warn, i)));
+}
+
 void qgctl_print_summary(const qg_json_t *doc, FILE *f)
 {
     const qg_json_t *q = qg_goal_query(doc);
@@ -87,9 +126,7 @@ void qgctl_print_summary(const qg_json_t *doc, FILE *f)
         fprintf(f, "answer    estimated time %s (%.0f s)\n", h, qg_json_num(est, 0));
     }
     print_query_answer(out, f);
-    const qg_json_t *conf = qg_json_get(out, "confidence");
-    if (qg_json_is(conf, QG_JSON_NUMBER))
-        fprintf(f, "confidence %.2f\n", qg_json_num(conf, 0));
+    print_promise(out, f);
     const qg_json_t *pct = qg_json_get(out, "percentiles");
     if (qg_json_len(pct) > 0) {
         fprintf(f, "range     ");

@@ -159,7 +159,16 @@ static qg_error_t *read_order(const qg_json_t *doc, qg_sim_plan_t *plan)
                        which, due);
         double from_now = when - (double)time(NULL);
         plan->order.due_s = from_now < 0 ? 0 : from_now; /* already late */
+        plan->order.due_at_epoch_s = when; /* the engine counts it from the plant's asOf */
     }
+    static const char *const policy_keys[] = {"orderPolicy", "policy", NULL};
+    const char *pol = param_text(doc, policy_keys, buf, sizeof(buf), &which);
+    int policy = pol ? qg_engine_policy_parse(pol) : QG_ORDER_INSERT;
+    if (policy < 0)
+        return BAD("QueryGoal.parameters.%s: expected insert or reoptimize, got \"%s\"", which,
+                   pol);
+    plan->order.policy = (qg_order_policy_t)policy;
+    plan->policy_from_goal = pol != NULL;
     return NULL;
 }
 
@@ -225,8 +234,20 @@ static qg_error_t *engine_options(const qg_sim_conf_t *conf, const qg_json_t *do
         err = opt_num(r, "threads", NULL, 1, 256, &threads);
     if (!err)
         err = opt_num(r, "seed", NULL, 0, 1.8e19, &seed);
+    double stall = (double)conf->engine_stall;
+    if (!err)
+        err = opt_num(r, "stallGenerations", NULL, 0, 1e9, &stall);
     if (err)
         return err;
+    const char *pol = qg_json_str(opt(r, "orderPolicy", NULL)); /* the model's (a rule's) choice */
+    if (pol && !plan->policy_from_goal) {
+        int policy = qg_engine_policy_parse(pol);
+        if (policy < 0)
+            return STAGE_ERR("selectedModel.runner.orderPolicy: expected insert or reoptimize, "
+                             "got \"%s\"",
+                             pol);
+        plan->order.policy = (qg_order_policy_t)policy;
+    }
     char buf[64];
     const char *gt = qg_goal_param_text(doc, "timeLimit", buf, sizeof(buf));
     double goal_t;
@@ -248,6 +269,8 @@ static qg_error_t *engine_options(const qg_sim_conf_t *conf, const qg_json_t *do
     e->replications = (int)reps;
     e->threads = (int)threads;
     e->seed = (uint64_t)seed;
+    e->stall_generations = (long)stall;
+    e->stale_after_s = conf->engine_stale_after_s;
     return NULL;
 }
 
@@ -316,6 +339,7 @@ static qg_json_t *make_input(const qg_json_t *doc, const qg_sim_plan_t *plan)
     if (plan->order.product_id)
         qg_json_set_str(order, "productId", plan->order.product_id);
     qg_json_set_num(order, "quantity", plan->order.quantity);
+    qg_json_set_str(order, "policy", qg_engine_policy_name(plan->order.policy));
     if (plan->order.due_s >= 0)
         qg_json_set_num(order, "dueInSeconds", plan->order.due_s);
     qg_json_set(in, "order", order);

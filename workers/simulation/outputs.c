@@ -18,6 +18,12 @@
 static const char *const default_outputs[] = {"estimatedTime", "confidence", "productionPlan",
                                               "bottlenecks", NULL};
 
+/* Added to the outputs whenever the result has them: the promise, its basis, what moved. */
+static const char *const always_outputs[] = {
+    "promiseTime", "confidenceBasis", "promiseStatement", "asOf",     "estimatedCompletionAt",
+    "promiseAt",   "policy",          "impact",           "warnings", "lawsFromHistory",
+    NULL};
+
 static const char *spec_name(const qg_json_t *e)
 {
     return qg_json_is(e, QG_JSON_STRING) ? qg_json_str(e) : qg_json_str(qg_json_get(e, "name"));
@@ -132,6 +138,14 @@ int qg_sim_outputs_map(qg_json_t *goal, const qg_json_t *result)
         qg_json_destroy(units);
         return -1;
     }
+    /* What the answer means travels with it whenever the runner says it. */
+    const char *time_unit = qg_json_str(qg_json_get(units, "estimatedTime"));
+    for (size_t i = 0; always_outputs[i]; i++)
+        if (!qg_json_get(outputs, always_outputs[i]) && qg_json_get(result, always_outputs[i]) &&
+            map_one(always_outputs[i], NULL, time_unit, &m) != 0) {
+            qg_json_destroy(units);
+            return -1;
+        }
     return qg_json_set(outputs, "units", units);
 }
 
@@ -178,6 +192,10 @@ static int gate_one(const char *name, const char *datatype, const char *unit, vo
     gate_ctx_t *g = opaque;
     const qg_json_t *v = qg_json_get(g->outputs, name);
     g->checked++;
+    const char *basis = qg_json_str(qg_json_get(g->outputs, "confidenceBasis"));
+    if (!strcmp(name, "confidence") && qg_json_is(v, QG_JSON_NULL) && basis &&
+        !strcmp(basis, "deterministic"))
+        return 0; /* no uncertainty in the data: no probability, said in confidenceBasis */
     if (!v || qg_json_is(v, QG_JSON_NULL)) {
         snprintf(g->reason, g->sz, "output %s requested by outputSpec is missing", name);
         return -1;

@@ -29,6 +29,8 @@ typedef struct {
     long engine_generations;
     int engine_threads;
     int engine_replications;
+    long engine_stall;           /* generations without improvement before stopping */
+    double engine_stale_after_s; /* last_update older than this before asOf: a warning */
     long memory_mb;
     size_t log_max_bytes;
     size_t result_max_bytes;
@@ -46,6 +48,7 @@ typedef struct {
     char scenario_source[4200];
     char product[128];
     qg_engine_order_t order;
+    int policy_from_goal; /* the goal's parameters chose the order policy */
     qg_engine_options_t engine;
     double wall_limit_s;
     long memory_mb;

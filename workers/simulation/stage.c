@@ -61,6 +61,10 @@ static const qg_option_t sim_options[] = {
                "largest claim-check scenario file accepted"),
     QG_OPT_MS("simulation.progress.interval.ms", "500", 0, 3600000,
               "least time between two progress events"),
+    QG_OPT_INT("simulation.engine.stall.generations", "10", 0, 1000000,
+               "stop the optimizer after this many generations without improvement (0: never)"),
+    QG_OPT_DOUBLE("simulation.engine.stale.after.s", "86400", 0, 1e9,
+                  "warn when a machine's last_update is older than this before asOf (0: never)"),
     QG_OPT_STR(
         "registry.file", NULL,
         "model registry: resolves a selectedModel given by id only (unset: builtin defaults)"),
@@ -107,6 +111,8 @@ static qg_error_t *sim_init(void **state, const qg_config_t *cfg)
     c->result_max_bytes = (size_t)qg_config_int(cfg, "simulation.result.max.bytes");
     c->scenario_max_bytes = (size_t)qg_config_int(cfg, "simulation.scenario.max.bytes");
     c->progress_interval_ms = (double)qg_config_ms(cfg, "simulation.progress.interval.ms");
+    c->engine_stall = (long)qg_config_int(cfg, "simulation.engine.stall.generations");
+    c->engine_stale_after_s = qg_config_double(cfg, "simulation.engine.stale.after.s");
     qg_error_t *err = NULL;
     const char *reg = qg_config_get(cfg, "registry.file");
     if (!c->work_dir)
