@@ -31,21 +31,21 @@
 #include "log.h"
 #include "runner.h"
 
-#define COMPONENT       "docker"
-#define API             "/v1.41"
-#define MOUNT           "/work"
-#define DEFAULT_HOST    "unix:///var/run/docker.sock"
-#define DEFAULT_USER    "65534:65534"
-#define RESPONSE_MAX    (4u << 20)
-#define POLL_MS         200
-#define STOP_GRACE_S    2
-#define MAX_ENV         64
-#define LABEL_GOAL      "io.querygoal.goalId"
-#define LABEL_RUNNER    "io.querygoal.runner"
-#define LABEL_HOST      "io.querygoal.host"
-#define LABEL_OWNER     "io.querygoal.owner"
-#define STAGE_ERR(...)  qg_error_new(QG_ERR_STAGE_ERROR, __VA_ARGS__)
-#define TRANSIENT(...)  qg_error_new(QG_ERR_TRANSIENT, __VA_ARGS__)
+#define COMPONENT      "docker"
+#define API            "/v1.41"
+#define MOUNT          "/work"
+#define DEFAULT_HOST   "unix:///var/run/docker.sock"
+#define DEFAULT_USER   "65534:65534"
+#define RESPONSE_MAX   (4u << 20)
+#define POLL_MS        200
+#define STOP_GRACE_S   2
+#define MAX_ENV        64
+#define LABEL_GOAL     "io.querygoal.goalId"
+#define LABEL_RUNNER   "io.querygoal.runner"
+#define LABEL_HOST     "io.querygoal.host"
+#define LABEL_OWNER    "io.querygoal.owner"
+#define STAGE_ERR(...) qg_error_new(QG_ERR_STAGE_ERROR, __VA_ARGS__)
+#define TRANSIENT(...) qg_error_new(QG_ERR_TRANSIENT, __VA_ARGS__)
 
 /* ---------- the daemon connection ---------- */
 
@@ -316,9 +316,12 @@ static qg_error_t *build_cmd(const qg_runner_job_t *job, qg_json_t **out)
     snprintf(tl, sizeof(tl), "%g", job->time_limit_s);
     snprintf(seed, sizeof(seed), "%llu", (unsigned long long)(job->engine ? job->engine->seed : 1));
     const qg_runner_var_t vars[] = {
-        {"scenario", MOUNT "/scenario"},     {"results", MOUNT "/results"},
-        {"input", MOUNT "/simulation_input.json"}, {"workdir", MOUNT},
-        {"timeLimit", tl},                   {"seed", seed},
+        {"scenario", MOUNT "/scenario"},
+        {"results", MOUNT "/results"},
+        {"input", MOUNT "/simulation_input.json"},
+        {"workdir", MOUNT},
+        {"timeLimit", tl},
+        {"seed", seed},
         {"goalId", job->goal_id ? job->goal_id : ""},
     };
     qg_json_t *arr = *out = qg_json_array();
@@ -516,8 +519,7 @@ static qg_error_t *hand_over(const qg_runner_dirs_t *dirs, const model_t *m)
         return STAGE_ERR("cannot hand %s to user %s: %s", dirs->work, m->user, strerror(errno));
     for (size_t i = 0; i < 3; i++)
         if (nftw(paths[i], chown_entry, 8, FTW_PHYS) != 0)
-            return STAGE_ERR("cannot hand %s to user %s: %s", paths[i], m->user,
-                             strerror(errno));
+            return STAGE_ERR("cannot hand %s to user %s: %s", paths[i], m->user, strerror(errno));
     return NULL;
 }
 
@@ -714,8 +716,7 @@ static size_t demux_write(char *ptr, size_t size, size_t n, void *opaque)
     return total;
 }
 
-static void collect_logs(const container_t *c, const qg_runner_dirs_t *dirs, size_t cap,
-                         demux_t *x)
+static void collect_logs(const container_t *c, const qg_runner_dirs_t *dirs, size_t cap, demux_t *x)
 {
     char path[256];
     long status;
@@ -773,12 +774,12 @@ static qg_error_t *exit_failure(const container_t *c, const model_t *m,
 {
     char mem[96] = "";
     if (c->oom_killed || job->memory_limit_mb > 0)
-        snprintf(mem, sizeof(mem), " (%smemory limit %ld MB)", c->oom_killed ? "killed at the " : "",
-                 job->memory_limit_mb);
+        snprintf(mem, sizeof(mem), " (%smemory limit %ld MB)",
+                 c->oom_killed ? "killed at the " : "", job->memory_limit_mb);
     char *tail = qg_runner_file_tail(dirs->err_log, 300);
-    qg_error_t *err = STAGE_ERR("container %s (image %s) ended with exit status %d%s; stderr: %s",
-                                c->name, m->image, c->exit_code, mem,
-                                tail && *tail ? tail : "(empty)");
+    qg_error_t *err =
+        STAGE_ERR("container %s (image %s) ended with exit status %d%s; stderr: %s", c->name,
+                  m->image, c->exit_code, mem, tail && *tail ? tail : "(empty)");
     free(tail);
     return err;
 }

@@ -22,7 +22,6 @@ static const char *const scenario_files[] = {
 };
 enum { N_REQUIRED = 5 }; /* the first five must be present */
 
-
 /* ---------- work directory ---------- */
 
 static qg_error_t *write_json(const char *path, const qg_json_t *v)
@@ -111,7 +110,6 @@ static qg_error_t *write_input(const qg_runner_dirs_t *x, const qg_runner_job_t 
     return err;
 }
 
-
 qg_error_t *qg_runner_dirs_prepare(const qg_runner_job_t *job, const char *inner,
                                    qg_runner_dirs_t *dirs)
 {
@@ -125,7 +123,6 @@ qg_error_t *qg_runner_dirs_prepare(const qg_runner_job_t *job, const char *inner
 }
 
 /* ---------- argv placeholders ---------- */
-
 
 /* Replace every {name} of vars in tmpl. Returns a malloc'd string or NULL. */
 char *qg_runner_substitute(const char *tmpl, const qg_runner_var_t *vars, size_t nvars)
@@ -160,7 +157,6 @@ char *qg_runner_substitute(const char *tmpl, const qg_runner_var_t *vars, size_t
         out[len] = '\0';
     return out;
 }
-
 
 /* ---------- the result ---------- */
 
@@ -294,7 +290,8 @@ static qg_error_t *map_engine(const char *file, const qg_json_t *doc, qg_json_t 
     return *out ? NULL : qg_error_oom;
 }
 
-qg_error_t *qg_runner_result_read(const qg_runner_dirs_t *x, const qg_runner_job_t *job, qg_json_t **out)
+qg_error_t *qg_runner_result_read(const qg_runner_dirs_t *x, const qg_runner_job_t *job,
+                                  qg_json_t **out)
 {
     const char *want = qg_json_str(qg_json_get(job->runner, "resultFile"));
     double f = unit_factor(qg_json_str(qg_json_get(job->runner, "timeUnit")));
@@ -330,4 +327,3 @@ qg_error_t *qg_runner_result_read(const qg_runner_dirs_t *x, const qg_runner_job
     return STAGE_ERR("results/%s: missing (the simulator exited 0 without writing a result)",
                      names[0]);
 }
-

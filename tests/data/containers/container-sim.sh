@@ -9,6 +9,9 @@ jobs=$(grep -o '"job_id"' "$QG_SCENARIO_DIR/jobs.json" | wc -l)
 quantity=${QG_PARAM_QUANTITY:?the quantity parameter is not in the environment}
 if touch /rootfs-write-test 2>/dev/null; then readonly_root=false; else readonly_root=true; fi
 interfaces=$(ls /sys/class/net | tr '\n' ' ')
+memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)
+cpu=$(cat /sys/fs/cgroup/cpu.max 2>/dev/null ||
+    echo "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)")
 echo "QG_PROGRESS {\"phase\":\"running\",\"progress\":0.5}"
 echo "container simulator: $jobs jobs, quantity $quantity, uid $(id -u)" >&2
 cat >"$QG_RESULTS_DIR/goal3_result.json" <<JSON
@@ -16,6 +19,7 @@ cat >"$QG_RESULTS_DIR/goal3_result.json" <<JSON
   "simulator_type": "container-test",
   "detailed_results": {"jobs": $jobs, "uid": $(id -u), "readOnlyRoot": $readonly_root,
     "interfaces": "$interfaces", "args": "$*",
+    "memoryLimitBytes": $memory, "cpuQuota": "$cpu",
     "bottlenecks": [{"machine": "M3", "utilization": 0.93}],
     "productionPlan": {"operations": [{"job": "J1", "operation": "O1", "machine": "M3",
                                        "start": 0, "end": $((quantity * 72))}]}}}}
