@@ -356,8 +356,9 @@ int qg_config_load_env(qg_config_t *cfg, char *errstr, size_t errstr_size)
         if (is_kafka)
             name += 6;
         env_to_key(name, (size_t)(eq - name), key, sizeof(key));
-        if (!is_kafka && !find_option(cfg, key))
-            continue; /* not one of ours; ignore rather than pass to librdkafka */
+        /* QG_BOOTSTRAP_SERVERS is -b (the deployments set it); else not one of ours: ignore */
+        if (!is_kafka && !find_option(cfg, key) && strcmp(key, "bootstrap.servers") != 0)
+            continue;
         if (qg_config_set(cfg, key, eq + 1, errstr, errstr_size) != 0)
             return -1;
     }

@@ -9,9 +9,10 @@
  *
  *   builtin  runner_builtin.c  the engine library, in a forked child process
  *   exec     runner_exec.c     a third-party simulator executable (argv, clean env)
+ *   docker   runner_docker.c   a simulator image run through the Docker Engine API
  *
- * A Docker Engine API or Kubernetes Job runner is one more file providing its
- * ops and one more line in qg_runner_find().
+ * exec and docker share the work directory and the result contract
+ * (runner_files.c): one contract, several ways to run.
  *
  * Errors: QG_ERR_BAD_INPUT when the scenario/order cannot be planned,
  * QG_ERR_STAGE_ERROR for everything the run itself got wrong (crash, limit
@@ -26,6 +27,7 @@
 #include <sys/types.h>
 
 #include "engine/engine.h"
+#include "config.h"
 #include "error.h"
 #include "json.h"
 
@@ -56,16 +58,25 @@ typedef struct {
     qg_runner_progress_cb progress;    /* may be NULL */
     void *opaque;
     volatile sig_atomic_t *cancel; /* non-zero: stop the run now; may be NULL */
+    const qg_config_t *cfg; /* the worker's configuration (container endpoints); may be NULL */
 } qg_runner_job_t;
 
 typedef struct qg_runner_ops_s {
-    const char *type; /* "builtin", "exec" */
+    const char *type; /* "builtin", "exec", "docker" */
     /** Run the job. On success *result_out (caller owns) holds the result. */
     qg_error_t *(*run)(const qg_runner_job_t *job, qg_json_t **result_out);
 } qg_runner_ops_t;
 
 extern const qg_runner_ops_t qg_runner_builtin;
 extern const qg_runner_ops_t qg_runner_exec;
+extern const qg_runner_ops_t qg_runner_docker;
+
+/**
+ * Remove the docker runner's containers left by a worker of this host that is
+ * gone (crash recovery; labels io.querygoal.host and io.querygoal.owner).
+ * Returns the number removed, or -1 when the daemon cannot be asked.
+ */
+int qg_runner_docker_recover(const qg_config_t *cfg);
 
 /** The runner for a registry runner type, or NULL when unknown. */
 const qg_runner_ops_t *qg_runner_find(const char *type);
@@ -122,5 +133,39 @@ void qg_runner_progress_line(const char *line, size_t len, qg_runner_progress_cb
 
 /** Parse a JSON result file of at most max_bytes; errors name the path. */
 qg_error_t *qg_runner_read_json(const char *path, size_t max_bytes, qg_json_t **out);
+
+/* ---------- work directory and result contract (runner_files.c) ---------- */
+
+/** A run's work directory as this process sees it. */
+typedef struct {
+    char work[4096];
+    char scenario[4200], results[4200], input[4200], logs[4200], tmp[4200];
+    char out_log[4200], err_log[4200];
+} qg_runner_dirs_t;
+
+/**
+ * Make scenario/ results/ logs/ tmp/ in job->work_dir, write the scenario files
+ * and simulation_input.json, whose scenarioDir and resultsDir name the
+ * directory as the simulator sees it: `inner` (a container's mount point), or
+ * the work directory itself when NULL.
+ */
+qg_error_t *qg_runner_dirs_prepare(const qg_runner_job_t *job, const char *inner,
+                                   qg_runner_dirs_t *dirs);
+
+/**
+ * The result: the first of results/<resultFile> (default
+ * simulator_optimization_result.json, simulation_output.json, goal3_result.json,
+ * result.json) and the same names in scenario/, mapped to the engine's shape.
+ * Anything missing or malformed is a stage_error naming the file and the field.
+ */
+qg_error_t *qg_runner_result_read(const qg_runner_dirs_t *dirs, const qg_runner_job_t *job,
+                                  qg_json_t **out);
+
+typedef struct {
+    const char *name, *value;
+} qg_runner_var_t;
+
+/** Replace every {name} of vars in tmpl. A malloc'd string, or NULL. */
+char *qg_runner_substitute(const char *tmpl, const qg_runner_var_t *vars, size_t nvars);
 
 #endif

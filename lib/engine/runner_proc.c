@@ -26,12 +26,9 @@
 #define PROGRESS_PREFIX "QG_PROGRESS "
 #define CANCEL_GRACE_S  2.0
 
-extern const qg_runner_ops_t qg_runner_builtin;
-extern const qg_runner_ops_t qg_runner_exec;
-
 const qg_runner_ops_t *qg_runner_find(const char *type)
 {
-    const qg_runner_ops_t *all[] = {&qg_runner_builtin, &qg_runner_exec};
+    const qg_runner_ops_t *all[] = {&qg_runner_builtin, &qg_runner_exec, &qg_runner_docker};
     for (size_t i = 0; type && i < sizeof(all) / sizeof(all[0]); i++)
         if (!strcmp(all[i]->type, type))
             return all[i];

@@ -106,7 +106,7 @@ static const char *runner_check(const qg_json_t *r)
     if (!qg_json_is(r, QG_JSON_OBJECT))
         return "runner must be an object";
     if (!type)
-        return "runner.type is required (builtin, exec or container)";
+        return "runner.type is required (builtin, exec, docker or kubernetes)";
     if (strcmp(type, "builtin") == 0)
         return qg_json_str(qg_json_get(r, "engine")) ? NULL : "runner.engine is required";
     if (strcmp(type, "exec") == 0)
@@ -114,21 +114,36 @@ static const char *runner_check(const qg_json_t *r)
                        qg_json_is(qg_json_get(r, "command"), QG_JSON_ARRAY)
                    ? NULL
                    : "runner.command is required (string or list)";
-    if (strcmp(type, "container") == 0)
+    if (strcmp(type, "docker") == 0 || strcmp(type, "kubernetes") == 0)
         return qg_json_str(qg_json_get(r, "image")) ? NULL : "runner.image is required";
-    return "runner.type must be builtin, exec or container";
+    return "runner.type must be builtin, exec, docker or kubernetes";
 }
 
-/* The seed's `container: {...}` becomes runner {type: container, ...}. */
+/* A container image runs as a Kubernetes Job when the seed's executionType says so. */
+static const char *container_runner_type(const qg_json_t *r)
+{
+    const char *how = qg_json_str(qg_json_get(r, "executionType"));
+    return how && (!strcmp(how, "kubernetes-job") || !strcmp(how, "kubernetes")) ? "kubernetes"
+                                                                                 : "docker";
+}
+
+/*
+ * The seed's `container: {image, executionType, ...}` becomes runner {type:
+ * docker|kubernetes, image, ...}; runner.type "container" is read the same way.
+ */
 static const char *normalize_runner(qg_json_t *m)
 {
     qg_json_t *runner = qg_json_get(m, "runner"), *c;
+    const char *type = qg_json_str(qg_json_get(runner, "type"));
 
     if (!runner && qg_json_is(c = qg_json_get(m, "container"), QG_JSON_OBJECT)) {
         runner = qg_json_clone(c);
-        if (!runner || qg_json_set_str(runner, "type", "container") < 0 ||
+        if (!runner || qg_json_set_str(runner, "type", container_runner_type(runner)) < 0 ||
             qg_json_set(m, "runner", runner) < 0)
             return "out of memory";
+    } else if (type && strcmp(type, "container") == 0 &&
+               qg_json_set_str(runner, "type", container_runner_type(runner)) < 0) {
+        return "out of memory";
     }
     if (!runner)
         return "runner (or container) is required";

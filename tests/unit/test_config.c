@@ -86,6 +86,17 @@ Test(config, environment_overrides)
     unsetenv("QG_KAFKA_PORT");
 }
 
+Test(config, bootstrap_servers_from_the_environment)
+{
+    setenv("QG_BOOTSTRAP_SERVERS", "kafka:9092", 1);
+    qg_config_t *cfg = new_cfg();
+    char err[256];
+    cr_assert_eq(qg_config_load_env(cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(qg_config_get(cfg, "bootstrap.servers"), "kafka:9092");
+    qg_config_destroy(cfg);
+    unsetenv("QG_BOOTSTRAP_SERVERS");
+}
+
 Test(config, dump_masks_secrets)
 {
     qg_config_t *cfg = new_cfg();

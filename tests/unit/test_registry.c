@@ -82,7 +82,7 @@ Test(registry, seed_registry_loads_as_is)
     cr_assert_eq(qg_registry_count(reg), 1);
     m = qg_registry_find(reg, "NSGA2SimulatorModel");
     cr_assert(m);
-    cr_assert_str_eq(qg_json_str(qg_json_path(m, "runner.type")), "container");
+    cr_assert_str_eq(qg_json_str(qg_json_path(m, "runner.type")), "kubernetes");
     cr_assert_str_eq(qg_json_str(qg_json_path(m, "runner.image")), "factory-nsga2:latest");
     mf = qg_json_str(qg_json_get(m, "metaDataFile"));
     cr_assert(mf && mf[0] == '/', "metaDataFile not absolute: %s", mf);
@@ -130,7 +130,8 @@ Test(registry, yaml_values_and_bare_list)
     msg = load_msg("- modelId: M1\n  purpose: p\n  version: \"1.0\"\n"
                    "  performance: {accuracy: 0.9, avgLatency: 250ms}\n"
                    "  runner: {type: exec, command: [./sim, --fast]}\n  metaDataFile: m.yaml\n"
-                   "- modelId: M2\n  purpose: p\n  runner: {type: container, image: x:1}\n");
+                   "- modelId: M2\n  purpose: p\n  runner: {type: container, image: x:1}\n"
+                   "- modelId: M3\n  purpose: p\n  runner: {type: docker, image: x:1}\n");
     cr_assert_str_eq(msg, "");
     free(msg);
 }
@@ -159,7 +160,8 @@ Test(registry, bad_entries_named)
     expect_error("models:\n  - purpose: p\n" RUNNER, "models[0]: modelId is required");
     expect_error("models:\n  - modelId: M1\n" RUNNER, "models[0] (M1): purpose is required");
     expect_error(MODEL_HEAD, "models[0] (M1): runner (or container) is required");
-    expect_error(MODEL_HEAD "    runner: {type: docker}\n", "runner.type must be builtin, exec or");
+    expect_error(MODEL_HEAD "    runner: {type: podman}\n",
+                 "runner.type must be builtin, exec, docker or");
     expect_error(MODEL_HEAD "    runner: {type: builtin}\n", "runner.engine is required");
     expect_error(MODEL_HEAD "    runner: {type: exec}\n", "runner.command is required");
     expect_error(MODEL_HEAD "    runner: {type: container}\n", "runner.image is required");

@@ -273,8 +273,9 @@ Test(selection, seed_registry_works_with_default_rules)
 
     cr_assert_null(run_doc(st, cfg, doc));
     cr_assert_str_eq(selected_id(doc), "NSGA2SimulatorModel");
+    /* The seed's container.executionType "kubernetes-job" picks the kubernetes runner. */
     cr_assert_str_eq(qg_json_str(qg_json_path(doc, "QueryGoal.selectedModel.runner.type")),
-                     "container");
+                     "kubernetes");
     qg_json_destroy(doc);
     qg_stage_selection.destroy(st);
     qg_config_destroy(cfg);

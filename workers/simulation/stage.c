@@ -68,6 +68,15 @@ static const qg_option_t sim_options[] = {
     QG_OPT_STR(
         "registry.file", NULL,
         "model registry: resolves a selectedModel given by id only (unset: builtin defaults)"),
+    QG_OPT_STR("simulation.docker.host", "unix:///var/run/docker.sock",
+               "docker runner: the Docker Engine API, unix:///path or tcp://host:port"),
+    QG_OPT_STR("simulation.docker.tls.ca", NULL, "docker runner: CA file of a TLS daemon"),
+    QG_OPT_STR("simulation.docker.tls.cert", NULL, "docker runner: client certificate (TLS)"),
+    QG_OPT_STR("simulation.docker.tls.key", NULL, "docker runner: client key (TLS)"),
+    QG_OPT_STR("simulation.docker.work.dir.host", NULL,
+               "docker runner: simulation.work.dir as the daemon sees it (unset: the same)"),
+    QG_OPT_BOOL("simulation.docker.recover", "true",
+                "docker runner: at start, remove containers left by a dead worker of this host"),
     QG_OPT_TABLE_END("simulation"),
 };
 
@@ -121,6 +130,8 @@ static qg_error_t *sim_init(void **state, const qg_config_t *cfg)
         err = err ? err : qg_error_new_fatal("registry.file %s: cannot load", reg);
     else if (mkdir(c->work_dir, 0700) != 0 && errno != EEXIST)
         err = qg_error_new_fatal("simulation.work.dir %s: %s", c->work_dir, strerror(errno));
+    if (!err && qg_config_bool(cfg, "simulation.docker.recover"))
+        qg_runner_docker_recover(cfg);
     if (err) {
         sim_destroy(st);
         return err;
@@ -302,6 +313,7 @@ static void run_job(const qg_sim_t *st, qg_stage_ctx_t *ctx, const qg_sim_plan_t
     job->progress = on_progress;
     job->opaque = pg;
     job->cancel = ctx->cancel;
+    job->cfg = ctx->cfg;
 }
 
 static qg_error_t *sim_run(void *state, qg_stage_ctx_t *ctx)

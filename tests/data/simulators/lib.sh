@@ -83,7 +83,7 @@ SIM_EXEC_SPEC='[{"name":"estimatedTime","datatype":"number"},{"name":"confidence
 
 # sim_jq FILTER FILE: does the filter hold (quietly)?
 sim_jq() {
-    jq -e "$1" "$2" >/dev/null 2>&1
+    [ -s "$2" ] && jq -e "$1" "$2" >/dev/null 2>&1
 }
 
 # sim_dlq_says FILE CLASS TEXT: qgctl submit reported a dead letter of CLASS mentioning TEXT.
