@@ -5,6 +5,9 @@
  *
  * Not a real broker: no CreateTopics (topics are auto-created with
  * the mock's own partition count), no TLS/SASL, no transactional offset storage.
+ * Clients need a few settings of their own on it (config/embedded-broker.properties):
+ * the mock holds an empty fetch for the whole fetch.wait.max.ms, and lets a
+ * rebalance wait session.timeout.ms - 1 s for members to rejoin.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -26,12 +29,18 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: qg-broker [--brokers N] [--partitions P] [--topics T1,T2,...]\n"
+               "                 [--topic-prefix PREFIX]\n"
                "Runs an in-process mock Kafka cluster (librdkafka) until SIGTERM.\n"
                "Prints the bootstrap server list on the first line of stdout.\n"
-               "  --brokers N      number of mock brokers (default 1)\n"
-               "  --partitions P   partitions of the topics given with --topics (default 4;\n"
-               "                   topics created on first use get 4)\n"
-               "  --topics LIST    topics to create at start\n");
+               "  --brokers N          number of mock brokers (default 1)\n"
+               "  --partitions P       partitions of the topics created at start (default 4;\n"
+               "                       topics created on first use get 4)\n"
+               "  --topics LIST        topics to create at start\n"
+               "  --topic-prefix P     create the pipeline's topics at start: P.<stage> and\n"
+               "                       P.<stage>.retry of the three built-in stages,\n"
+               "                       P.completed and P.dlq (clients then find them in\n"
+               "                       their first metadata answer)\n"
+               "Clients: -F config/embedded-broker.properties (see docs/kafka.md).\n");
 }
 
 static int create_topics(rd_kafka_mock_cluster_t *mc, const char *list, int partitions)
@@ -51,10 +60,29 @@ static int create_topics(rd_kafka_mock_cluster_t *mc, const char *list, int part
     return 0;
 }
 
+/* The topics a pipeline of the built-in stages uses, under prefix. */
+static int create_pipeline_topics(rd_kafka_mock_cluster_t *mc, const char *prefix, int partitions)
+{
+    static const char *const suffixes[] = {
+        "swrlSelection", "swrlSelection.retry", "yamlBinding", "yamlBinding.retry",
+        "simulation",    "simulation.retry",    "completed",   "dlq",
+    };
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char topic[512];
+        if (snprintf(topic, sizeof(topic), "%s.%s", prefix, suffixes[i]) >= (int)sizeof(topic)) {
+            fprintf(stderr, "qg-broker: topic prefix too long\n");
+            return -1;
+        }
+        if (create_topics(mc, topic, partitions) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int brokers = 1, partitions = 4;
-    const char *topics = NULL;
+    const char *topics = NULL, *prefix = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
@@ -68,6 +96,8 @@ int main(int argc, char **argv)
             partitions = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--topics") && i + 1 < argc) {
             topics = argv[++i];
+        } else if (!strcmp(argv[i], "--topic-prefix") && i + 1 < argc) {
+            prefix = argv[++i];
         } else {
             usage(stderr);
             return 2;
@@ -93,6 +123,8 @@ int main(int argc, char **argv)
     }
     int rc = 0;
     if (topics && create_topics(mc, topics, partitions) != 0)
+        rc = 1;
+    if (!rc && prefix && create_pipeline_topics(mc, prefix, partitions) != 0)
         rc = 1;
     if (!rc) {
         printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
