@@ -33,7 +33,9 @@ const qg_option_t qg_kafka_options[] = {
     QG_OPT_INT("transaction.max.messages", "500", 1, 100000,
                "exactly_once: records per transaction at most"),
     QG_OPT_MS("transaction.max.ms", "100", 1, 60000,
-              "exactly_once: milliseconds per transaction at most"),
+              "exactly_once: longest a transaction stays open. A goal reaches the next stage "
+              "only when its transaction commits, so this trades per-hop latency (about half "
+              "of it, plus the commit) against commits per second"),
     QG_OPT_INT("max.inflight.goals", "5000", 1, 1000000,
                "goals produced but not yet acknowledged, at most"),
     QG_OPT_BOOL("stage.threaded", NULL,
@@ -131,10 +133,25 @@ rd_kafka_t *qg_kafka_producer_new(const qg_config_t *cfg, const char *transactio
         rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     rd_kafka_conf_set_opaque(conf, opaque);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
-    if (!rk)
+    if (!rk) {
         rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     /* conf is owned by rk now */
+    qg_kafka_metadata_warm(rk, QG_KAFKA_WARM_TIMEOUT_MS);
     return rk;
+}
+
+void qg_kafka_metadata_warm(rd_kafka_t *rk, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    if (err) {
+        qg_debug("kafka", "metadata of all topics not cached at start: %s", rd_kafka_err2str(err));
+        return;
+    }
+    qg_debug("kafka", "metadata of %d topic(s) cached", md->topic_cnt);
+    rd_kafka_metadata_destroy(md);
 }
 
 rd_kafka_t *qg_kafka_consumer_new(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size)
@@ -241,6 +258,8 @@ int qg_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, int partit
         }
         if (ev)
             rd_kafka_event_destroy(ev);
+        if (rc == 0) /* their first records need not wait for the topic scan */
+            qg_kafka_metadata_warm(rk, QG_KAFKA_WARM_TIMEOUT_MS);
     }
     for (size_t i = 0; nt && i < n; i++)
         if (nt[i])

@@ -26,11 +26,23 @@ rd_kafka_conf_t *qg_kafka_conf_new(const qg_config_t *cfg, char *errstr, size_t 
 int qg_kafka_conf_default(rd_kafka_conf_t *conf, const qg_config_t *cfg, const char *key,
                           const char *value, char *errstr, size_t errstr_size);
 
-/** Producer: idempotent; transactional when transactional_id is non-NULL. */
+/**
+ * Producer: idempotent; transactional when transactional_id is non-NULL. Its
+ * metadata cache is warmed with every existing topic (qg_kafka_metadata_warm).
+ */
 rd_kafka_t *qg_kafka_producer_new(const qg_config_t *cfg, const char *transactional_id,
                                   void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *,
                                                     void *),
                                   void *opaque, char *errstr, size_t errstr_size);
+
+/**
+ * Fill the client's metadata cache with every topic the cluster has, waiting
+ * at most timeout_ms (failures only logged). librdkafka 2.0.2 looks a topic
+ * that is new to a producer up in this cache; a topic missing from it waits
+ * for the client's 1 s topic scan before its first record can be sent.
+ */
+void qg_kafka_metadata_warm(rd_kafka_t *rk, int timeout_ms);
+#define QG_KAFKA_WARM_TIMEOUT_MS 2000
 
 /**
  * Create the topics that do not exist yet (Admin API). Existing topics are

@@ -5,6 +5,9 @@
  *
  * Not a real broker: no CreateTopics (topics are auto-created with
  * the mock's own partition count), no TLS/SASL, no transactional offset storage.
+ * Clients need a few settings of their own on it (config/embedded-broker.properties):
+ * the mock holds an empty fetch for the whole fetch.wait.max.ms, and lets a
+ * rebalance wait session.timeout.ms - 1 s for members to rejoin.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +33,10 @@ static const qg_option_t broker_options[] = {
     QG_OPT_INT("partitions", "4", 1, 10000,
                "partitions of the topics given with --topics (topics created on first use get 4)"),
     QG_OPT_LIST("topics", "", "topics to create at start"),
+    QG_OPT_STR("topic.prefix", NULL,
+               "create the pipeline's topics at start: P.<stage> and P.<stage>.retry of the "
+               "built-in stages, P.completed and P.dlq (clients then find them in their first "
+               "metadata answer; clients use -F config/embedded-broker.properties)"),
     QG_OPT_TABLE_END("qg-broker"),
 };
 
@@ -50,13 +57,33 @@ static int create_topics(rd_kafka_mock_cluster_t *mc, const char *list, int part
     return 0;
 }
 
+/* The topics a pipeline of the built-in stages uses, under prefix. */
+static int create_pipeline_topics(rd_kafka_mock_cluster_t *mc, const char *prefix, int partitions)
+{
+    static const char *const suffixes[] = {
+        "swrlSelection", "swrlSelection.retry", "yamlBinding", "yamlBinding.retry",
+        "simulation",    "simulation.retry",    "aasQuery",    "aasQuery.retry",
+        "dataFiltering", "dataFiltering.retry", "completed",   "dlq",
+    };
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char topic[512];
+        if (snprintf(topic, sizeof(topic), "%s.%s", prefix, suffixes[i]) >= (int)sizeof(topic)) {
+            fprintf(stderr, "qg-broker: topic prefix too long\n");
+            return -1;
+        }
+        if (create_topics(mc, topic, partitions) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char version[96];
     snprintf(version, sizeof(version), "%s (librdkafka %s)", QG_VERSION, rd_kafka_version_str());
     const qg_cli_t cli = {
         .program = "qg-broker",
-        .usage = "[--brokers N] [--partitions P] [--topics T1,T2,...]",
+        .usage = "[--brokers N] [--partitions P] [--topics T1,T2,...] [--topic-prefix P]",
         .about = "Runs an in-process mock Kafka cluster (librdkafka) until SIGTERM.\n"
                  "Prints the bootstrap server list on the first line of stdout.",
         .version = version,
@@ -71,6 +98,7 @@ int main(int argc, char **argv)
     int brokers = (int)qg_config_int(cfg, "brokers");
     int partitions = (int)qg_config_int(cfg, "partitions");
     const char *topics = qg_config_get(cfg, "topics");
+    const char *prefix = qg_config_get(cfg, "topic.prefix");
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     /* The mock cluster needs a client instance to live in. */
@@ -86,6 +114,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (*topics && create_topics(mc, topics, partitions) != 0)
+        rc = 1;
+    if (!rc && prefix && create_pipeline_topics(mc, prefix, partitions) != 0)
         rc = 1;
     if (!rc) {
         printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));

@@ -38,6 +38,24 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, char *errstr, siz
     return n;
 }
 
+/* Replace each partition's offset by its current end (high watermark), in one
+ * ListOffsets request per broker. */
+static int resolve_ends(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *l, char *errstr,
+                        size_t sz)
+{
+    for (int i = 0; i < l->cnt; i++)
+        l->elems[i].offset = RD_KAFKA_OFFSET_END; /* as a timestamp: "latest" */
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(consumer, l, 5000);
+    for (int i = 0; !err && i < l->cnt; i++)
+        if (l->elems[i].err || l->elems[i].offset < 0)
+            err = l->elems[i].err ? l->elems[i].err : RD_KAFKA_RESP_ERR__NO_OFFSET;
+    if (err) {
+        snprintf(errstr, sz, "end offsets unavailable: %s", rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
 /* Assign every partition of the topics at `from` (end: the current high watermark). */
 int qg_follow_assign(rd_kafka_t *consumer, const char *const *topics, int from_end, char *errstr,
                      size_t sz)
@@ -50,17 +68,12 @@ int qg_follow_assign(rd_kafka_t *consumer, const char *const *topics, int from_e
             rd_kafka_topic_partition_list_destroy(l);
             return -1;
         }
-        for (int p = 0; p < n; p++) {
-            int64_t lo = 0, hi = 0;
-            if (from_end && rd_kafka_query_watermark_offsets(consumer, topics[t], p, &lo, &hi,
-                                                             QGCTL_KAFKA_QUERY_MS)) {
-                snprintf(errstr, sz, "watermarks of %s[%d] unavailable", topics[t], p);
-                rd_kafka_topic_partition_list_destroy(l);
-                return -1;
-            }
-            rd_kafka_topic_partition_list_add(l, topics[t], p)->offset =
-                from_end ? hi : RD_KAFKA_OFFSET_BEGINNING;
-        }
+        for (int p = 0; p < n; p++)
+            rd_kafka_topic_partition_list_add(l, topics[t], p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (from_end && resolve_ends(consumer, l, errstr, sz) != 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return -1;
     }
     rd_kafka_resp_err_t err = rd_kafka_assign(consumer, l);
     rd_kafka_topic_partition_list_destroy(l);
@@ -81,7 +94,10 @@ rd_kafka_t *qg_follow_consumer_new(const qg_config_t *cfg, char *errstr, size_t 
     if (qg_kafka_conf_default(conf, cfg, "group.id", group, errstr, sz) ||
         qg_kafka_conf_default(conf, cfg, "enable.auto.commit", "false", errstr, sz) ||
         qg_kafka_conf_default(conf, cfg, "isolation.level", "read_committed", errstr, sz) ||
-        qg_kafka_conf_default(conf, cfg, "allow.auto.create.topics", "true", errstr, sz)) {
+        qg_kafka_conf_default(conf, cfg, "allow.auto.create.topics", "true", errstr, sz) ||
+        /* A real broker answers a waiting fetch as soon as the answer arrives; the
+         * embedded one holds it for the whole wait, so keep the wait short. */
+        qg_kafka_conf_default(conf, cfg, "fetch.wait.max.ms", "100", errstr, sz)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
