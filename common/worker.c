@@ -337,6 +337,7 @@ static int emit_outcome(qg_worker_t *w, const rd_kafka_message_t *rkm, qg_outcom
         w->inflight++;
     }
     w->processed++;
+    qg_outcome_count(w->stage, o);
     return 0;
 }
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "events.h"
-#include "follow.h"
+#include "follow/follow.h"
 #include "file.h"
 #include "goal.h"
 #include "kafka.h"
@@ -140,7 +140,7 @@ int qgctl_send(const qg_config_t *cfg, const char *stage, const char *goal_id, c
         /* Follow from the current end, so only what happens to this send counts. */
         const char *topics[] = {completed, dlq, NULL};
         srand((unsigned)time(NULL) ^ (unsigned)getpid());
-        consumer = qg_follow_consumer_new(cfg, errstr, sizeof(errstr));
+        consumer = qg_follow_consumer_new(cfg, "qgctl", errstr, sizeof(errstr));
         if (!consumer || qg_follow_assign(consumer, topics, 1, errstr, sizeof(errstr)) != 0) {
             fprintf(stderr, "qgctl: %s\n", errstr);
             if (consumer)

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "follow.h"
+#include "follow/follow.h"
 #include "goal.h"
 #include "kafka.h"
 
 /* Make sure the topic exists (auto-created on metadata request) and return its partitions. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic, char *errstr, size_t sz)
+int qg_follow_partitions(rd_kafka_t *rk, const char *topic, char *errstr, size_t sz)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
@@ -44,7 +44,7 @@ int qg_follow_assign(rd_kafka_t *consumer, const char *const *topics, int from_e
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
     for (size_t t = 0; topics[t]; t++) {
         errstr[0] = '\0';
-        int n = topic_partitions(consumer, topics[t], errstr, sz);
+        int n = qg_follow_partitions(consumer, topics[t], errstr, sz);
         if (n <= 0) {
             rd_kafka_topic_partition_list_destroy(l);
             return -1;
@@ -70,13 +70,14 @@ int qg_follow_assign(rd_kafka_t *consumer, const char *const *topics, int from_e
     return 0;
 }
 
-rd_kafka_t *qg_follow_consumer_new(const qg_config_t *cfg, char *errstr, size_t sz)
+rd_kafka_t *qg_follow_consumer_new(const qg_config_t *cfg, const char *name, char *errstr,
+                                   size_t sz)
 {
     rd_kafka_conf_t *conf = qg_kafka_conf_new(cfg, errstr, sz);
     if (!conf)
         return NULL;
     char group[128];
-    snprintf(group, sizeof(group), "qgctl-%d", (int)rand());
+    snprintf(group, sizeof(group), "%s-%d", name, (int)rand());
     if (qg_kafka_conf_default(conf, cfg, "group.id", group, errstr, sz) ||
         qg_kafka_conf_default(conf, cfg, "enable.auto.commit", "false", errstr, sz) ||
         qg_kafka_conf_default(conf, cfg, "isolation.level", "read_committed", errstr, sz) ||
