@@ -29,8 +29,7 @@ typedef struct entry_s {
 typedef struct {
     int topic; /* index into topics */
     int32_t partition;
-    int64_t end; /* high watermark at start */
-    int done;
+    int done; /* the reader reached its end once */
 } target_t;
 
 struct goal_index_s {
@@ -282,12 +281,12 @@ static void handle_record(goal_index_t *ix, const rd_kafka_message_t *rkm, size_
     qg_json_destroy(doc);
 }
 
-static void mark_progress(goal_index_t *ix, size_t topic, int32_t partition, int64_t offset)
+/* The reader reached the end of a partition (enable.partition.eof). */
+static void mark_end(goal_index_t *ix, size_t topic, int32_t partition)
 {
     for (size_t i = 0; i < ix->ntargets; i++) {
         target_t *t = &ix->targets[i];
-        if ((size_t)t->topic == topic && t->partition == partition && !t->done &&
-            offset + 1 >= t->end) {
+        if ((size_t)t->topic == topic && t->partition == partition && !t->done) {
             t->done = 1;
             ix->pending_targets--;
         }
@@ -318,14 +317,13 @@ static void *reader_thread(void *arg)
         if (rkm->err == RD_KAFKA_RESP_ERR__TRANSPORT ||
             rkm->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
             ix->kafka_ok = 0;
-        if (!rkm->err) {
+        size_t t = rkm->rkt ? topic_of(ix, rd_kafka_topic_name(rkm->rkt)) : ix->ntopics;
+        if (!rkm->err && t < ix->ntopics)
+            handle_record(ix, rkm, t);
+        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && t < ix->ntopics)
+            mark_end(ix, t, rkm->partition);
+        if (!rkm->err || rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
             ix->kafka_ok = 1;
-            size_t t = topic_of(ix, rd_kafka_topic_name(rkm->rkt));
-            if (t < ix->ntopics) {
-                handle_record(ix, rkm, t);
-                mark_progress(ix, t, rkm->partition, rkm->offset);
-            }
-        }
         rd_kafka_message_destroy(rkm);
     }
     return NULL;
@@ -364,7 +362,7 @@ static int topics_new(goal_index_t *ix)
     return 0;
 }
 
-/* Where each partition ends now: the reader is caught up once it got there everywhere. */
+/* Every partition read: the reader is caught up once it reached the end of each. */
 static int targets_new(goal_index_t *ix, char *errstr, size_t sz)
 {
     size_t cap = 64;
@@ -373,14 +371,9 @@ static int targets_new(goal_index_t *ix, char *errstr, size_t sz)
         return -1;
     for (size_t t = 0; t < ix->ntopics; t++) {
         int n = qg_follow_partitions(ix->consumer, ix->topics[t], errstr, sz);
+        if (n <= 0)
+            return -1;
         for (int p = 0; p < n; p++) {
-            int64_t lo = 0, hi = 0;
-            if (rd_kafka_query_watermark_offsets(ix->consumer, ix->topics[t], p, &lo, &hi, 5000)) {
-                snprintf(errstr, sz, "watermarks of %s[%d] unavailable", ix->topics[t], p);
-                return -1;
-            }
-            if (hi <= lo)
-                continue;
             if (ix->ntargets == cap) {
                 target_t *nt = realloc(ix->targets, 2 * cap * sizeof(*nt));
                 if (!nt)
@@ -388,7 +381,7 @@ static int targets_new(goal_index_t *ix, char *errstr, size_t sz)
                 ix->targets = nt;
                 cap *= 2;
             }
-            ix->targets[ix->ntargets++] = (target_t){.topic = (int)t, .partition = p, .end = hi};
+            ix->targets[ix->ntargets++] = (target_t){.topic = (int)t, .partition = p};
         }
     }
     ix->pending_targets = ix->ntargets;

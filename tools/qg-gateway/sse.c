@@ -49,6 +49,18 @@ static int set_event(sse_t *s, const char *name, const qg_json_t *data)
     return 0;
 }
 
+/* A comment line (ignored by clients): the stream is alive. */
+static int set_comment(sse_t *s, const char *text)
+{
+    free(s->chunk);
+    s->chunk = malloc(strlen(text) + 5);
+    if (!s->chunk)
+        return -1;
+    s->len = (size_t)sprintf(s->chunk, ": %s\n\n", text);
+    s->off = 0;
+    return 0;
+}
+
 static int set_status(sse_t *s, const goal_view_t *v)
 {
     qg_json_t *o = api_status_json(v);
@@ -70,6 +82,8 @@ static int next_chunk(sse_t *s)
             s->finished = terminal;
             return rc;
         }
+        /* Unknown yet (it may be submitted after the stream opens): say the stream is open. */
+        return set_comment(s, "waiting for the goal");
     }
     while (!s->gw->stop) {
         qg_json_t *ev = s->sub ? qg_events_sub_recv(s->sub, POLL_MS) : NULL;
@@ -97,13 +111,8 @@ static int next_chunk(sse_t *s)
             goal_view_clear(&v);
         if (now >= s->deadline_ms)
             return -1;
-        if (now - s->last_write_ms >= KEEPALIVE_MS) {
-            free(s->chunk);
-            s->chunk = strdup(": keep-alive\n\n");
-            s->len = s->chunk ? strlen(s->chunk) : 0;
-            s->off = 0;
-            return s->chunk ? 0 : -1;
-        }
+        if (now - s->last_write_ms >= KEEPALIVE_MS)
+            return set_comment(s, "keep-alive");
     }
     return -1;
 }
