@@ -28,7 +28,7 @@ check "the goal went through selection, binding and simulation in order" \
 check "an HTML report was written" test -s "$REPORT"
 leftover() {
     local p
-    for p in qg-selection qg-binding qg-simulation qg-events qg-broker; do
+    for p in qg-selection qg-binding qg-simulation qg-events qg-broker qg-gateway; do
         pgrep -x "$p" >/dev/null && return 0
     done
     return 1
