@@ -115,8 +115,11 @@ static int gateway_open(gateway_t *gw, char *errstr, size_t sz)
         gw->ask = NULL;
     }
     qg_error_destroy(err);
-    /* The index knows it has caught up when it saw the end of every partition. */
-    if (qg_config_set(gw->cfg, "enable.partition.eof", "true", errstr, sz) != 0)
+    /* The index knows it has caught up when it saw the end of every partition. A request
+     * waits for its record's acknowledgement: batch for 1 ms, not librdkafka's 5. */
+    if (qg_config_set(gw->cfg, "enable.partition.eof", "true", errstr, sz) != 0 ||
+        (!qg_config_get(gw->cfg, "linger.ms") &&
+         qg_config_set(gw->cfg, "linger.ms", "1", errstr, sz) != 0))
         return -1;
     gw->producer = qg_kafka_producer_new(gw->cfg, NULL, gateway_dr_msg_cb, gw, errstr, sz);
     if (!gw->producer || pthread_create(&gw->poller, NULL, producer_poller, gw) != 0)
