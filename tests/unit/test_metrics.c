@@ -73,7 +73,8 @@ Test(metrics, the_registry_is_bounded)
         qg_metrics_counter_add(m, "many_total", "Many.", labels, 1);
     }
     char *text = render(m);
-    cr_assert(strstr(text, "qg_metrics_dropped_series_total 10\n"), "%s", strstr(text, "qg_metrics_dropped"));
+    cr_assert(strstr(text, "qg_metrics_dropped_series_total 10\n"), "%s",
+              strstr(text, "qg_metrics_dropped"));
     free(text);
     qg_metrics_destroy(m);
 }
@@ -120,8 +121,8 @@ Test(metrics, the_listener_serves_the_registry)
 Test(metrics, a_bad_listen_address_is_refused)
 {
     char errstr[256];
-    qg_metrics_server_t *s =
-        qg_metrics_server_start(qg_metrics_global(), "no-such-host.invalid:1", errstr, sizeof(errstr));
+    qg_metrics_server_t *s = qg_metrics_server_start(qg_metrics_global(), "no-such-host.invalid:1",
+                                                     errstr, sizeof(errstr));
     cr_assert_null(s);
     cr_assert(strstr(errstr, "metrics.listen"), "%s", errstr);
 }

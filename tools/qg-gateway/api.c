@@ -212,9 +212,9 @@ enum MHD_Result api_dlq_replay(req_t *rq, const char *id)
         r = http_problem(rq, 503, "Kafka unavailable", errstr, NULL);
     } else {
         char location[512];
-        goal_index_requeue(rq->gw->index, id, v.stage);
-        goal_view_clear(&v);
-        goal_index_get(rq->gw->index, id, &v);
+        /* The index learns the new state when it reads the record back; answer with it. */
+        v.state = GOAL_RUNNING;
+        v.kafka_ts = (int64_t)qg_now_ms();
         snprintf(location, sizeof(location), "/api/v1/goals/%s", id);
         r = reply_status(rq, 202, &v, "Location", location);
     }
@@ -261,7 +261,7 @@ static double execute_deadline(req_t *rq)
 
 enum MHD_Result api_execute(req_t *rq)
 {
-    if (!goal_index_kafka_ok(rq->gw->index))
+    if (!gateway_kafka_reachable(rq->gw))
         return http_problem(rq, 503, "Kafka unavailable", "the gateway cannot reach Kafka", NULL);
     double deadline = execute_deadline(rq);
     submit_result_t r;
@@ -303,7 +303,7 @@ enum MHD_Result api_healthz(req_t *rq)
 enum MHD_Result api_readyz(req_t *rq)
 {
     gateway_t *gw = rq->gw;
-    int kafka = goal_index_kafka_ok(gw->index), caught_up = goal_index_caught_up(gw->index);
+    int kafka = gateway_kafka_reachable(gw), caught_up = goal_index_caught_up(gw->index);
     int ready = kafka && caught_up;
     qg_json_t *o = qg_json_object(), *stages = qg_json_object();
     const char *list = qg_config_get(gw->cfg, "ready.stages");

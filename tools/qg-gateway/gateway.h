@@ -55,8 +55,6 @@ goal_index_t *goal_index_start(const qg_config_t *cfg, char *errstr, size_t sz);
 void goal_index_stop(goal_index_t *ix);
 /** Has the reader reached the end each partition had when it started? */
 int goal_index_caught_up(goal_index_t *ix);
-/** Is the reader's Kafka connection up (its last poll saw no transport error)? */
-int goal_index_kafka_ok(goal_index_t *ix);
 /** Copy the state of a goal into *out. 0 when known, -1 when not. */
 int goal_index_get(goal_index_t *ix, const char *id, goal_view_t *out);
 /**
@@ -66,8 +64,6 @@ int goal_index_get(goal_index_t *ix, const char *id, goal_view_t *out);
  */
 int goal_index_claim(goal_index_t *ix, const char *id, const char *stage, const char *goal_type,
                      int first_stage);
-/** A dead letter sent back to `stage`: the goal is RUNNING there again. */
-void goal_index_requeue(goal_index_t *ix, const char *id, const char *stage);
 /** Forget a claim whose produce failed (only if still in the claimed state). */
 void goal_index_unclaim(goal_index_t *ix, const char *id);
 /**
@@ -101,6 +97,8 @@ struct gateway_s {
     char groups_stage[128];
     double groups_checked_ms;
     int groups_members; /* -1 unknown (broker cannot tell) */
+    double kafka_checked_ms;
+    int kafka_ok;
 };
 
 /** Outcome of a submit, for the HTTP layer. */
@@ -133,6 +131,9 @@ int gateway_produce(gateway_t *gw, const char *stage, const char *goal_id, const
  * tell (e.g. the embedded broker). Cached for a second.
  */
 int gateway_stage_members(gateway_t *gw, const char *stage);
+
+/** Does the cluster answer a metadata request? Cached for a second. */
+int gateway_kafka_reachable(gateway_t *gw);
 
 /* ---------- HTTP ---------- */
 

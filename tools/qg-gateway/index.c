@@ -49,7 +49,6 @@ struct goal_index_s {
     rd_kafka_t *consumer;
     pthread_t thread;
     volatile int stop;
-    volatile int kafka_ok;
     int caught_up;
 };
 
@@ -314,16 +313,11 @@ static void *reader_thread(void *arg)
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ix->consumer, 200);
         if (!rkm)
             continue;
-        if (rkm->err == RD_KAFKA_RESP_ERR__TRANSPORT ||
-            rkm->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-            ix->kafka_ok = 0;
         size_t t = rkm->rkt ? topic_of(ix, rd_kafka_topic_name(rkm->rkt)) : ix->ntopics;
         if (!rkm->err && t < ix->ntopics)
             handle_record(ix, rkm, t);
         if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && t < ix->ntopics)
             mark_end(ix, t, rkm->partition);
-        if (!rkm->err || rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            ix->kafka_ok = 1;
         rd_kafka_message_destroy(rkm);
     }
     return NULL;
@@ -419,7 +413,6 @@ goal_index_t *goal_index_start(const qg_config_t *cfg, char *errstr, size_t sz)
         goal_index_stop(ix);
         return NULL;
     }
-    ix->kafka_ok = 1;
     return ix;
 }
 
@@ -458,11 +451,6 @@ int goal_index_caught_up(goal_index_t *ix)
     return c;
 }
 
-int goal_index_kafka_ok(goal_index_t *ix)
-{
-    return ix->kafka_ok;
-}
-
 static void view_copy(const entry_t *e, goal_view_t *out)
 {
     *out = e->v;
@@ -497,22 +485,6 @@ int goal_index_claim(goal_index_t *ix, const char *id, const char *stage, const 
     }
     pthread_mutex_unlock(&ix->lock);
     return known;
-}
-
-void goal_index_requeue(goal_index_t *ix, const char *id, const char *stage)
-{
-    pthread_mutex_lock(&ix->lock);
-    entry_t *e = entry_get(ix, id, 0);
-    if (e) {
-        update_t u = {.id = id,
-                      .state = GOAL_RUNNING,
-                      .stage = stage,
-                      .ts = e->v.kafka_ts > (int64_t)qg_now_ms() ? e->v.kafka_ts
-                                                                 : (int64_t)qg_now_ms()};
-        e->rank = 0;
-        index_apply(ix, &u);
-    }
-    pthread_mutex_unlock(&ix->lock);
 }
 
 void goal_index_unclaim(goal_index_t *ix, const char *id)

@@ -95,6 +95,24 @@ int gateway_stage_members(gateway_t *gw, const char *stage)
     return n;
 }
 
+int gateway_kafka_reachable(gateway_t *gw)
+{
+    pthread_mutex_lock(&gw->groups_lock);
+    int ok = gw->kafka_ok, fresh = qg_now_ms() - gw->kafka_checked_ms < 1000;
+    pthread_mutex_unlock(&gw->groups_lock);
+    if (fresh)
+        return ok;
+    const struct rd_kafka_metadata *md = NULL;
+    ok = rd_kafka_metadata(gw->producer, 0, NULL, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    pthread_mutex_lock(&gw->groups_lock);
+    gw->kafka_ok = ok;
+    gw->kafka_checked_ms = qg_now_ms();
+    pthread_mutex_unlock(&gw->groups_lock);
+    return ok;
+}
+
 /* ---------- validation ---------- */
 
 void submit_result_clear(submit_result_t *r)

@@ -532,6 +532,34 @@ def check_tls(done_id):
     check("TLS: goal status over HTTPS", r is not None)
 
 
+def check_limits():
+    gw4 = start_gateway("limits", "-X", "http.max.connections=2", "-X", "http.timeout.ms=3000")
+    idle = socket.create_connection(gw4, timeout=15)
+    t0 = time.time()
+    closed = idle.recv(1) == b""  # the server closes an idle connection
+    check("an idle connection is closed after http.timeout.ms", closed and time.time() - t0 < 14)
+    held = [socket.create_connection(gw4, timeout=15) for _ in range(2)]
+    for s in held:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.recv(4096)  # served; the connection stays open (keep-alive)
+    extra = socket.create_connection(gw4, timeout=15)
+    try:
+        extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        refused = extra.recv(4096) == b""
+    except OSError:
+        refused = True
+    check("a connection past http.max.connections is refused", refused)
+    for s in held + [extra, idle]:
+        s.close()
+    def healthy():
+        try:
+            return request(gw4, "GET", "/healthz", validate=False).status == 200
+        except OSError:
+            return False
+    r = poll_until(healthy, 30)
+    check("... and served again once connections are free", r)
+
+
 def main():
     check_spec()
     gw = start_gateway("gateway")
@@ -555,6 +583,7 @@ def main():
     check_sent_once(gw, sent)
     check_replica_auth_cors(done_id, fail_id)
     check_tls(done_id)
+    check_limits()
 
 
 if __name__ == "__main__":
