@@ -26,6 +26,7 @@ check "the enriched goal has a real estimatedTime, confidence, plan and bottlene
 check "the goal went through selection, binding and simulation in order" \
     jq -e '[.executionLog.stages[].stage] == ["swrlSelection","yamlBinding","simulation"]' "$ANSWER"
 check "an HTML report was written" test -s "$REPORT"
+check "the web console's URL is printed" grep -Eq '^console: http://127\.0\.0\.1:[0-9]+/console/$' "$OUT"
 leftover() {
     local p
     for p in qg-selection qg-binding qg-simulation qg-events qg-broker qg-gateway; do
