@@ -394,6 +394,22 @@ def check_not_found(gw):
     check("replaying an unknown goal -> 404", r.status == 404)
 
 
+def check_lists_and_console(gw, gid):
+    r = request(gw, "GET", "/api/v1/goals?limit=500")
+    ids = [i["goalId"] for i in r.body["items"]]
+    check("the recent goals list holds the submitted goal", gid in ids, ids[:5])
+    r = request(gw, "GET", "/api/v1/goals?limit=1")
+    check("... and honours limit", len(r.body["items"]) == 1)
+    r = request(gw, "GET", "/", validate=False)
+    check("/ redirects to the console", r.status == 302 and r.headers.get("Location") == "/console/")
+    r = request(gw, "GET", "/console/", validate=False)
+    check("the console page is served as HTML with a Content-Security-Policy",
+          r.status == 200 and r.ctype.startswith("text/html") and "app.js" in r.body
+          and "default-src 'self'" in r.headers.get("Content-Security-Policy", ""))
+    r = request(gw, "GET", "/console/../README.md", validate=False)
+    check("no file outside the console directory", r.status == 404)
+
+
 def check_report(gw, gid):
     r = request(gw, "GET", f"/api/v1/goals/{gid}/report")
     check("the report of a completed goal is an HTML page naming it",
@@ -574,6 +590,7 @@ def main():
     sent += 1
     check_not_found(gw)
     check_report(gw, done_id)
+    check_lists_and_console(gw, done_id)
     check_sse(gw)
     sent += 1
     fail_id = check_sync(gw)
