@@ -9,13 +9,17 @@
 #include "goal.h"
 #include "kafka.h"
 
+/* A topic just created may take seconds to have leaders everywhere. */
+#define TOPIC_WAIT_MS 30000
+
 /* Make sure the topic exists (auto-created on metadata request) and return its partitions. */
 int qg_follow_partitions(rd_kafka_t *rk, const char *topic, char *errstr, size_t sz)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
     int n = -1;
-    for (int tries = 0; tries < 20 && n <= 0; tries++) {
+    double deadline = qg_now_ms() + TOPIC_WAIT_MS;
+    while (n <= 0 && qg_now_ms() < deadline) {
         if (md)
             rd_kafka_metadata_destroy(md);
         md = NULL;
@@ -27,7 +31,7 @@ int qg_follow_partitions(rd_kafka_t *rk, const char *topic, char *errstr, size_t
         if (md->topic_cnt == 1 && !md->topics[0].err)
             n = md->topics[0].partition_cnt;
         else
-            rd_kafka_poll(rk, 100);
+            rd_kafka_poll(rk, 200);
     }
     if (md)
         rd_kafka_metadata_destroy(md);

@@ -87,7 +87,9 @@ struct gateway_s {
     goal_index_t *index;
     rd_kafka_t *producer;
     pthread_t poller;
-    volatile int stop;
+    int poller_started;
+    volatile int stop;        /* shutting down: waits (SSE, synchronous requests) end */
+    volatile int poller_stop; /* after the HTTP daemon: no request waits for a report */
     qg_ask_t *ask;
     char *token; /* bearer token, or NULL: auth off */
     char console_dir[4096];

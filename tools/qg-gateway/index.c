@@ -356,6 +356,23 @@ static int topics_new(goal_index_t *ix)
     return 0;
 }
 
+/* Create the missing goal topics in one request, as the workers do (topics.*), so that
+ * a gateway started before its workers does not wait for auto-creation. */
+static void create_topics(goal_index_t *ix)
+{
+    char errstr[256];
+    if (!qg_config_bool(ix->cfg, "topics.create"))
+        return;
+    if (qg_kafka_ensure_topics(ix->consumer, (const char *const *)ix->topics,
+                               (int)qg_config_int(ix->cfg, "topics.partitions"),
+                               (int)qg_config_int(ix->cfg, "topics.replication.factor"), errstr,
+                               sizeof(errstr)) != 0)
+        qg_info("gateway",
+                "topics not created here (%s); relying on existing or auto-created "
+                "topics",
+                errstr);
+}
+
 /* Every partition read: the reader is caught up once it reached the end of each. */
 static int targets_new(goal_index_t *ix, char *errstr, size_t sz)
 {
@@ -405,6 +422,8 @@ goal_index_t *goal_index_start(const qg_config_t *cfg, char *errstr, size_t sz)
         return NULL;
     }
     ix->consumer = qg_follow_consumer_new(cfg, "qg-gateway", errstr, sz);
+    if (ix->consumer)
+        create_topics(ix);
     if (!ix->consumer ||
         qg_follow_assign(ix->consumer, (const char *const *)ix->topics, 0, errstr, sz) != 0 ||
         targets_new(ix, errstr, sz) != 0 || pthread_create(&ix->thread, NULL, reader_thread, ix)) {

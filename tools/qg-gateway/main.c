@@ -91,7 +91,7 @@ static int load_token(gateway_t *gw, char *errstr, size_t sz)
 static void *producer_poller(void *arg)
 {
     gateway_t *gw = arg;
-    while (!gw->stop)
+    while (!gw->poller_stop)
         rd_kafka_poll(gw->producer, 100);
     return NULL;
 }
@@ -116,24 +116,31 @@ static int gateway_open(gateway_t *gw, char *errstr, size_t sz)
     }
     qg_error_destroy(err);
     /* The index knows it has caught up when it saw the end of every partition. A request
-     * waits for its record's acknowledgement: batch for 1 ms, not librdkafka's 5. */
+     * waits for its record's acknowledgement: batch for 1 ms, and send small produce
+     * requests at once (Nagle's algorithm held them for the previous one's ACK). */
     if (qg_config_set(gw->cfg, "enable.partition.eof", "true", errstr, sz) != 0 ||
         (!qg_config_get(gw->cfg, "linger.ms") &&
-         qg_config_set(gw->cfg, "linger.ms", "1", errstr, sz) != 0))
+         qg_config_set(gw->cfg, "linger.ms", "1", errstr, sz) != 0) ||
+        (!qg_config_get(gw->cfg, "socket.nagle.disable") &&
+         qg_config_set(gw->cfg, "socket.nagle.disable", "true", errstr, sz) != 0))
         return -1;
     gw->producer = qg_kafka_producer_new(gw->cfg, NULL, gateway_dr_msg_cb, gw, errstr, sz);
     if (!gw->producer || pthread_create(&gw->poller, NULL, producer_poller, gw) != 0)
         return -1;
+    gw->poller_started = 1;
     gw->index = goal_index_start(gw->cfg, errstr, sz);
     return gw->index ? 0 : -1;
 }
 
+/* After the HTTP daemon stopped: no request waits for a delivery report any more. */
 static void gateway_close(gateway_t *gw)
 {
     gw->stop = 1;
+    gw->poller_stop = 1;
     goal_index_stop(gw->index);
-    if (gw->producer) {
+    if (gw->poller_started)
         pthread_join(gw->poller, NULL);
+    if (gw->producer) {
         rd_kafka_flush(gw->producer, 5000);
         rd_kafka_destroy(gw->producer);
     }
