@@ -11,6 +11,7 @@
 #include "goal.h"
 #include "goaltype.h"
 #include "log.h"
+#include "metrics.h"
 
 const char *qg_stage_effective_name(const qg_stage_ops_t *ops, const qg_config_t *cfg)
 {
@@ -128,10 +129,9 @@ static void outcome_failure(const qg_processor_t *p, qg_error_t *err, qg_outcome
     }
 }
 
-void qg_process(const qg_processor_t *p, const void *value, size_t len, int attempt,
-                qg_outcome_t *out)
+static void process_record(const qg_processor_t *p, const void *value, size_t len, int attempt,
+                           qg_outcome_t *out)
 {
-    memset(out, 0, sizeof(*out));
     out->attempts = attempt;
     if (len > p->max_bytes) {
         outcome_error(out, QG_OUT_DLQ,
@@ -158,6 +158,48 @@ void qg_process(const qg_processor_t *p, const void *value, size_t len, int atte
             outcome_route(p, doc, out);
     }
     qg_json_destroy(doc);
+}
+
+void qg_process(const qg_processor_t *p, const void *value, size_t len, int attempt,
+                qg_outcome_t *out)
+{
+    double started = qg_now_ms();
+    memset(out, 0, sizeof(*out));
+    process_record(p, value, len, attempt, out);
+    out->run_ms = qg_now_ms() - started;
+}
+
+static const char *outcome_name(qg_out_kind_t kind)
+{
+    switch (kind) {
+    case QG_OUT_NEXT:
+        return "next";
+    case QG_OUT_COMPLETED:
+        return "completed";
+    case QG_OUT_RETRY:
+        return "retry";
+    case QG_OUT_DLQ:
+        return "dlq";
+    default:
+        return "fatal";
+    }
+}
+
+void qg_outcome_count(const char *stage, const qg_outcome_t *out)
+{
+    qg_metrics_t *m = qg_metrics_global();
+    char labels[QG_METRICS_MAX_LABELS];
+    const char *cls = out->err ? qg_error_class_name(qg_error_class(out->err)) : "";
+    qg_metrics_counter_add(m, "qg_stage_records_total",
+                           "Records a stage worker handled, by outcome (next, completed, retry, "
+                           "dlq) and error class.",
+                           qg_metrics_labels(labels, sizeof(labels), "stage", stage, "outcome",
+                                             outcome_name(out->kind), "class", cls, NULL),
+                           1);
+    qg_metrics_observe(m, "qg_stage_duration_seconds",
+                       "Time a stage worker spent on one record (validation, run, gate).",
+                       qg_metrics_labels(labels, sizeof(labels), "stage", stage, NULL),
+                       out->run_ms / 1000.0);
 }
 
 void qg_outcome_clear(qg_outcome_t *out)

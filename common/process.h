@@ -28,6 +28,7 @@ typedef struct {
     qg_error_t *err;      /* RETRY/DLQ/FATAL: why */
     int attempts;         /* runs of this stage on this goal so far, this one included */
     int skipped;          /* log showed the stage done: forwarded without running */
+    double run_ms;        /* time qg_process took */
 } qg_outcome_t;
 
 typedef struct {
@@ -50,6 +51,8 @@ typedef struct {
 void qg_process(const qg_processor_t *p, const void *value, size_t len, int attempt,
                 qg_outcome_t *out);
 void qg_outcome_clear(qg_outcome_t *out);
+/** Count an emitted outcome in the process's metrics (qg_stage_records_total, _duration). */
+void qg_outcome_count(const char *stage, const qg_outcome_t *out);
 
 /**
  * Start a stage: load the goal types (goal.types.file, for the parameter

@@ -226,6 +226,7 @@ int qg_worker_emit(qg_worker_t *w, const rd_kafka_message_t *rkm, qg_outcome_t *
     if (p)
         qg_offsets_pending_add(w, p);
     w->processed++;
+    qg_outcome_count(w->stage, o);
     qg_debug("worker", "goal %s from %s [%d] @%lld -> %s", out.key[0] ? out.key : "(no id)",
              rd_kafka_topic_name(rkm->rkt), (int)rkm->partition, (long long)rkm->offset, out.topic);
     return 0;

@@ -10,12 +10,15 @@
 #include "kafka.h"
 #include "process.h"
 #include "log.h"
+#include "metrics.h"
 #include "stage.h"
 #include "worker.h"
 
 static const qg_option_t worker_options[] = {
     QG_OPT_STR("stage", NULL,
                "stage name this worker serves (only for stages without a fixed name)"),
+    QG_OPT_STR("metrics.listen", "",
+               "host:port where GET /metrics serves Prometheus metrics (empty: off)"),
     QG_OPT_END,
 };
 
@@ -102,14 +105,23 @@ static int worker_serve(const qg_stage_ops_t *ops, qg_config_t *cfg)
         qg_warn("worker", "progress events disabled: %s", errstr);
     qg_events_set_worker(events, worker_id);
     qg_worker_install_signals();
+    qg_metrics_server_t *metrics = NULL;
+    const char *metrics_listen = qg_config_get(cfg, "metrics.listen");
+    int metrics_on = metrics_listen && *metrics_listen;
+    if (metrics_on)
+        metrics =
+            qg_metrics_server_start(qg_metrics_global(), metrics_listen, errstr, sizeof(errstr));
     int rc = 1;
-    qg_worker_t *w = qg_worker_new(ops, state, cfg, worker_id, events, errstr, sizeof(errstr));
+    qg_worker_t *w = metrics_on && !metrics ? NULL
+                                            : qg_worker_new(ops, state, cfg, worker_id, events,
+                                                            errstr, sizeof(errstr));
     if (w) {
         rc = qg_worker_run(w);
         qg_worker_destroy(w);
     } else {
         qg_err("worker", "cannot start: %s", errstr);
     }
+    qg_metrics_server_stop(metrics);
     qg_events_destroy(events);
     if (ops->destroy)
         ops->destroy(state);

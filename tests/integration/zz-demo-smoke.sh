@@ -40,9 +40,10 @@ want=$(python3 "$QG_ROOT/tests/data/query/expected.py" "$(dirname "$ANSWER")/fac
 check "the cooling answer lists yesterday's M2 failures ($want)" \
     test "$(jq -c '[.QueryGoal.outputs.failures[].alarmId]' "$ANSWER")" = "$want"
 check "the answer is printed" grep -Eq '^answer +[1-9][0-9]* cooling failures?$' "$OUT"
+check "the web console's URL is printed" grep -Eq '^console: http://127\.0\.0\.1:[0-9]+/console/$' "$OUT"
 leftover() { # this checkout's binaries only: the machine may run other checkouts' demos
     local p
-    for p in qg-selection qg-binding qg-simulation qg-aasquery qg-datafiltering qg-events qg-broker; do
+    for p in qg-selection qg-binding qg-simulation qg-aasquery qg-datafiltering qg-events qg-broker qg-gateway; do
         pgrep -f "^$QG_BUILD/bin/$p( |\$)" >/dev/null && return 0
     done
     return 1

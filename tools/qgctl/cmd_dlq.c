@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "follow.h"
+#include "follow/follow.h"
 #include "goal.h"
 #include "kafka.h"
 #include "qgctl.h"
@@ -33,7 +33,7 @@ static int dlq_scan(const qg_config_t *cfg, dlq_visit_fn fn, void *opaque)
 {
     char topic[300], errstr[512];
     qg_topic_dlq(topic, sizeof(topic), qg_config_get(cfg, "topic.prefix"));
-    rd_kafka_t *c = qg_follow_consumer_new(cfg, errstr, sizeof(errstr));
+    rd_kafka_t *c = qg_follow_consumer_new(cfg, "qgctl", errstr, sizeof(errstr));
     const char *topics[] = {topic, NULL};
     if (!c || qg_follow_assign(c, topics, 0, errstr, sizeof(errstr)) != 0) {
         fprintf(stderr, "qgctl dlq: %s\n", errstr);

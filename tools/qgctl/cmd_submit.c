@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "events.h"
-#include "follow.h"
+#include "follow/follow.h"
 #include "file.h"
 #include "goal.h"
 #include "kafka.h"
@@ -135,7 +135,7 @@ int qgctl_send(const qg_config_t *cfg, const char *stage, const char *goal_id, c
         /* Follow from the current end, so only what happens to this send counts. */
         const char *topics[] = {completed, dlq, NULL};
         srand((unsigned)time(NULL) ^ (unsigned)getpid());
-        consumer = qg_follow_consumer_new(cfg, errstr, sizeof(errstr));
+        consumer = qg_follow_consumer_new(cfg, "qgctl", errstr, sizeof(errstr));
         if (!consumer || qg_follow_assign(consumer, topics, 1, errstr, sizeof(errstr)) != 0) {
             fprintf(stderr, "qgctl: %s\n", errstr);
             if (consumer)
@@ -224,7 +224,8 @@ int qgctl_cmd_wait(int argc, char **argv)
     const char *topics[] = {qg_topic_completed(completed, sizeof(completed), prefix),
                             qg_topic_dlq(dlq, sizeof(dlq), prefix), NULL};
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
-    rd_kafka_t *consumer = nrest == 1 ? qg_follow_consumer_new(cfg, errstr, sizeof(errstr)) : NULL;
+    rd_kafka_t *consumer =
+        nrest == 1 ? qg_follow_consumer_new(cfg, "qgctl", errstr, sizeof(errstr)) : NULL;
     rc = 2;
     if (nrest != 1)
         fprintf(stderr, "qgctl wait: a GOAL_ID is needed\n");

@@ -5,22 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "follow.h"
+#include "follow/follow.h"
 #include "goal.h"
 #include "kafka.h"
-#include "qgctl.h"
+
+/* A topic just created may take seconds to have leaders everywhere. */
+#define TOPIC_WAIT_MS 30000
+/* A metadata or offsets request not answered within this is down for a person
+ * waiting at a prompt or an HTTP client (the caller reports it). */
+#define FOLLOW_QUERY_MS 5000
+/* How soon a stop flag or a deadline is noticed while polling. */
+#define FOLLOW_POLL_SLICE_MS 200
 
 /* Make sure the topic exists (auto-created on metadata request) and return its partitions. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic, char *errstr, size_t sz)
+int qg_follow_partitions(rd_kafka_t *rk, const char *topic, char *errstr, size_t sz)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
     int n = -1;
-    for (int tries = 0; tries < 20 && n <= 0; tries++) {
+    double deadline = qg_now_ms() + TOPIC_WAIT_MS;
+    while (n <= 0 && qg_now_ms() < deadline) {
         if (md)
             rd_kafka_metadata_destroy(md);
         md = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, QGCTL_KAFKA_QUERY_MS);
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, FOLLOW_QUERY_MS);
         if (err) {
             snprintf(errstr, sz, "metadata for %s: %s", topic, rd_kafka_err2str(err));
             continue;
@@ -28,7 +36,7 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, char *errstr, siz
         if (md->topic_cnt == 1 && !md->topics[0].err)
             n = md->topics[0].partition_cnt;
         else
-            rd_kafka_poll(rk, QGCTL_POLL_SLICE_MS);
+            rd_kafka_poll(rk, FOLLOW_POLL_SLICE_MS);
     }
     if (md)
         rd_kafka_metadata_destroy(md);
@@ -63,7 +71,7 @@ int qg_follow_assign(rd_kafka_t *consumer, const char *const *topics, int from_e
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
     for (size_t t = 0; topics[t]; t++) {
         errstr[0] = '\0';
-        int n = topic_partitions(consumer, topics[t], errstr, sz);
+        int n = qg_follow_partitions(consumer, topics[t], errstr, sz);
         if (n <= 0) {
             rd_kafka_topic_partition_list_destroy(l);
             return -1;
@@ -84,13 +92,14 @@ int qg_follow_assign(rd_kafka_t *consumer, const char *const *topics, int from_e
     return 0;
 }
 
-rd_kafka_t *qg_follow_consumer_new(const qg_config_t *cfg, char *errstr, size_t sz)
+rd_kafka_t *qg_follow_consumer_new(const qg_config_t *cfg, const char *name, char *errstr,
+                                   size_t sz)
 {
     rd_kafka_conf_t *conf = qg_kafka_conf_new(cfg, errstr, sz);
     if (!conf)
         return NULL;
     char group[128];
-    snprintf(group, sizeof(group), "qgctl-%d", (int)rand());
+    snprintf(group, sizeof(group), "%s-%d", name, (int)rand());
     if (qg_kafka_conf_default(conf, cfg, "group.id", group, errstr, sz) ||
         qg_kafka_conf_default(conf, cfg, "enable.auto.commit", "false", errstr, sz) ||
         qg_kafka_conf_default(conf, cfg, "isolation.level", "read_committed", errstr, sz) ||
@@ -114,7 +123,7 @@ rd_kafka_message_t *qg_follow_wait(rd_kafka_t *consumer, const char *goal_id, do
                                    volatile int *stop)
 {
     while (qg_now_ms() < deadline_ms && !(stop && *stop)) {
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(consumer, QGCTL_POLL_SLICE_MS);
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(consumer, FOLLOW_POLL_SLICE_MS);
         if (!rkm)
             continue;
         if (!rkm->err && (!goal_id || key_is(rkm, goal_id)))
