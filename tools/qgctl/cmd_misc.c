@@ -80,6 +80,9 @@ static void render_event(const qg_json_t *ev)
 
 int qgctl_cmd_watch(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--live"))
+            return qgctl_cmd_watch_live(argc, argv);
     const char *endpoint = getenv("QG_EVENTS_WATCH");
     const char *goal = "";
     double timeout = 0;
