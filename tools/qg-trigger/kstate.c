@@ -54,6 +54,14 @@ void trg_topics_create(trg_t *t)
 {
     if (!qg_config_bool(t->cfg, "topics.create"))
         return;
+    /* librdkafka's mock cluster (qg-broker) never answers CreateTopics; it
+     * auto-creates topics instead. Its cluster id says what it is. */
+    char *cluster_id = rd_kafka_clusterid(t->producer, 5000);
+    int is_mock = cluster_id && !strncmp(cluster_id, "mockCluster", 11);
+    if (cluster_id)
+        rd_kafka_mem_free(t->producer, cluster_id);
+    if (is_mock)
+        return;
     create_state_topic(t, t->topic_watches, "compact", 0);
     create_state_topic(t, t->topic_dedup, "compact,delete",
                        qg_config_ms(t->cfg, "dedup.retention.ms"));
@@ -168,7 +176,8 @@ void trg_state_poll(trg_t *t)
     }
 }
 
-/* The group consumer: Kafka sources and <prefix>.completed. */
+/* The group consumer: Kafka sources and <prefix>.completed; a new group starts at
+ * the beginning so that no source record is missed on the first start. */
 qg_error_t *trg_consumer_start(trg_t *t)
 {
     char errstr[512], group[400];
@@ -177,7 +186,7 @@ qg_error_t *trg_consumer_start(trg_t *t)
     if (!conf || qg_kafka_conf_default(conf, t->cfg, "group.id", group, errstr, sizeof(errstr)) ||
         qg_kafka_conf_default(conf, t->cfg, "isolation.level", "read_committed", errstr,
                               sizeof(errstr)) ||
-        qg_kafka_conf_default(conf, t->cfg, "auto.offset.reset", "latest", errstr,
+        qg_kafka_conf_default(conf, t->cfg, "auto.offset.reset", "earliest", errstr,
                               sizeof(errstr)) ||
         qg_kafka_conf_default(conf, t->cfg, "fetch.wait.max.ms", "50", errstr, sizeof(errstr)))
         return qg_error_new(QG_ERR_FATAL, "consumer: %s", errstr);
@@ -222,7 +231,11 @@ int trg_consumer_poll(trg_t *t, int timeout_ms)
     const char *topic = rd_kafka_topic_name(rkm->rkt);
     const trg_source_t *src = kafka_source(t, topic);
     if (!strcmp(topic, t->topic_completed) && !src) {
-        trg_watch_on_completed(t, rkm);
+        /* On a first start the group reads from the beginning: answers older
+         * than a watch may last are of no use. */
+        int64_t ts = rd_kafka_message_timestamp(rkm, NULL);
+        if (ts < 0 || (double)ts > qg_now_ms() - (double)qg_config_ms(t->cfg, "watch.ttl.ms"))
+            trg_watch_on_completed(t, rkm);
     } else if (src) {
         trg_event_t ev = {.source = src->name,
                           .topic = topic,

@@ -92,7 +92,7 @@ static void stats_write(const trg_t *t)
     qg_json_t *o = stats_json(t);
     char *text = qg_json_serialize(o, 0, NULL);
     const char *path = qg_config_get(t->cfg, "stats.file");
-    qg_info(TRG_COMPONENT, "stats %s", text ? text : "?");
+    qg_debug(TRG_COMPONENT, "stats %s", text ? text : "?");
     if (text && path && *path) {
         char tmp[4096];
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -211,8 +211,14 @@ static void trg_close(trg_t *t)
             qg_error_destroy(err);
         }
     }
-    if (t->file)
+    if (t->file) {
         stats_write(t);
+        qg_json_t *o = stats_json(t);
+        char *text = qg_json_serialize(o, 0, NULL);
+        qg_info(TRG_COMPONENT, "stopping: %s", text ? text : "?");
+        free(text);
+        qg_json_destroy(o);
+    }
     if (t->consumer) {
         rd_kafka_consumer_close(t->consumer);
         rd_kafka_destroy(t->consumer);

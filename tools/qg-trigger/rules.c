@@ -62,10 +62,11 @@ static int event_id_of(const trg_rule_t *r, const qg_json_t *fields, const trg_e
             s = qg_json_number_text(v)
                     ? qg_json_number_text(v)
                     : (snprintf(num, sizeof(num), "%.0f", qg_json_num(v, 0)), num);
-        if (s)
+        int ok = s && *s;
+        if (ok)
             snprintf(buf, sz, "%s", s);
-        qg_json_destroy(v);
-        return s && *s ? 0 : -1;
+        qg_json_destroy(v); /* s pointed into v */
+        return ok ? 0 : -1;
     }
     snprintf(buf, sz, "%s", ev->origin[0] ? ev->origin : ev->id_digest);
     return 0;
@@ -238,8 +239,9 @@ static void fire(trg_t *t, trg_rule_t *r, const qg_json_t *fields, const trg_eve
     char event_id[512];
     if (event_id_of(r, fields, ev, event_id, sizeof(event_id)) != 0) {
         t->stats.missing_field++;
-        qg_warn(TRG_COMPONENT, "rule %s: event on %s: event id field %s is missing or empty",
-                r->name, ev->topic, r->event_id);
+        qg_warn(TRG_COMPONENT, "rule %s: event on %s: event id field %s is missing or empty: %.*s",
+                r->name, ev->topic, r->event_id, (int)(ev->len < 200 ? ev->len : 200),
+                (const char *)ev->payload);
         return;
     }
     switch (r->then) {

@@ -150,12 +150,79 @@ static qg_error_t *parse_mqtt(trg_source_t *src, const qg_json_t *s, const char 
     return parse_strings(qg_json_get(s, "subscribe"), where, &src->topics, &src->n_topics);
 }
 
-static qg_error_t *parse_source(trg_source_t *src, const qg_json_t *s, size_t i)
+/* "${env:NAME}" or "${env:NAME:-default}" -> the environment's value (a number
+ * when it reads as one). Sources only: rule templates are the event's. */
+static qg_json_t *env_value(const char *text, const char *where, qg_error_t **errp)
+{
+    char name[128];
+    const char *body = text + 6, *end = strchr(body, '}'), *dflt = strstr(body, ":-");
+    size_t n = (size_t)((dflt && dflt < end ? dflt : end) - body);
+    if (!end || end[1] || n == 0 || n >= sizeof(name)) {
+        *errp = bad(where, "bad environment reference ", text);
+        return NULL;
+    }
+    memcpy(name, body, n);
+    name[n] = '\0';
+    char value[512];
+    const char *v = getenv(name);
+    if (!v && !(dflt && dflt < end)) {
+        *errp = bad(where, "environment variable not set: ", name);
+        return NULL;
+    }
+    if (!v)
+        snprintf(value, sizeof(value), "%.*s", (int)(end - dflt - 2), dflt + 2);
+    else
+        snprintf(value, sizeof(value), "%s", v);
+    char *num_end;
+    double d = strtod(value, &num_end);
+    return *value && !*num_end ? qg_json_number(d) : qg_json_string(value);
+}
+
+static qg_error_t *expand_env(qg_json_t *v, const char *where)
+{
+    for (size_t i = 0; i < qg_json_len(v); i++) {
+        qg_json_t *m = qg_json_at(v, i);
+        const char *text = qg_json_str(m);
+        if (!text) {
+            qg_error_t *err = expand_env(m, where);
+            if (err)
+                return err;
+            continue;
+        }
+        if (strncmp(text, "${env:", 6))
+            continue;
+        qg_error_t *err = NULL;
+        qg_json_t *val = env_value(text, where, &err);
+        if (!val)
+            return err ? err : qg_error_oom;
+        if (!qg_json_is(v, QG_JSON_OBJECT)) {
+            qg_json_destroy(val);
+            return bad(where, "environment references go in mapping values, not lists: ", text);
+        }
+        if (qg_json_set(v, qg_json_key_at(v, i), val))
+            return qg_error_oom;
+    }
+    return NULL;
+}
+
+static qg_error_t *parse_source_expanded(trg_source_t *src, const qg_json_t *s, const char *where);
+
+static qg_error_t *parse_source(trg_source_t *src, const qg_json_t *raw, size_t i)
 {
     char where[96];
     snprintf(where, sizeof(where), "sources[%zu]", i);
-    if (!qg_json_is(s, QG_JSON_OBJECT))
+    if (!qg_json_is(raw, QG_JSON_OBJECT))
         return bad(where, "not a mapping", NULL);
+    qg_json_t *s = qg_json_clone(raw);
+    qg_error_t *err = s ? expand_env(s, where) : qg_error_oom;
+    if (!err)
+        err = parse_source_expanded(src, s, where);
+    qg_json_destroy(s);
+    return err;
+}
+
+static qg_error_t *parse_source_expanded(trg_source_t *src, const qg_json_t *s, const char *where)
+{
     if (!(src->name = dup_str(qg_json_get(s, "name"))))
         return bad(where, "name: required", NULL);
     const char *type = qg_json_str(qg_json_get(s, "type"));

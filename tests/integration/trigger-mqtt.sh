@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# qg-trigger on Debian's Mosquitto (username/password, MQTT 5 and 3.1.1) and a
+# Kafka source:
+#   - malformed payloads, an unknown topic, rules missing a field: logged with
+#     the reason and counted, no crash, no goal;
+#   - 400 order events at QoS 1 while qg-trigger is killed (-9) twice and
+#     restarted (fixed client id, persistent session): every event gives exactly
+#     one goal (counted in Kafka: 400 records, 400 distinct goal ids);
+#   - a redelivered event id gives no second goal;
+#   - Kafka source records become goals too.
+set -euo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+. "$QG_ROOT/scripts/kafka.d/pipeline.sh"
+qgk_init trigger-mqtt
+. "$QG_ROOT/tests/integration/trigger.lib"
+trg_init
+N=400
+
+qgk_broker_mock
+mosquitto_passwd -b -c "$QGK_DIR/passwd" plant s3cret >/dev/null
+trg_mosquitto_start "allow_anonymous false
+password_file $QGK_DIR/passwd"
+printf 's3cret\n' >"$QGK_DIR/mqtt-password"
+export TRG_MQTT_PASSWORD=s3cret
+ERP=$QGK_PREFIX.erp.orders
+
+cat >"$QGK_DIR/triggers.yaml" <<YAML
+sources:
+  - {name: plant, type: mqtt, port: $TRG_MQTT_PORT, protocol: 5, client_id: trg-mqtt5-$$,
+     clean_session: false, qos: 1, username: plant, password_file: $QGK_DIR/mqtt-password,
+     subscribe: ["plant/#"]}
+  - {name: legacy, type: mqtt, port: $TRG_MQTT_PORT, protocol: "3.1.1", client_id: trg-mqtt3-$$,
+     clean_session: false, username: plant, password_env: TRG_MQTT_PASSWORD,
+     subscribe: ["legacy/+/orders"]}
+  - {name: erp, type: kafka, topics: [$ERP]}
+rules:
+  - name: order
+    when: {topic: "+/+/orders/new", where: [{field: order.quantity, gt: 0}]}
+    event_id: order.id
+    then:
+      goal:
+        type: goal3_predict_production_time
+        id: "order-\${order.id}"
+        pipeline: [swrlSelection, yamlBinding, simulation]
+        parameters: {productType: "\${order.product}", quantity: "\${order.quantity}",
+                     line: "\${\$topic.1}"}
+  - name: legacy-order
+    when: {source: legacy, topic: "legacy/+/orders"}
+    event_id: id
+    then:
+      goal: {type: goal3_predict_production_time, id: "legacy-\${id}",
+             pipeline: [swrlSelection, yamlBinding, simulation],
+             parameters: {productType: "\${product}", quantity: "\${qty}"}}
+  - name: erp-order
+    when: {source: erp, where: [{field: order.quantity, gt: 0}]}
+    then:
+      goal: {type: goal3_predict_production_time, id: "erp-\${order.id}",
+             pipeline: [swrlSelection, yamlBinding, simulation],
+             parameters: {productType: "\${order.product}", quantity: "\${order.quantity}"}}
+YAML
+
+COMMON=(-b "$QGK_BOOTSTRAP" --topic-prefix "$QGK_PREFIX")
+echo '{"order": {"id": "warm-up", "quantity": 0}}' | "$QGK_BIN/qgctl" produce "$ERP" "${COMMON[@]}"
+trg_start trigger "$QGK_DIR/triggers.yaml"
+qg_wait_for "qg-trigger connected" 60 trg_connected trigger 2 || qg_die "qg-trigger did not connect"
+STATS=$QGK_DIR/trigger.stats
+pub() { mosquitto_pub -p "$TRG_MQTT_PORT" -u plant -P s3cret -q 1 "$@"; }
+
+# --- bad input ---
+pub -t plant/l1/orders/new -m 'not json'
+pub -t plant/l1/orders/new -m '[1, 2]'
+pub -t plant/l1/orders/new -m '{"order": {"id": "no-quantity"}}'
+pub -t plant/l1/orders/new -m '{"order": {"id": "no-product", "quantity": 3}}'
+pub -t plant/l1/alarms -m '{"alarm": 1}'
+pub -t plant/l1/orders/new -m '{"order": {"id": "zero", "product": "P-1001", "quantity": 0}}'
+qgk_check "2 malformed payloads, 2 rules missing a field, 1 unknown topic, 2 unmatched (one on Kafka): counted" \
+    trg_wait_stat "$STATS" '.malformed == 2 and .missingField == 2 and .unknownTopic == 1 and .unmatched == 2' 30
+qgk_check "the reasons are logged" bash -c "
+    grep -q 'malformed: payload is not JSON' '$QGK_DIR/log/trigger.log' &&
+    grep -q 'malformed: payload is not a JSON object' '$QGK_DIR/log/trigger.log' &&
+    grep -q 'field order.quantity is missing' '$QGK_DIR/log/trigger.log' &&
+    grep -q 'field order.product is missing' '$QGK_DIR/log/trigger.log' &&
+    grep -q 'plant/l1/alarms: no rule for this topic' '$QGK_DIR/log/trigger.log'"
+qgk_check "no goal from them, and qg-trigger is running" \
+    bash -c "jq -e '.goals == 0' '$STATS' >/dev/null && kill -0 \$(cat '$QGK_DIR/pid/trigger')"
+
+# --- MQTT 3.1.1 and Kafka sources ---
+mosquitto_pub -V mqttv311 -p "$TRG_MQTT_PORT" -u plant -P s3cret -q 1 -t legacy/l2/orders \
+    -m '{"id": "L1", "product": "P-2001", "qty": 7}'
+printf '%s\n' '{"order": {"id": "K1", "product": "P-3001", "quantity": 4}}' '{bad json' \
+    '{"order": {"id": "K2", "product": "P-1001", "quantity": 9}}' |
+    "$QGK_BIN/qgctl" produce "$ERP" "${COMMON[@]}"
+qgk_check "the MQTT 3.1.1 event and the 2 good Kafka records became goals" \
+    trg_wait_stat "$STATS" '.goals == 3 and .malformed == 3' 60
+
+# --- 400 events while qg-trigger is killed twice ---
+(for i in $(seq 1 $N); do
+    printf '{"order": {"id": "E%d", "product": "P-1001", "quantity": %d}}\n' "$i" "$i"
+    sleep 0.01 # a steady flow, not synchronisation
+done | pub -t plant/l1/orders/new -l) &
+PUB=$!
+for kill in 1 2; do
+    qg_wait_for "100 goals since the last start" 60 jq -e ".goals >= 100" "$STATS" || true
+    trg_proc_kill9 trigger
+    qg_say "killed qg-trigger (-9) after $(trg_stat "$STATS" goals) goals since its start"
+    trg_start trigger "$QGK_DIR/triggers.yaml"
+    qg_wait_for "qg-trigger connected" 60 trg_connected trigger 2 || true
+done
+wait "$PUB"
+pub -t plant/l1/orders/new -m '{"order": {"id": "E7", "product": "P-1001", "quantity": 7}}'
+qgk_check "the redelivered event id E7 was recognised as a duplicate" \
+    trg_wait_stat "$STATS" '.duplicates >= 1' 60
+
+count_goals() {
+    "$QGK_BIN/qgctl" tail "$QGK_PREFIX.swrlSelection" --from-beginning --timeout 4 "${COMMON[@]}" \
+        2>/dev/null | jq -r '.QueryGoal.goalId' >"$QGK_DIR/goals.txt"
+    [ "$(grep -c '^order-E' "$QGK_DIR/goals.txt")" -ge "$N" ]
+}
+qg_wait_for "$N goals in Kafka" 90 count_goals || true
+E_TOTAL=$(grep -c '^order-E' "$QGK_DIR/goals.txt" || true)
+E_DISTINCT=$(grep '^order-E' "$QGK_DIR/goals.txt" | sort -u | wc -l)
+qg_say "order goals in Kafka: $E_TOTAL records, $E_DISTINCT distinct (expected $N)"
+qgk_check "after two kill -9 and restarts no event was lost: $N distinct goals" test "$E_DISTINCT" = "$N"
+qgk_check "and none was duplicated: $N records" test "$E_TOTAL" = "$N"
+qgk_check "the other goals: L1, K1, K2, once each, and nothing else" \
+    test "$(grep -v '^order-E' "$QGK_DIR/goals.txt" | sort | tr '\n' ' ')" = "erp-K1 erp-K2 legacy-L1 "
+qgk_check "a goal carries the event's values with their types and the topic level" \
+    bash -c "'$QGK_BIN/qgctl' tail '$QGK_PREFIX.swrlSelection' --from-beginning --key order-E42 --count 1 \
+        --timeout 10 ${COMMON[*]} | jq -e '.QueryGoal.parameters | from_entries |
+        .productType == \"P-1001\" and .quantity == 42 and .line == \"l1\"' >/dev/null"
+qgk_check "qg-trigger exits 0 on SIGTERM" qgk_workers_stop
+qgk_check "and leaves an empty spool" bash -c "! test -s '$QGK_DIR/spool-trigger/plant.spool'"
+qgk_finish
