@@ -127,8 +127,8 @@ Test(trigger, the_shipped_trigger_file_loads_with_the_environment)
 
 static trg_event_t event(const char *topic, const char *payload)
 {
-    trg_event_t ev = {.source = "plant", .topic = topic, .payload = payload,
-                      .len = strlen(payload)};
+    trg_event_t ev = {
+        .source = "plant", .topic = topic, .payload = payload, .len = strlen(payload)};
     return ev;
 }
 
@@ -206,11 +206,11 @@ Test(trigger, faaast_value_change_event)
 {
     char errstr[512], why[256];
     size_t len;
-    char *text = qg_file_read(QG_SOURCE_DIR "/tests/data/trigger/faaast-value-change.json", 0,
-                              &len, NULL, errstr, sizeof(errstr));
+    char *text = qg_file_read(QG_SOURCE_DIR "/tests/data/trigger/faaast-value-change.json", 0, &len,
+                              NULL, errstr, sizeof(errstr));
     cr_assert_not_null(text, "%s", errstr);
-    trg_event_t ev = {.source = "aas", .topic = "events/ValueChangeEventMessage", .payload = text,
-                      .len = len};
+    trg_event_t ev = {
+        .source = "aas", .topic = "events/ValueChangeEventMessage", .payload = text, .len = len};
     qg_json_t *f = trg_event_fields(&ev, TRG_SHAPE_FAAAST, why, sizeof(why));
     cr_assert_not_null(f, "%s", why);
     cr_assert_str_eq(qg_json_str(qg_json_get(f, "submodel")), "urn:factory:submodel:status:M3");
