@@ -3,7 +3,7 @@
  *   qgctl watch --live GOAL_ID [--ttl DURATION] [--stop]
  *       keep an answered goal watched by qg-trigger (its last answer is read
  *       from <prefix>.completed and written to <prefix>.watches); --stop ends it.
- *   qgctl tail TOPIC [--from-beginning] [--key K] [--count N] [--timeout S]
+ *   qgctl tail TOPIC [--from-beginning] [--key K] [--count N] [--timeout S] [--timestamps]
  *       print the values of a topic's records, one per line (e.g.
  *       <prefix>.updates: the updated answers of watched goals).
  *   qgctl produce TOPIC [--key K]
@@ -28,6 +28,7 @@ static const qg_option_t live_options[] = {
     QG_OPT_STR("from.beginning", "false", "tail: read the topic from its start"),
     QG_OPT_STR("key", "", "tail: only records with this key"),
     QG_OPT_INT("count", "0", 0, 100000000, "tail: stop after this many records (0: no limit)"),
+    QG_OPT_STR("timestamps", "false", "tail: put the time read (epoch ms) before each record"),
     QG_OPT_STR("timeout", "0", "seconds to run (0: until interrupted)"),
     QG_OPT_END,
 };
@@ -44,7 +45,8 @@ static void normalize(int argc, char **argv)
 {
     static const char *const flags[][2] = {{"--live", "--live=true"},
                                            {"--stop", "--stop=true"},
-                                           {"--from-beginning", "--from-beginning=true"}};
+                                           {"--from-beginning", "--from-beginning=true"},
+                                           {"--timestamps", "--timestamps=true"}};
     for (int i = 1; i < argc; i++)
         for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++)
             if (!strcmp(argv[i], flags[f][0]))
@@ -175,6 +177,7 @@ static int tail(const qg_config_t *cfg, const char *topic)
         return 1;
     }
     const char *key = qg_config_get(cfg, "key");
+    int stamps = qg_config_get_bool(cfg, "timestamps", 0);
     long long count = qg_config_int(cfg, "count"), seen = 0;
     double timeout = atof(qg_config_get(cfg, "timeout"));
     double until = timeout > 0 ? qg_now_ms() + 1000 * timeout : 0;
@@ -185,6 +188,8 @@ static int tail(const qg_config_t *cfg, const char *topic)
         if (!rkm)
             continue;
         if (!rkm->err && key_matches(rkm, key)) {
+            if (stamps)
+                printf("%.0f ", qg_now_ms());
             if (rkm->payload)
                 fwrite(rkm->payload, 1, rkm->len, stdout);
             else
