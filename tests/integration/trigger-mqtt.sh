@@ -7,7 +7,9 @@
 #     restarted (fixed client id, persistent session): every event gives exactly
 #     one goal (counted in Kafka: 400 records, 400 distinct goal ids);
 #   - a redelivered event id gives no second goal;
-#   - Kafka source records become goals too.
+#   - Kafka source records become goals too; debounce and rate limit drop events;
+#   - watches: watch.max.goals refuses the third, a plant event re-runs the
+#     goals that read its submodel, watchTtlMs ends a watch, a rule unwatches.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$QG_ROOT/scripts/kafka.d/pipeline.sh"
@@ -51,6 +53,21 @@ rules:
       goal: {type: goal3_predict_production_time, id: "legacy-\${id}",
              pipeline: [swrlSelection, yamlBinding, simulation],
              parameters: {productType: "\${product}", quantity: "\${qty}"}}
+  - name: limited
+    when: {topic: "plant/+/limited"}
+    event_id: id
+    then:
+      goal: {type: goal3_predict_production_time, id: "lim-\${key}",
+             pipeline: [swrlSelection, yamlBinding, simulation],
+             parameters: {productType: P-1001, quantity: 1}}
+    debounce: 1h
+    rate_limit: {max: 2, per: 1h}
+  - name: machine-event
+    when: {source: plant, topic: "plant/+/machines", where: [{field: machine, exists: true}]}
+    then: {rerun: {submodel: "sm-\${machine}", change: "\${machine} \${state}"}}
+  - name: order-done
+    when: {topic: "+/+/orders/done"}
+    then: {unwatch: "\${order.id}"}
   - name: erp-order
     when: {source: erp, where: [{field: order.quantity, gt: 0}]}
     then:
@@ -61,7 +78,8 @@ YAML
 
 COMMON=(-b "$QGK_BOOTSTRAP" --topic-prefix "$QGK_PREFIX")
 echo '{"order": {"id": "warm-up", "quantity": 0}}' | "$QGK_BIN/qgctl" produce "$ERP" "${COMMON[@]}"
-trg_start trigger "$QGK_DIR/triggers.yaml"
+TRG_ARGS=(-X watch.max.goals=2)
+trg_start trigger "$QGK_DIR/triggers.yaml" "${TRG_ARGS[@]}"
 qg_wait_for "qg-trigger connected" 60 trg_connected trigger 2 || qg_die "qg-trigger did not connect"
 STATS=$QGK_DIR/trigger.stats
 pub() { mosquitto_pub -p "$TRG_MQTT_PORT" -u plant -P s3cret -q 1 "$@"; }
@@ -93,6 +111,14 @@ printf '%s\n' '{"order": {"id": "K1", "product": "P-3001", "quantity": 4}}' '{ba
 qgk_check "the MQTT 3.1.1 event and the 2 good Kafka records became goals" \
     trg_wait_stat "$STATS" '.goals == 3 and .malformed == 3' 60
 
+# --- debounce and rate limit ---
+for e in '{"id": "r1", "key": "a"}' '{"id": "r2", "key": "a"}' '{"id": "r3", "key": "b"}' \
+    '{"id": "r4", "key": "c"}'; do
+    pub -t plant/l1/limited -m "$e"
+done
+qgk_check "debounce: a second event for goal lim-a within 1h dropped; rate limit 2/h: the fourth dropped" \
+    trg_wait_stat "$STATS" '.goals == 5 and .debounced == 1 and .rateLimited == 1' 30
+
 # --- 400 events while qg-trigger is killed twice ---
 (for i in $(seq 1 $N); do
     printf '{"order": {"id": "E%d", "product": "P-1001", "quantity": %d}}\n' "$i" "$i"
@@ -103,7 +129,7 @@ for kill in 1 2; do
     qg_wait_for "100 goals since the last start" 60 jq -e ".goals >= 100" "$STATS" || true
     trg_proc_kill9 trigger
     qg_say "killed qg-trigger (-9) after $(trg_stat "$STATS" goals) goals since its start"
-    trg_start trigger "$QGK_DIR/triggers.yaml"
+    trg_start trigger "$QGK_DIR/triggers.yaml" "${TRG_ARGS[@]}"
     qg_wait_for "qg-trigger connected" 60 trg_connected trigger 2 || true
 done
 wait "$PUB"
@@ -122,12 +148,40 @@ E_DISTINCT=$(grep '^order-E' "$QGK_DIR/goals.txt" | sort -u | wc -l)
 qg_say "order goals in Kafka: $E_TOTAL records, $E_DISTINCT distinct (expected $N)"
 qgk_check "after two kill -9 and restarts no event was lost: $N distinct goals" test "$E_DISTINCT" = "$N"
 qgk_check "and none was duplicated: $N records" test "$E_TOTAL" = "$N"
-qgk_check "the other goals: L1, K1, K2, once each, and nothing else" \
-    test "$(grep -v '^order-E' "$QGK_DIR/goals.txt" | sort | tr '\n' ' ')" = "erp-K1 erp-K2 legacy-L1 "
+qgk_check "the other goals: L1, K1, K2, lim-a, lim-b, once each, and nothing else" \
+    test "$(grep -v '^order-E' "$QGK_DIR/goals.txt" | sort | tr '\n' ' ')" = "erp-K1 erp-K2 legacy-L1 lim-a lim-b "
 qgk_check "a goal carries the event's values with their types and the topic level" \
     bash -c "'$QGK_BIN/qgctl' tail '$QGK_PREFIX.swrlSelection' --from-beginning --key order-E42 --count 1 \
         --timeout 10 ${COMMON[*]} | jq -e '.QueryGoal.parameters | from_entries |
         .productType == \"P-1001\" and .quantity == 42 and .line == \"l1\"' >/dev/null"
+# --- watches: the bound, a re-run from a plant event, the time limit, unwatch ---
+answered() { # ID TTL_MS: an answered goal flagged watch: live, whose binding read sm-X
+    jq -nc --arg id "$1" --argjson ttl "$2" '{QueryGoal: {goalId: $id,
+        goalType: "goal3_predict_production_time", parameters: [],
+        metadata: {pipelineStages: ["swrlSelection", "yamlBinding", "simulation"], watch: "live",
+                   watchTtlMs: $ttl}, outputs: {estimatedTime: 100, confidence: 0.9}},
+      executionLog: {goalId: $id, status: "completed", stages: [{stage: "yamlBinding",
+        status: "completed", result: {submodelsRead: ["sm-X"]}}]}}'
+}
+{ answered W1 10000; answered W2 3600000; answered W3 3600000; } |
+    "$QGK_BIN/qgctl" produce "$QGK_PREFIX.completed" "${COMMON[@]}"
+qgk_check "watch.max.goals=2: two goals watched, the third refused" \
+    trg_wait_stat "$STATS" '.watches == 2 and .watchRefused == 1' 30
+qgk_check "the refusal is on <prefix>.updates with its reason" bash -c "
+    '$QGK_BIN/qgctl' tail '$QGK_PREFIX.updates' --from-beginning --key W3 --count 1 --timeout 20 \
+        ${COMMON[*]} | jq -e '.status == \"refused\" and (.reason | test(\"watch.max.goals\"))' >/dev/null"
+pub -t plant/l1/machines -m '{"machine": "X", "state": "down"}'
+qgk_check "a plant event on sm-X re-ran both watched goals" trg_wait_stat "$STATS" '.reruns == 2' 30
+qgk_check "the re-run of W2 is on the first stage with a new run id and the change" bash -c "
+    '$QGK_BIN/qgctl' tail '$QGK_PREFIX.swrlSelection' --from-beginning --key W2 --count 1 --timeout 20 \
+        ${COMMON[*]} | jq -e '.QueryGoal.metadata | (.runId | startswith(\"run-\"))
+            and .previousRunId == \"initial\" and .rerunBecause == [\"X down\"]' >/dev/null"
+qgk_check "W1's watch ended after its watchTtlMs" \
+    trg_wait_stat "$STATS" '.watchExpired == 1 and .watches == 1' 60
+pub -t plant/l1/orders/done -m '{"order": {"id": "W2"}}'
+qgk_check "the order-done event stopped watching W2" \
+    trg_wait_stat "$STATS" '.unwatched == 1 and .watches == 0' 30
+
 qgk_check "qg-trigger exits 0 on SIGTERM" qgk_workers_stop
 qgk_check "and leaves an empty spool" bash -c "! test -s '$QGK_DIR/spool-trigger/plant.spool'"
 qgk_finish

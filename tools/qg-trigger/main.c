@@ -169,13 +169,15 @@ static int trg_run(trg_t *t)
     double last_stats = qg_now_ms(), last_health = 0;
     double stats_every = (double)qg_config_ms(t->cfg, "stats.interval.ms");
     size_t spool_max = (size_t)qg_config_int(t->cfg, "spool.max.bytes");
+    long inflight_max = (long)qg_config_int(t->cfg, "max.inflight.goals");
     qg_info(TRG_COMPONENT, "qg-trigger %s: %zu sources, %zu rules, prefix %s, %s", QG_VERSION,
             t->file->n_sources, t->file->n_rules, t->prefix,
             t->eos ? "exactly_once" : "at_least_once");
     while (!trg_stop && !t->fatal) {
         double now = qg_now_ms();
         int busy = 0;
-        int full = spool_bytes(t) > spool_max;
+        /* Bounded: no more reading while the spool or the records in flight are at their limit. */
+        int full = spool_bytes(t) > spool_max || t->inflight >= inflight_max;
         for (size_t i = 0; i < t->file->n_sources && !full; i++)
             if (t->file->sources[i].type == TRG_SRC_MQTT)
                 busy += trg_mqtt_service(t, &t->file->sources[i], now);
