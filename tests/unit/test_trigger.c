@@ -272,6 +272,7 @@ Test(trigger, spool_replays_complete_records_only)
     trg_spool_t *sp = trg_spool_open(dir, "plant", errstr, sizeof(errstr));
     cr_assert_not_null(sp, "%s", errstr);
     cr_assert_eq(trg_spool_append(sp, "a/b", "{\"x\":1}", 7), 0);
+    cr_assert_eq(trg_spool_append_done(sp, "order/A1"), 0);
     cr_assert_eq(trg_spool_append(sp, "a/c", "bin\n\0ary", 8), 0);
     trg_spool_close(sp);
     /* A crash in the middle of a record: the cut record is not replayed. */
@@ -284,6 +285,9 @@ Test(trigger, spool_replays_complete_records_only)
     cr_assert_eq(trg_spool_replay(sp, on_replay, &r), 2);
     cr_assert_str_eq(r.topics[0], "a/b");
     cr_assert_eq(r.lens[1], 8);
+    replayed_t d = {0};
+    cr_assert_eq(trg_spool_done_keys(sp, on_replay, &d), 1);
+    cr_assert_str_eq(d.topics[0], "order/A1");
     cr_assert_eq(trg_spool_clear(sp), 0);
     cr_assert_eq(trg_spool_bytes(sp), 0);
     r.n = 0;

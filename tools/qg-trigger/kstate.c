@@ -68,12 +68,14 @@ void trg_topics_create(trg_t *t)
     create_state_topic(t, t->topic_updates, "delete", 0);
 }
 
-static int partitions_of(rd_kafka_t *rk, const char *topic)
+/* The topic's partition count (asking for it auto-creates it where the cluster
+ * does that), or -1 after `tries` attempts. */
+static int partitions_of(rd_kafka_t *rk, const char *topic, int tries_max)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
     int n = -1;
-    for (int tries = 0; tries < 50 && n <= 0; tries++) {
+    for (int tries = 0; tries < tries_max && n <= 0; tries++) {
         if (md)
             rd_kafka_metadata_destroy(md);
         md = NULL;
@@ -120,7 +122,7 @@ qg_error_t *trg_state_load(trg_t *t)
     int64_t *high = calloc(4096, sizeof(*high));
     int total = 0;
     for (int i = 0; i < 2 && l && high; i++) {
-        int n = partitions_of(t->state, topics[i]);
+        int n = partitions_of(t->state, topics[i], 50);
         if (n <= 0 || total + n > 4096) {
             rd_kafka_topic_partition_list_destroy(l);
             free(high);
@@ -190,9 +192,16 @@ qg_error_t *trg_consumer_start(trg_t *t)
                               sizeof(errstr)) ||
         qg_kafka_conf_default(conf, t->cfg, "fetch.wait.max.ms", "50", errstr, sizeof(errstr)))
         return qg_error_new(QG_ERR_FATAL, "consumer: %s", errstr);
+    if (qg_kafka_conf_default(conf, t->cfg, "topic.metadata.refresh.interval.ms", "10000", errstr,
+                              sizeof(errstr)))
+        return qg_error_new(QG_ERR_FATAL, "consumer: %s", errstr);
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, 0);
     if (!(t->consumer = qg_kafka_consumer_new(conf, errstr, sizeof(errstr))))
         return qg_error_new(QG_ERR_FATAL, "consumer: %s", errstr);
+    /* A subscribed topic that does not exist yet is seen only at the next metadata
+     * refresh: ask for each now (the embedded broker creates it on the request). */
+    if (partitions_of(t->producer, t->topic_completed, 3) <= 0)
+        qg_info(TRG_COMPONENT, "topic %s does not exist yet", t->topic_completed);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
     rd_kafka_topic_partition_list_add(l, t->topic_completed, RD_KAFKA_PARTITION_UA);
     for (size_t i = 0; i < t->file->n_sources; i++) {

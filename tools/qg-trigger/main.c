@@ -205,12 +205,14 @@ static void trg_close(trg_t *t)
 {
     for (size_t i = 0; t->file && i < t->file->n_sources; i++)
         trg_mqtt_stop(&t->file->sources[i]);
-    if (t->producer && !t->fatal) {
+    /* Twice: the first settle produces the dedup records of the goals just acknowledged. */
+    for (int round = 0; round < 2 && t->producer && !t->fatal; round++) {
         rd_kafka_flush(t->producer, (int)qg_config_ms(t->cfg, "shutdown.timeout.ms"));
         qg_error_t *err = trg_out_settle(t, 1);
         if (err) {
             qg_err(TRG_COMPONENT, "at shutdown: %s", qg_error_message(err));
             qg_error_destroy(err);
+            break;
         }
     }
     if (t->file) {
@@ -236,6 +238,9 @@ static void trg_close(trg_t *t)
     for (size_t i = 0; t->spools && i < t->file->n_sources; i++)
         trg_spool_close(t->spools[i]);
     free(t->spools);
+    for (size_t i = 0; i < t->n_markers; i++)
+        free(t->markers[i]);
+    free(t->markers);
     trg_watch_destroy(t);
     trg_keyset_destroy(t->dedup);
     trg_file_destroy(t->file);

@@ -11,6 +11,7 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include "goal.h"
 #include "log.h"
 #include "trigger.h"
 
@@ -119,6 +120,14 @@ static qg_error_t *mqtt_setup(trg_mqtt_t *m)
     return NULL;
 }
 
+static void spool_done_one(void *opaque, const char *key, const void *unused, size_t len)
+{
+    (void)unused, (void)len;
+    trg_mqtt_t *m = opaque;
+    if (trg_keyset_put(m->t->dedup, key, qg_now_ms()) != 0)
+        qg_warn(TRG_COMPONENT, "dedup: out of memory");
+}
+
 static void spool_replay_one(void *opaque, const char *topic, const void *payload, size_t len)
 {
     trg_mqtt_t *m = opaque;
@@ -143,7 +152,11 @@ qg_error_t *trg_mqtt_start(trg_t *t, trg_source_t *src, size_t index)
     qg_error_t *err = mqtt_setup(m);
     if (err)
         return err;
+    long done = trg_spool_done_keys(m->spool, spool_done_one, m);
     long n = trg_spool_replay(m->spool, spool_replay_one, m);
+    if (done > 0)
+        qg_info(TRG_COMPONENT, "mqtt %s: %ld goal(s) in the spool were acknowledged", src->name,
+                done);
     if (n > 0)
         qg_info(TRG_COMPONENT, "mqtt %s: replayed %ld event(s) from the spool", src->name, n);
     return NULL;

@@ -21,11 +21,42 @@
 
 #define TXN_TIMEOUT_MS 30000
 
+/* A goal's dedup record waits here until the goal is acknowledged. */
+static void marker_push(trg_t *t, char *marker)
+{
+    if (t->n_markers == t->cap_markers) {
+        size_t cap = t->cap_markers ? 2 * t->cap_markers : 64;
+        char **m = realloc(t->markers, cap * sizeof(*m));
+        if (!m) {
+            qg_err(TRG_COMPONENT, "out of memory for dedup records: stopping");
+            t->fatal = 1;
+            free(marker);
+            return;
+        }
+        t->markers = m;
+        t->cap_markers = cap;
+    }
+    t->markers[t->n_markers++] = marker;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     (void)rk;
     trg_t *t = opaque;
     t->inflight--;
+    if (rkm->_private && !rkm->err) {
+        /* "dedup key\tgoal id": the spools learn the key now, Kafka a moment later. */
+        size_t kl = strcspn(rkm->_private, "\t");
+        char key[1200];
+        snprintf(key, sizeof(key), "%.*s", (int)kl, (const char *)rkm->_private);
+        for (size_t i = 0; t->spools && i < t->file->n_sources; i++)
+            if (trg_spool_append_done(t->spools[i], key) != 0) {
+                qg_err(TRG_COMPONENT, "cannot write the spool: stopping");
+                t->fatal = 1;
+            }
+        marker_push(t, rkm->_private);
+    } else
+        free(rkm->_private);
     if (rkm->err) {
         qg_err(TRG_COMPONENT,
                "delivery to %s failed: %s: stopping (events are kept for the restart)",
@@ -73,8 +104,74 @@ static qg_error_t *txn_begin(trg_t *t)
     return NULL;
 }
 
+static qg_error_t *produce(trg_t *t, const char *topic, const char *key, const void *value,
+                           size_t len, rd_kafka_headers_t *headers, char *msg_opaque);
+
 qg_error_t *trg_out_produce(trg_t *t, const char *topic, const char *key, const void *value,
                             size_t len, rd_kafka_headers_t *headers)
+{
+    return produce(t, topic, key, value, len, headers, NULL);
+}
+
+static qg_error_t *marker_produce(trg_t *t, const char *dedup_key, const char *goal_id)
+{
+    qg_json_t *m = qg_json_object();
+    if (!m || qg_json_set_str(m, "goalId", goal_id) || qg_json_set_num(m, "atMs", qg_now_ms())) {
+        qg_json_destroy(m);
+        return qg_error_oom;
+    }
+    qg_error_t *err = trg_out_produce_json(t, t->topic_dedup, dedup_key, m, NULL);
+    qg_json_destroy(m);
+    return err;
+}
+
+qg_error_t *trg_out_produce_goal(trg_t *t, const char *topic, const char *goal_id,
+                                 const qg_json_t *doc, rd_kafka_headers_t *headers,
+                                 const char *dedup_key)
+{
+    size_t len;
+    char *text = qg_json_serialize(doc, 0, &len), *marker = NULL;
+    qg_error_t *err = text ? NULL : qg_error_oom;
+    if (!err && t->eos)
+        err = marker_produce(t, dedup_key, goal_id);
+    if (!err && !t->eos) {
+        size_t n = strlen(dedup_key) + strlen(goal_id) + 2;
+        if ((marker = malloc(n)))
+            snprintf(marker, n, "%s\t%s", dedup_key, goal_id);
+        else
+            err = qg_error_oom;
+    }
+    if (!err) {
+        err = produce(t, topic, goal_id, text, len, headers, marker);
+        headers = NULL;
+        marker = NULL; /* the delivery report owns it now */
+    }
+    if (headers)
+        rd_kafka_headers_destroy(headers);
+    free(marker);
+    free(text);
+    return err;
+}
+
+/* Produce the dedup records of acknowledged goals (at_least_once). */
+static qg_error_t *markers_flush(trg_t *t)
+{
+    qg_error_t *err = NULL;
+    size_t i = 0;
+    for (; i < t->n_markers && !err; i++) {
+        char *tab = strchr(t->markers[i], '\t');
+        *tab = '\0';
+        err = marker_produce(t, t->markers[i], tab + 1);
+        free(t->markers[i]);
+    }
+    for (; i < t->n_markers; i++)
+        free(t->markers[i]);
+    t->n_markers = 0;
+    return err;
+}
+
+static qg_error_t *produce(trg_t *t, const char *topic, const char *key, const void *value,
+                           size_t len, rd_kafka_headers_t *headers, char *msg_opaque)
 {
     qg_error_t *err = txn_begin(t);
     if (err) {
@@ -86,10 +183,11 @@ qg_error_t *trg_out_produce(trg_t *t, const char *topic, const char *key, const 
         rd_kafka_resp_err_t e = rd_kafka_producev(
             t->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
             RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             break;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            free(msg_opaque);
             if (headers)
                 rd_kafka_headers_destroy(headers);
             return qg_error_new(QG_ERR_FATAL, "produce to %s: %s", topic, rd_kafka_err2str(e));
@@ -185,7 +283,10 @@ qg_error_t *trg_out_settle(trg_t *t, int force)
             clear_spools(t);
         return NULL;
     }
-    if (t->inflight > 0)
+    qg_error_t *err = markers_flush(t);
+    if (err)
+        return err;
+    if (t->inflight > 0 || t->n_markers > 0)
         return NULL;
     if (t->positions->cnt > 0 &&
         (force || now - t->last_commit_ms >= (double)qg_config_ms(t->cfg, "commit.interval.ms"))) {

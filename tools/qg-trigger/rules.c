@@ -139,14 +139,8 @@ static void fire_goal(trg_t *t, trg_rule_t *r, const qg_json_t *fields, const tr
         qg_json_destroy(doc);
         return;
     }
-    qg_json_t *marker = qg_json_object();
-    qg_json_set_str(marker, "goalId", gid);
-    qg_json_set_num(marker, "atMs", now);
-    err = trg_out_produce_json(t, t->topic_dedup, key, marker, NULL);
-    qg_json_destroy(marker);
     qg_topic_stage(topic, sizeof(topic), t->prefix, qg_goal_first_stage(doc));
-    if (!err)
-        err = trg_out_produce_json(t, topic, gid, doc, trigger_headers(r, event_id));
+    err = trg_out_produce_goal(t, topic, gid, doc, trigger_headers(r, event_id), key);
     if (err) {
         qg_err(TRG_COMPONENT, "rule %s: %s", r->name, qg_error_message(err));
         qg_error_destroy(err);

@@ -9,6 +9,9 @@
  * event id keeps a replayed event from creating a second goal.
  *
  * Record: "QGS1 <topic length> <payload length>\n" topic payload "\n".
+ * A goal acknowledged by Kafka appends "QGD1 <key length> 0\n" <dedup key> "\n"
+ * at once (its dedup record on <prefix>.trigger.dedup follows a little later),
+ * so that a replay knows it even when the process died in between.
  * A record cut short by a crash (the last one) is ignored.
  */
 #include <errno.h>
@@ -67,13 +70,14 @@ void trg_spool_close(trg_spool_t *sp)
     free(sp);
 }
 
-int trg_spool_append(trg_spool_t *sp, const char *topic, const void *payload, size_t len)
+static int spool_write(trg_spool_t *sp, const char *magic, const char *topic, const void *payload,
+                       size_t len)
 {
     if (!sp)
         return 0;
     char head[64];
     size_t tl = strlen(topic);
-    int hl = snprintf(head, sizeof(head), "QGS1 %zu %zu\n", tl, len);
+    int hl = snprintf(head, sizeof(head), "%s %zu %zu\n", magic, tl, len);
     struct iovec iov[4] = {
         {head, (size_t)hl}, {(void *)topic, tl}, {(void *)payload, len}, {"\n", 1}};
     size_t total = (size_t)hl + tl + len + 1;
@@ -84,22 +88,34 @@ int trg_spool_append(trg_spool_t *sp, const char *topic, const void *payload, si
     return 0;
 }
 
-long trg_spool_replay(trg_spool_t *sp,
-                      void (*fn)(void *, const char *topic, const void *payload, size_t len),
-                      void *opaque)
+int trg_spool_append(trg_spool_t *sp, const char *topic, const void *payload, size_t len)
+{
+    return spool_write(sp, "QGS1", topic, payload, len);
+}
+
+int trg_spool_append_done(trg_spool_t *sp, const char *dedup_key)
+{
+    return spool_write(sp, "QGD1", dedup_key, "", 0);
+}
+
+/* Call fn for every complete record of kind `want` ('S' events, 'D' done keys). */
+static long spool_read(trg_spool_t *sp, char want,
+                       void (*fn)(void *, const char *topic, const void *payload, size_t len),
+                       void *opaque)
 {
     if (!sp || sp->bytes == 0)
         return 0;
     FILE *f = fopen(sp->path, "rb");
     long n = 0;
     size_t tl, pl;
-    while (f && fscanf(f, "QGS1 %zu %zu", &tl, &pl) == 2 && fgetc(f) == '\n') {
+    char kind;
+    while (f && fscanf(f, "QG%c1 %zu %zu", &kind, &tl, &pl) == 3 && fgetc(f) == '\n') {
         if (tl > SPOOL_RECORD_MAX || pl > SPOOL_RECORD_MAX)
             break;
         char *topic = malloc(tl + 1), *payload = malloc(pl + 1);
         int ok = topic && payload && fread(topic, 1, tl, f) == tl &&
                  fread(payload, 1, pl, f) == pl && fgetc(f) == '\n';
-        if (ok) {
+        if (ok && kind == want) {
             topic[tl] = '\0';
             payload[pl] = '\0';
             fn(opaque, topic, payload, pl);
@@ -113,6 +129,20 @@ long trg_spool_replay(trg_spool_t *sp,
     if (f)
         fclose(f);
     return n;
+}
+
+long trg_spool_replay(trg_spool_t *sp,
+                      void (*fn)(void *, const char *topic, const void *payload, size_t len),
+                      void *opaque)
+{
+    return spool_read(sp, 'S', fn, opaque);
+}
+
+long trg_spool_done_keys(trg_spool_t *sp,
+                         void (*fn)(void *, const char *key, const void *unused, size_t len),
+                         void *opaque)
+{
+    return spool_read(sp, 'D', fn, opaque);
 }
 
 int trg_spool_clear(trg_spool_t *sp)

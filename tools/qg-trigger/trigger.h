@@ -194,7 +194,13 @@ trg_spool_t *trg_spool_open(const char *dir, const char *name, char *errstr, siz
 void trg_spool_close(trg_spool_t *sp);
 /** Append one event; 0 or -1 (errno). */
 int trg_spool_append(trg_spool_t *sp, const char *topic, const void *payload, size_t len);
-/** Call fn for every complete record in the spool. Returns the number replayed. */
+/** Record that the goal with this dedup key is acknowledged by Kafka. */
+int trg_spool_append_done(trg_spool_t *sp, const char *dedup_key);
+/** Call fn for every done key in the spool (before replaying). Returns how many. */
+long trg_spool_done_keys(trg_spool_t *sp,
+                         void (*fn)(void *, const char *key, const void *unused, size_t len),
+                         void *opaque);
+/** Call fn for every complete event record in the spool. Returns the number replayed. */
 long trg_spool_replay(trg_spool_t *sp,
                       void (*fn)(void *, const char *topic, const void *payload, size_t len),
                       void *opaque);
@@ -216,8 +222,10 @@ typedef struct trg_s {
     rd_kafka_t *consumer; /* group: Kafka sources and <prefix>.completed */
     rd_kafka_t *state;    /* no group: <prefix>.watches and <prefix>.trigger.dedup */
     char topic_completed[300], topic_watches[300], topic_updates[300], topic_dedup[300];
-    long inflight; /* records produced, not yet acknowledged */
-    int txn_open;  /* exactly_once: a transaction is open */
+    long inflight;  /* records produced, not yet acknowledged */
+    char **markers; /* at_least_once: dedup records of acknowledged goals, to produce */
+    size_t n_markers, cap_markers;
+    int txn_open; /* exactly_once: a transaction is open */
     double txn_started_ms;
     long txn_records;
     rd_kafka_topic_partition_list_t *positions; /* consumed, not yet committed */
@@ -238,6 +246,15 @@ qg_error_t *trg_out_produce(trg_t *t, const char *topic, const char *key, const 
 /** Produce a JSON document. */
 qg_error_t *trg_out_produce_json(trg_t *t, const char *topic, const char *key, const qg_json_t *doc,
                                  rd_kafka_headers_t *headers);
+/**
+ * Produce a goal and its dedup record (key dedup_key, value {goalId, atMs}) to
+ * <prefix>.trigger.dedup. exactly_once: both in the open transaction.
+ * at_least_once: the dedup record only once the goal is acknowledged, so that a
+ * crash in between gives at worst a second copy of the goal, never a lost one.
+ */
+qg_error_t *trg_out_produce_goal(trg_t *t, const char *topic, const char *goal_id,
+                                 const qg_json_t *doc, rd_kafka_headers_t *headers,
+                                 const char *dedup_key);
 /** Record a consumed Kafka position to commit with what it produced. */
 void trg_out_consumed(trg_t *t, const rd_kafka_message_t *rkm);
 /**
