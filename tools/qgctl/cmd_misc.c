@@ -119,6 +119,9 @@ static void render_event(const qg_json_t *ev)
 
 int qgctl_cmd_watch(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--live"))
+            return qgctl_cmd_watch_live(argc, argv);
     char **rest;
     int nrest, rc;
     qg_config_t *cfg = misc_config(&watch_cli, watch_options, argc, argv, &rest, &nrest, &rc);

@@ -16,6 +16,9 @@ static void usage(FILE *f)
             "  submit [FILE|-] [--wait] [--timeout S] [--json]\n"
             "                                   send a goal to its first stage; --wait follows it\n"
             "  watch [GOAL_ID]                  show live progress from the event forwarder\n"
+            "  watch --live GOAL_ID [--stop]    keep an answered goal up to date (qg-trigger)\n"
+            "  tail TOPIC [--from-beginning]    print a topic's records (e.g. <prefix>.updates)\n"
+            "  produce TOPIC [--key K]          each line of standard input becomes a record\n"
             "  dlq list | show GOAL_ID | replay GOAL_ID\n"
             "                                   dead letters with their reasons; replay one\n"
             "  report GOAL.json -o REPORT.html  self-contained HTML report of an answered goal\n"
@@ -45,10 +48,13 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        {"stage", qgctl_cmd_stage},   {"submit", qgctl_cmd_submit},   {"dlq", qgctl_cmd_dlq},
-        {"ping", qgctl_cmd_ping},     {"watch", qgctl_cmd_watch},     {"ask", qgctl_cmd_ask},
-        {"report", qgctl_cmd_report}, {"summary", qgctl_cmd_summary}, {"topics", qgctl_cmd_topics},
-        {"wait", qgctl_cmd_wait},     {"workers", qgctl_cmd_workers},
+        {"stage", qgctl_cmd_stage},     {"submit", qgctl_cmd_submit},
+        {"dlq", qgctl_cmd_dlq},         {"ping", qgctl_cmd_ping},
+        {"watch", qgctl_cmd_watch},     {"ask", qgctl_cmd_ask},
+        {"report", qgctl_cmd_report},   {"summary", qgctl_cmd_summary},
+        {"topics", qgctl_cmd_topics},   {"wait", qgctl_cmd_wait},
+        {"workers", qgctl_cmd_workers}, {"tail", qgctl_cmd_tail},
+        {"produce", qgctl_cmd_produce},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(argv[1], cmds[i].name))

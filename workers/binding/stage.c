@@ -6,7 +6,7 @@
  *   { manifest, model, bindings: {<name>: {ok, required, output, records,
  *     bytes, source, error?, errorClass?}}, scenario: {<output stem>: data}
  *     | scenarioRef: {path, sha256, bytes}, scenarioBytes, workDir,
- *     requests, submodels, warnings[] }
+ *     requests, submodels, submodelsRead[], warnings[] }
  */
 #include <errno.h>
 #include <stdio.h>
@@ -272,6 +272,17 @@ static void qg_binding_progress(const qg_stage_ctx_t *ctx, const qg_bplan_t *pla
     qg_events_stage(ctx->events, ctx->goal_id, "yamlBinding", "progress", msg);
 }
 
+/* submodelsRead[]: the id of every distinct submodel fetched (qg-trigger re-runs a
+ * watched goal when one of them changes). */
+static void qg_binding_submodels_read(const qg_bplan_t *plan, qg_json_t *result)
+{
+    qg_json_t *ids = qg_json_array();
+    for (size_t i = 0; ids && i < plan->n_subs; i++)
+        if (!plan->subs[i].err && qg_json_append(ids, qg_json_string(plan->subs[i].id)) != 0)
+            break;
+    qg_json_set(result, "submodelsRead", ids);
+}
+
 static qg_error_t *qg_binding_execute(qg_binding_t *b, qg_stage_ctx_t *ctx, qg_bplan_t *plan)
 {
     qg_json_t *scenario;
@@ -286,6 +297,7 @@ static qg_error_t *qg_binding_execute(qg_binding_t *b, qg_stage_ctx_t *ctx, qg_b
     err = qg_binding_transient(plan);
     qg_json_set_num(ctx->result, "requests", (double)qg_aas_request_count(b->aas));
     qg_json_set_num(ctx->result, "submodels", (double)plan->n_subs);
+    qg_binding_submodels_read(plan, ctx->result);
     if (err)
         return err;
     scenario = qg_json_object();
