@@ -44,7 +44,7 @@ static const qg_option_t gateway_options[] = {
                 "stages whose consumer groups must have a member for /readyz"),
     QG_OPT_INT("index.max.goals", "100000", 100, 100000000, "goals kept in the index at most"),
     QG_OPT_INT("index.max.mb", "512", 1, 65536, "memory of the index at most (MiB)"),
-    QG_OPT_END,
+    QG_OPT_TABLE_END("qg-gateway"),
 };
 
 static volatile sig_atomic_t gateway_stop;
@@ -149,50 +149,24 @@ static void gateway_close(gateway_t *gw)
     pthread_mutex_destroy(&gw->groups_lock);
 }
 
-static void print_usage(const qg_config_t *cfg)
-{
-    printf(
-        "Usage: qg-gateway [options]\n\n"
-        "HTTP API and web console: POST /api/v1/goals, GET /api/v1/goals/{id}[/events|/report],\n"
-        "GET /api/v1/dlq, POST /api/v1/dlq/{id}/replay, POST /execute-goal-runtime,\n"
-        "/healthz, /readyz, /metrics, /console/. See docs/http.md.\n\n"
-        "Options: -b BROKERS, -X key=value, -F file, --key-with-dashes VALUE,\n"
-        "--dump-config, -h, -V. Configuration keys:\n");
-    qg_config_print_help(cfg, stdout);
-}
-
-static int has_arg(int argc, char **argv, const char *a, const char *b)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], a) || !strcmp(argv[i], b))
-            return 1;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    if (has_arg(argc, argv, "-V", "--version")) {
-        printf("qg-gateway %s\n", QG_VERSION);
-        return 0;
-    }
+    static const qg_cli_t cli = {
+        .program = "qg-gateway",
+        .usage = "[options]",
+        .about = "HTTP API and web console: POST /api/v1/goals, GET /api/v1/goals/{id}"
+                 "[/events|/report], GET /api/v1/dlq, POST /api/v1/dlq/{id}/replay, "
+                 "POST /execute-goal-runtime, /healthz, /readyz, /metrics, /console/. "
+                 "See docs/http.md.",
+        .max_positional = 0,
+    };
     char errstr[512];
     char **rest;
-    int nrest;
+    int nrest, exit_code;
     const qg_option_t *const tables[] = {qg_kafka_options, gateway_options};
-    qg_config_t *cfg =
-        qg_config_from_env_and_args(tables, 2, argc, argv, &rest, &nrest, errstr, sizeof(errstr));
-    if (!cfg) {
-        fprintf(stderr, "qg-gateway: %s\n", errstr);
-        return 2;
-    }
-    if (has_arg(argc, argv, "-h", "--help") || has_arg(argc, argv, "--dump-config", "-D")) {
-        if (has_arg(argc, argv, "-h", "--help"))
-            print_usage(cfg);
-        else
-            qg_config_dump(cfg, stdout);
-        qg_config_destroy(cfg);
-        return 0;
-    }
+    qg_config_t *cfg = qg_cli_config(&cli, tables, 2, argc, argv, &rest, &nrest, &exit_code);
+    if (!cfg)
+        return exit_code;
     qg_log_set_worker("qg-gateway");
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -36,7 +36,7 @@ static const qg_option_t trigger_options[] = {
               "a re-run with no answer after this is given up"),
     QG_OPT_STR("stats.file", "", "written (JSON counters) every stats.interval.ms and at exit"),
     QG_OPT_MS("stats.interval.ms", "10000", 100, 3600000, "how often counters are logged"),
-    QG_OPT_END,
+    QG_OPT_TABLE_END("qg-trigger"),
 };
 
 static volatile sig_atomic_t trg_stop;
@@ -45,15 +45,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     trg_stop = 1;
-}
-
-static void usage(const qg_config_t *cfg)
-{
-    printf("Usage: qg-trigger [-b BROKERS] [--trigger-file FILE] [-X key=value] [-F file]\n\n"
-           "Turns MQTT and Kafka events into goals by the rules of a trigger file, and\n"
-           "re-runs watched goals when the factory data they read changes.\n\n"
-           "Configuration keys:\n");
-    qg_config_print_help(cfg, stdout);
 }
 
 static qg_json_t *stats_json(const trg_t *t)
@@ -246,39 +237,21 @@ static void trg_close(trg_t *t)
     trg_file_destroy(t->file);
 }
 
-static int has_flag(int argc, char **argv, const char *a, const char *b)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], a) || (b && !strcmp(argv[i], b)))
-            return 1;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    if (has_flag(argc, argv, "-V", "--version")) {
-        printf("qg-trigger %s\n", QG_VERSION);
-        return 0;
-    }
+    static const qg_cli_t cli = {
+        .program = "qg-trigger",
+        .usage = "[-b BROKERS] [--trigger-file FILE] [options]",
+        .about = "Turns MQTT and Kafka events into goals by the rules of a trigger file, and "
+                 "re-runs watched goals when the factory data they read changes.",
+        .max_positional = 0,
+    };
     const qg_option_t *tables[] = {qg_kafka_options, trigger_options};
-    char errstr[512], **rest;
-    int nrest;
-    qg_config_t *cfg =
-        qg_config_from_env_and_args(tables, 2, argc, argv, &rest, &nrest, errstr, sizeof(errstr));
-    if (!cfg) {
-        fprintf(stderr, "qg-trigger: %s\n", errstr);
-        return 2;
-    }
-    if (has_flag(argc, argv, "-h", "--help")) {
-        usage(cfg);
-        qg_config_destroy(cfg);
-        return 0;
-    }
-    if (has_flag(argc, argv, "--dump-config", NULL)) {
-        qg_config_dump(cfg, stdout);
-        qg_config_destroy(cfg);
-        return 0;
-    }
+    char **rest;
+    int nrest, exit_code;
+    qg_config_t *cfg = qg_cli_config(&cli, tables, 2, argc, argv, &rest, &nrest, &exit_code);
+    if (!cfg)
+        return exit_code;
     trg_t t = {.cfg = cfg};
     const char *id = qg_config_get(cfg, "worker.id");
     char host[128] = "host";
