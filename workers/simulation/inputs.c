@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "claim.h"
+#include "engine/scenario.h"
 #include "goal.h"
 #include "simulation.h"
 
@@ -76,26 +77,10 @@ static qg_error_t *read_scenario(const qg_sim_conf_t *conf, const qg_json_t *doc
 
 int qg_sim_parse_time(const char *text, double *epoch_s)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(text, "%Y-%m-%d", &tm);
-    if (!end)
+    if (qg_plant_parse_time(text, epoch_s) != 0)
         return -1;
-    if (*end == '\0') {
-        *epoch_s = (double)timegm(&tm) + 86400.0; /* by the end of that day */
-        return 0;
-    }
-    if (*end != 'T' && *end != ' ')
-        return -1;
-    const char *rest = strptime(end + 1, "%H:%M", &tm);
-    if (rest && *rest == ':')
-        rest = strptime(rest + 1, "%S", &tm);
-    if (rest && *rest == '.')
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
-            ;
-    if (!rest || (*rest && strcmp(rest, "Z") && strcmp(rest, "+00:00")))
-        return -1;
-    *epoch_s = (double)timegm(&tm);
+    if (!strpbrk(text, "T ")) /* a date alone: by the end of that day */
+        *epoch_s += 86400.0;
     return 0;
 }
 
