@@ -38,6 +38,8 @@ typedef struct {
     int fd;
     const qg_engine_options_t *opts;
     double start, last;
+    double shown; /* largest fraction reported: the bar never goes back, also when the
+                   * optimizer runs twice (the baseline without the order, then the order) */
     const char *last_phase;
     pthread_mutex_t lock;
 } child_progress_t;
@@ -74,6 +76,10 @@ static void child_progress(const qg_engine_progress_t *pr, void *opaque)
     int phase_changed = !cp->last_phase || !pr->phase || strcmp(cp->last_phase, pr->phase);
     int last = pr->replications_total > 0 && pr->replications_done == pr->replications_total;
     if (phase_changed || last || now - cp->last >= PROGRESS_EVERY_S) {
+        double fraction = progress_fraction(cp, pr, now);
+        if (fraction < cp->shown)
+            fraction = cp->shown;
+        cp->shown = fraction;
         char line[320];
         int n = snprintf(line, sizeof(line),
                          "{\"phase\":\"%s\",\"generation\":%ld,\"best\":%.3f,\"second\":%.3f,"
@@ -81,7 +87,7 @@ static void child_progress(const qg_engine_progress_t *pr, void *opaque)
                          pr->phase ? pr->phase : "optimize", pr->generation,
                          isfinite(pr->best_makespan) ? pr->best_makespan : -1.0,
                          isfinite(pr->best_second) ? pr->best_second : -1.0, pr->replications_done,
-                         pr->replications_total, progress_fraction(cp, pr, now));
+                         pr->replications_total, fraction);
         if (n > 0 && (size_t)n < sizeof(line) && write(cp->fd, line, (size_t)n) < 0) {
             /* full pipe: progress is ephemeral, drop the line */
         }

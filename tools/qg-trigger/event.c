@@ -426,10 +426,14 @@ qg_json_t *trg_goal_build(const trg_rule_t *r, const qg_json_t *fields, const tr
            qg_json_set_str(md, "source", "qg-trigger");
     if (!fail && qg_json_get(g, "watch"))
         fail = qg_json_set(md, "watch", qg_json_clone(qg_json_get(g, "watch")));
-    fail = fail || qg_json_set(q, "metadata", md);
-    md = NULL;
-    fail = fail || qg_json_set(doc, "QueryGoal", q);
-    q = NULL;
+    if (!fail) { /* each set consumes its value, also on failure */
+        fail = qg_json_set(q, "metadata", md) != 0;
+        md = NULL;
+    }
+    if (!fail) {
+        fail = qg_json_set(doc, "QueryGoal", q) != 0;
+        q = NULL;
+    }
     free(id);
     qg_json_destroy(g);
     qg_json_destroy(md);
