@@ -40,8 +40,18 @@ holds_partitions() { [ "$(assigned_count "$1")" -ge 1 ] 2>/dev/null; }
 "$BIN/qg-test-passthrough" "${X[@]}" --stage swrlSelection --worker-id w1 2>"$DIR/w1.log" &
 PIDS+=($!)
 qg_wait_for "the first worker's partitions" 30 holds_partitions "$DIR/w1.log"
-# 5 partitions of swrlSelection + 5 of its retry topic: created at start, not auto-created (4 each).
-check "the pipeline's topics were created at start with --partitions" test "$(assigned_count "$DIR/w1.log")" = 10
+# 5 partitions of swrlSelection and 5 of its retry topic (each in its own group): created at
+# start, not auto-created (4 each).
+stage_and_retry() { # LOG: "N M", the partitions first assigned of the stage and the retry topic
+    local t
+    for t in stage retry; do
+        jq -r --arg t "$t" 'select(.msg | test("^assigned [0-9]+ partition\\(s\\) of the " + $t + " topic")) |
+            .msg | capture("assigned (?<n>[0-9]+)").n' "$1" 2>/dev/null | head -n1
+    done | paste -sd' '
+}
+qg_wait_for "the retry topic's partitions" 30 bash -c "grep -q 'of the retry topic' '$DIR/w1.log'"
+check "the pipeline's topics were created at start with --partitions" \
+    test "$(stage_and_retry "$DIR/w1.log")" = "5 5"
 
 "$BIN/qg-loadgen" "${X[@]:0:4}" --stages swrlSelection --no-create-topics --count 50 --run-id emb \
     --at-least-once --timeout 60 --settle 0 --json bench >"$DIR/bench.json" 2>"$DIR/bench.err"
