@@ -18,6 +18,8 @@
 #define POLL_MS 100
 /* Poll timeout while a long job runs: its end is noticed within this. */
 #define JOB_POLL_MS 10
+/* Beyond two session timeouts, the wait for a first assignment before closing. */
+#define FIRST_ASSIGNMENT_MARGIN_MS 5000.0
 /* Producer poll interval while waiting for acknowledgements. */
 #define INFLIGHT_POLL_MS 10
 
@@ -151,8 +153,11 @@ static void wait_first_assignment(qg_worker_t *w)
     const char *strategy = qg_config_get(w->cfg, "partition.assignment.strategy");
     if (strategy && !strstr(strategy, "cooperative"))
         return;
+    /* A member restarted after a crash gets its first assignment only once the group
+     * has dropped its old incarnation (one session timeout) and rebalanced: allow two. */
     const char *session = qg_config_get(w->cfg, "session.timeout.ms");
-    double deadline = qg_clock_ms() + (session ? strtod(session, NULL) : 45000.0);
+    double session_ms = session ? strtod(session, NULL) : 45000.0;
+    double deadline = qg_clock_ms() + 2.0 * session_ms + FIRST_ASSIGNMENT_MARGIN_MS;
     while ((!w->assigned_once || !w->retry_assigned_once) && qg_clock_ms() < deadline) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->retry_consumer, 0);
         if (rkm)
