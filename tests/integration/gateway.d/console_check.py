@@ -113,9 +113,14 @@ def check_answer(drv, gid):
     want = f"Estimated time: {human(out['estimatedTime'])} ({round(out['estimatedTime'])} s)"
     check("the answer on the page is the goal's estimatedTime", est == want, (est, want))
     conf = drv.find_element(By.ID, "confidence").text
-    check("confidence in words with its percentage",
-          f"{round(out['confidence'] * 100)} %" in conf and ("likely" in conf or "even" in conf),
-          conf)
+    if out.get("confidence") is None:
+        check("no confidence in words: deterministic, so no probability",
+              out.get("confidenceBasis") == "deterministic" and "deterministic" in conf
+              and "no probability" in conf, conf)
+    else:
+        check("confidence in words with its percentage",
+              f"{round(out['confidence'] * 100)} %" in conf and ("likely" in conf or "even" in conf),
+              conf)
     rows = drv.find_elements(By.CSS_SELECTOR, "#bottlenecks li")
     check("the bottlenecks are listed, top one first",
           rows and rows[0].text.startswith(out["bottlenecks"][0]["machine"] + ":"),

@@ -42,6 +42,15 @@ function confidenceWords(c) {
   return `${words} (${pct} % of simulated futures meet the promise)`;
 }
 
+// The answer's confidence in words: a probability, or why there is none.
+function confidenceText(out) {
+  const promise = out.promiseStatement ? ` ${out.promiseStatement}.` : "";
+  if (typeof out.confidence === "number") return confidenceWords(out.confidence) + promise;
+  if (out.confidenceBasis === "deterministic")
+    return "none: the plant data carries no spread or breakdowns, so the estimate is deterministic and no probability is given";
+  return "n/a";
+}
+
 // ---------- the goal being followed ----------
 
 function showGoal(id, pipeline) {
@@ -153,7 +162,7 @@ function render(st) {
   text($("estimate"), `Estimated time: ${humanSeconds(out.estimatedTime)} (${Math.round(out.estimatedTime)} s)`);
   const p = out.percentiles || {};
   text($("range"), p.p10 != null ? `${humanSeconds(p.p10)} – ${humanSeconds(p.p90)}` : "n/a");
-  text($("confidence"), typeof out.confidence === "number" ? confidenceWords(out.confidence) : "n/a");
+  text($("confidence"), confidenceText(out));
   const ol = $("bottlenecks");
   ol.replaceChildren();
   for (const b of (out.bottlenecks || []).slice(0, 5)) {
