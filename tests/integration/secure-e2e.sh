@@ -128,7 +128,8 @@ token_of() { # SCOPE
 expired() { # TOKEN: its exp claim has passed
     python3 -c 'import base64, json, sys, time
 p = sys.argv[1].split(".")[1]
-sys.exit(0 if json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))["exp"] < time.time() else 1)' "$1"
+# The proxy compares whole seconds: a token is refused from the second after exp.
+sys.exit(0 if json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))["exp"] + 1 < time.time() else 1)' "$1"
 }
 probe=$(token_of aas.read)
 qg_wait_for "a 4 s token to expire" 30 expired "$probe"
