@@ -98,13 +98,14 @@ run_init() {
 }
 echo "plant7.dlq 1" >"$STUB_STATE" # created earlier, by hand, with fewer partitions
 if run_init >"$scratch/init.log" 2>&1 &&
-    [ "$(wc -l <"$STUB_STATE")" -eq 8 ] &&
+    [ "$(wc -l <"$STUB_STATE")" -eq 12 ] &&
+    grep -qx "plant7.dataFiltering.retry 12" "$STUB_STATE" &&
     grep -qx "plant7.yamlBinding.retry 12" "$STUB_STATE" &&
     grep -qx "plant7.completed 12" "$STUB_STATE" &&
     grep -q -- "--topic plant7.completed .*--replication-factor 3 .*retention.ms=2592000000 .*min.insync.replicas=2" "$STUB_STATE.calls" &&
     grep -q -- "--topic plant7.simulation .*retention.ms=604800000" "$STUB_STATE.calls" &&
     grep -q "warning: plant7.dlq has 1 partitions, configured 3" "$scratch/init.log"; then
-    pass "topic-init creates the 7 missing topics with their partitions and configs, reports the short one"
+    pass "topic-init creates the 11 missing topics (5 stages with their retry topics, completed) with their partitions and configs, reports the short one"
 else
     cat "$scratch/init.log" "$STUB_STATE" >&2
     fail "topic-init first run"
