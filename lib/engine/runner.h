@@ -10,9 +10,12 @@
  *   builtin  runner_builtin.c  the engine library, in a forked child process
  *   exec     runner_exec.c     a third-party simulator executable (argv, clean env)
  *   docker   runner_docker.c   a simulator image run through the Docker Engine API
+ *   kubernetes runner_kubernetes.c  a simulator image run as a batch/v1 Job
  *
- * exec and docker share the work directory and the result contract
- * (runner_files.c): one contract, several ways to run.
+ * exec, docker and kubernetes share the work directory and the result
+ * contract (runner_files.c): one contract, several ways to run. docker and
+ * kubernetes share the API client and the container set-up
+ * (runner_container.c).
  *
  * Errors: QG_ERR_BAD_INPUT when the scenario/order cannot be planned,
  * QG_ERR_STAGE_ERROR for everything the run itself got wrong (crash, limit
@@ -70,6 +73,7 @@ typedef struct qg_runner_ops_s {
 extern const qg_runner_ops_t qg_runner_builtin;
 extern const qg_runner_ops_t qg_runner_exec;
 extern const qg_runner_ops_t qg_runner_docker;
+extern const qg_runner_ops_t qg_runner_kubernetes;
 
 /**
  * Remove the docker runner's containers left by a worker of this host that is
@@ -77,6 +81,16 @@ extern const qg_runner_ops_t qg_runner_docker;
  * Returns the number removed, or -1 when the daemon cannot be asked.
  */
 int qg_runner_docker_recover(const qg_config_t *cfg);
+
+/**
+ * Delete the kubernetes runner's Jobs left by a worker of this host that is
+ * gone (labels querygoal.io/host, annotation querygoal.io/owner). Returns the
+ * number deleted, or -1 when the API server cannot be asked.
+ */
+int qg_runner_kubernetes_recover(const qg_config_t *cfg);
+
+/** A fatal error naming the key when simulation.kubernetes.kubeconfig is set but unusable. */
+qg_error_t *qg_runner_kubernetes_check(const qg_config_t *cfg);
 
 /** The runner for a registry runner type, or NULL when unknown. */
 const qg_runner_ops_t *qg_runner_find(const char *type);
@@ -167,5 +181,86 @@ typedef struct {
 
 /** Replace every {name} of vars in tmpl. A malloc'd string, or NULL. */
 char *qg_runner_substitute(const char *tmpl, const qg_runner_var_t *vars, size_t nvars);
+
+/* ---------- container runners: what docker and kubernetes share (runner_container.c) ---------- */
+
+/** Where a container sees its work directory. */
+#define QG_RUNNER_MOUNT "/work"
+
+/** A response body, capped at max bytes (the rest is counted as truncated). */
+typedef struct {
+    char *data;
+    size_t len, cap, max;
+    int truncated;
+} qg_runner_buf_t;
+
+/** libcurl write callback into a qg_runner_buf_t. */
+size_t qg_runner_buf_write(char *ptr, size_t size, size_t n, void *opaque);
+
+/** A platform's HTTP API: the Docker Engine or a Kubernetes API server. */
+typedef struct {
+    const char *what;                    /* "docker daemon", "Kubernetes API server" */
+    char where[512];                     /* its address as configured, for messages */
+    char socket[512];                    /* unix socket path, or "" for TCP */
+    char base[512];                      /* URL prefix */
+    const char *ca, *cert, *key;         /* PEM files, or NULL */
+    const char *ca_pem, *cert_pem, *key_pem; /* PEM text (kubeconfig *-data), or NULL */
+    const char *bearer;                  /* token, or NULL */
+} qg_runner_api_t;
+
+typedef size_t (*qg_runner_sink_fn)(char *ptr, size_t size, size_t n, void *opaque);
+
+typedef struct {
+    const char *method, *path;
+    const char *content_type;         /* NULL: application/json */
+    const qg_json_t *body;            /* may be NULL */
+    long timeout_s;
+    qg_runner_buf_t *resp;            /* the body, unless sink is set */
+    qg_runner_sink_fn sink;           /* streaming body (a watch, logs) */
+    void *sink_opaque;
+    volatile sig_atomic_t *cancel;    /* non-zero: abort the transfer; may be NULL */
+    int *stopped;                     /* set when the sink or cancel ended it (not an error) */
+} qg_runner_request_t;
+
+/**
+ * One request. Connection failures are transient and name the API; the HTTP
+ * status is left in *status for the caller to judge.
+ */
+qg_error_t *qg_runner_api_call(const qg_runner_api_t *api, const qg_runner_request_t *rq,
+                               long *status);
+
+/** A JSON request whose answer is parsed into *out (may be NULL). */
+qg_error_t *qg_runner_api_json(const qg_runner_api_t *api, const char *method, const char *path,
+                               const qg_json_t *body, long timeout_s, long *status,
+                               qg_json_t **out);
+
+/**
+ * The container's environment {NAME: value}: HOME, TMPDIR, QG_SCENARIO_DIR,
+ * QG_RESULTS_DIR, QG_INPUT, QG_TIME_LIMIT, QG_GOAL_ID, QG_PARAM_<KEY> for each
+ * goal parameter, then the model's env (names from the worker's environment or
+ * {NAME: value}).
+ */
+qg_error_t *qg_runner_container_env(const qg_runner_job_t *job, qg_json_t **out);
+
+/** The model's command with {placeholders} as container paths; NULL: the image's own. */
+qg_error_t *qg_runner_container_cmd(const qg_runner_job_t *job, qg_json_t **out);
+
+/** runner.user, else the worker's uid:gid, else 65534:65534 (worker is root); never root. */
+qg_error_t *qg_runner_container_user(const qg_runner_job_t *job, char *out, size_t sz);
+
+/** A worker running as root hands scenario/, results/, tmp/ to a numeric uid[:gid]. */
+qg_error_t *qg_runner_hand_over(const qg_runner_dirs_t *dirs, const char *user);
+
+/** goal id with every character outside [A-Za-z0-9_-] replaced by '_'. */
+void qg_runner_safe_name(const char *goal_id, char *out, size_t sz);
+
+/** A process's identity: "<hostname>/<pid>/<start time in clock ticks since boot>". */
+void qg_runner_owner_of(pid_t pid, char *out, size_t sz);
+
+/** Is that process gone (or its pid reused)? Only meaningful for this host. */
+int qg_runner_owner_gone(const char *owner);
+
+/** Report the "QG_PROGRESS {...}" lines of a captured stdout, after the run. */
+void qg_runner_replay_progress(const qg_runner_job_t *job, const qg_runner_dirs_t *dirs);
 
 #endif

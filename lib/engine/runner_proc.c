@@ -28,7 +28,8 @@
 
 const qg_runner_ops_t *qg_runner_find(const char *type)
 {
-    const qg_runner_ops_t *all[] = {&qg_runner_builtin, &qg_runner_exec, &qg_runner_docker};
+    const qg_runner_ops_t *all[] = {&qg_runner_builtin, &qg_runner_exec, &qg_runner_docker,
+                                    &qg_runner_kubernetes};
     for (size_t i = 0; type && i < sizeof(all) / sizeof(all[0]); i++)
         if (!strcmp(all[i]->type, type))
             return all[i];

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "aas/aas.h"
-#include "aas/b64.h"
+#include "b64.h"
 
 static qg_json_t *parse(const char *text)
 {

@@ -77,12 +77,39 @@ static const qg_option_t sim_options[] = {
                "docker runner: simulation.work.dir as the daemon sees it (unset: the same)"),
     QG_OPT_BOOL("simulation.docker.recover", "true",
                 "docker runner: at start, remove containers left by a dead worker of this host"),
+    QG_OPT_STR("simulation.kubernetes.kubeconfig", NULL,
+               "kubernetes runner: a kubeconfig (unset: in-cluster service account)"),
+    QG_OPT_STR("simulation.kubernetes.server", NULL,
+               "kubernetes runner: API server URL without a kubeconfig (unset: in-cluster)"),
+    QG_OPT_STR("simulation.kubernetes.token.file", NULL,
+               "kubernetes runner: bearer token file (unset: the service account's)"),
+    QG_OPT_STR("simulation.kubernetes.ca.file", NULL,
+               "kubernetes runner: the API server's CA (unset: the service account's)"),
+    QG_OPT_STR("simulation.kubernetes.namespace", NULL,
+               "kubernetes runner: namespace of the Jobs (unset: the kubeconfig's or the pod's)"),
+    QG_OPT_STR("simulation.kubernetes.pvc", NULL,
+               "kubernetes runner: the PersistentVolumeClaim that holds simulation.work.dir"),
+    QG_OPT_STR("simulation.kubernetes.pvc.mount", NULL,
+               "kubernetes runner: where this worker mounts that claim (unset: simulation.work.dir)"),
+    QG_OPT_STR("simulation.kubernetes.image.pull.policy", NULL,
+               "kubernetes runner: imagePullPolicy of the Jobs (unset: the cluster's default)"),
+    QG_OPT_STR("simulation.kubernetes.service.account", NULL,
+               "kubernetes runner: service account of the Jobs' pods (unset: default)"),
+    QG_OPT_INT("simulation.kubernetes.ttl.s", "600", 0, 604800,
+               "kubernetes runner: ttlSecondsAfterFinished, if a worker dies before deleting"),
+    QG_OPT_BOOL("simulation.kubernetes.recover", "true",
+                "kubernetes runner: at start, delete Jobs left by a dead worker of this host"),
     QG_OPT_TABLE_END("simulation"),
 };
 
 typedef struct {
     qg_sim_conf_t conf;
 } qg_sim_t;
+
+static int is_set(const char *s)
+{
+    return s && *s;
+}
 
 static char *dup_or_null(const char *s)
 {
@@ -132,6 +159,13 @@ static qg_error_t *sim_init(void **state, const qg_config_t *cfg)
         err = qg_error_new_fatal("simulation.work.dir %s: %s", c->work_dir, strerror(errno));
     if (!err && qg_config_bool(cfg, "simulation.docker.recover"))
         qg_runner_docker_recover(cfg);
+    if (!err)
+        err = qg_runner_kubernetes_check(cfg);
+    if (!err && qg_config_bool(cfg, "simulation.kubernetes.recover") &&
+        (is_set(qg_config_get(cfg, "simulation.kubernetes.kubeconfig")) ||
+         is_set(qg_config_get(cfg, "simulation.kubernetes.server")) ||
+         is_set(getenv("KUBERNETES_SERVICE_HOST"))))
+        qg_runner_kubernetes_recover(cfg);
     if (err) {
         sim_destroy(st);
         return err;

@@ -1,9 +1,8 @@
 /*
- * b64.h - base64 for AAS identifiers in URL paths.
- *
- * AAS Part 2 puts identifiers into paths as base64url of their UTF-8 bytes
- * WITHOUT padding. Decoding is lenient: standard or url alphabet, padded or
- * not (servers and users spell it every way).
+ * b64.h - base64: AAS identifiers in URL paths (AAS Part 2: base64url of the
+ * UTF-8 bytes WITHOUT padding) and the *-data fields of a kubeconfig.
+ * Decoding is lenient: standard or url alphabet, padded or not (servers and
+ * users spell it every way).
  */
 #ifndef QG_B64_H
 #define QG_B64_H
