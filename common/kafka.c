@@ -218,6 +218,14 @@ rd_kafka_headers_t *qg_dlq_headers_new(const char *topic, int32_t partition, int
 int qg_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, int partitions,
                            int replication, char *errstr, size_t errstr_size)
 {
+    return qg_kafka_ensure_topics_config(rk, topics, NULL, partitions, replication, errstr,
+                                         errstr_size);
+}
+
+int qg_kafka_ensure_topics_config(rd_kafka_t *rk, const char *const *topics,
+                                  const char *const *const *configs, int partitions,
+                                  int replication, char *errstr, size_t errstr_size)
+{
     size_t n = 0;
     while (topics[n])
         n++;
@@ -230,6 +238,17 @@ int qg_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, int partit
         if (!nt[i]) {
             snprintf(errstr, errstr_size, "%s: %s", topics[i], msg);
             rc = -1;
+        }
+        for (size_t k = 0; rc == 0 && configs && configs[i] && configs[i][k]; k += 2) {
+            rd_kafka_resp_err_t e =
+                configs[i][k + 1]
+                    ? rd_kafka_NewTopic_set_config(nt[i], configs[i][k], configs[i][k + 1])
+                    : RD_KAFKA_RESP_ERR__INVALID_ARG;
+            if (e) {
+                snprintf(errstr, errstr_size, "%s: config %s: %s", topics[i], configs[i][k],
+                         rd_kafka_err2str(e));
+                rc = -1;
+            }
         }
     }
     if (rc == 0) {

@@ -51,6 +51,14 @@ void qg_kafka_metadata_warm(rd_kafka_t *rk, int timeout_ms);
  */
 int qg_kafka_ensure_topics(rd_kafka_t *rk, const char *const *topics, int partitions,
                            int replication, char *errstr, size_t errstr_size);
+/**
+ * qg_kafka_ensure_topics with topic configs: configs (may be NULL) has one entry per
+ * topic, NULL or a NULL-terminated list of name, value, name, value, ... (e.g.
+ * "cleanup.policy", "compact"). A topic that exists keeps its configs.
+ */
+int qg_kafka_ensure_topics_config(rd_kafka_t *rk, const char *const *topics,
+                                  const char *const *const *configs, int partitions,
+                                  int replication, char *errstr, size_t errstr_size);
 
 /**
  * Consumer from a prepared conf, which it takes over (destroyed on failure
