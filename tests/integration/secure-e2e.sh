@@ -12,8 +12,12 @@
 # worker at start; a principal without Read on its topic stops at start naming
 # it; an expired static token and an unknown AAS CA dead-letter the goal with the
 # reason; a principal without Write on the next topic stops without committing,
-# and the goal is finished by a correctly authorised worker. No secret appears in
-# any log, output or DLQ record.
+# and the goal is finished by a correctly authorised worker. qg-gateway (behind a
+# bearer token) and qg-trigger (exactly_once, fed by an MQTT broker with a password)
+# run on the same SASL_SSL cluster, each as its own principal with its own grants
+# (scripts/kafka-acls gateway / trigger): the seed question asked over HTTP and an
+# MQTT order event both become answered goals. No secret appears in any log, output
+# or DLQ record.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -27,6 +31,7 @@ check() { # DESC COMMAND...
     shift
     if "$@"; then echo "ok - $desc"; PASSED=$((PASSED + 1)); else echo "not ok - $desc"; FAILED=$((FAILED + 1)); fi
 }
+jq_ok() { [ -s "$2" ] && jq -e "$1" "$2" >/dev/null 2>&1; }
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -52,16 +57,20 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- peers ----
-QG_BROKER_SECURE=1 QG_BROKER_SCRAM_USERS="selection binding simulation qgctl reader nowrite" \
+QG_BROKER_SECURE=1 QG_BROKER_SCRAM_USERS="selection binding simulation qgctl gateway trigger reader nowrite" \
     "$QG_ROOT/scripts/kafka" start >/dev/null
 CLIENTS=$QG_CACHE/kafka/run-$port/clients
 TLS=$QG_CACHE/kafka/run-$port/tls
-"$BIN/qgctl" topics -F "$CLIENTS/admin.properties" swrlSelection yamlBinding simulation >/dev/null 2>"$DIR/topics.log"
+# Every stage's topics (the gateway's index reads them all) and qg-trigger's own (--trigger).
+"$BIN/qgctl" topics -F "$CLIENTS/admin.properties" --trigger \
+    swrlSelection yamlBinding simulation aasQuery dataFiltering >/dev/null 2>"$DIR/topics.log"
 "$QG_ROOT/scripts/kafka-acls" stage User:selection swrlSelection yamlBinding
 "$QG_ROOT/scripts/kafka-acls" stage User:binding yamlBinding simulation
 "$QG_ROOT/scripts/kafka-acls" stage User:simulation simulation
 "$QG_ROOT/scripts/kafka-acls" stage User:nowrite yamlBinding
 "$QG_ROOT/scripts/kafka-acls" client User:qgctl swrlSelection
+"$QG_ROOT/scripts/kafka-acls" gateway User:gateway swrlSelection aasQuery
+"$QG_ROOT/scripts/kafka-acls" trigger User:trigger swrlSelection
 
 cat >"$DIR/oauth.json" <<'JSON'
 {"interactiveLogin": false,
@@ -83,10 +92,10 @@ printf '%s\n' "$SECRET" >"$DIR/client.secret"
 chmod 600 "$DIR/client.secret"
 
 # ---- workers ----
-start_worker() { # NAME PROGRAM ARGS...: pid in $DIR/NAME.pid, stderr in $DIR/NAME.log
+start_worker() { # NAME PROGRAM ARGS...: pid in $DIR/NAME.pid, stderr in $DIR/NAME.log, stdout in NAME.out
     local name=$1
     shift
-    "$@" 2>"$DIR/$name.log" &
+    "$@" >"$DIR/$name.out" 2>"$DIR/$name.log" &
     echo $! >"$DIR/$name.pid"
     PIDS+=($!)
 }
@@ -136,6 +145,91 @@ qg_wait_for "a 4 s token to expire" 30 expired "$probe"
 check "after the first token expired, the binding fetches a new one and a second goal completes" \
     ask secure-2 "$DIR/answer2.json"
 
+# ---- the gateway on SASL_SSL: the seed question over HTTP ----
+GW_PORT=$(free_port)
+GW=http://127.0.0.1:$GW_PORT
+HTTP_TOKEN=gateway-token-$RANDOM$RANDOM$RANDOM
+printf '%s\n' "$HTTP_TOKEN" >"$DIR/http.token"
+printf 'Authorization: Bearer %s\n' "$HTTP_TOKEN" >"$DIR/http.header"
+chmod 600 "$DIR/http.token" "$DIR/http.header"
+start_worker gateway "$BIN/qg-gateway" -F "$CLIENTS/gateway.properties" -X topics.create=false \
+    -X "http.listen=127.0.0.1:$GW_PORT" -X "http.token.file=$DIR/http.token" \
+    --patterns "$QG_ROOT/config/goal-patterns.yaml"
+gw_ready() { curl -sf --max-time 5 "$GW/readyz" >"$DIR/gateway-ready.json"; }
+check "qg-gateway as its own SCRAM principal is ready: index caught up on every stage topic, the stage groups' members seen" \
+    qg_wait_for "qg-gateway ready" 90 gw_ready
+check "... it refuses a request without its bearer token (401)" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -d '{"text": "x"}' "$GW/api/v1/goals")" = 401
+gw_post() { # TEXT -> Location of the goal (202)
+    curl -sS --max-time 30 -o "$DIR/gateway-post.json" -w '%{http_code} %header{location}' \
+        -H @"$DIR/http.header" -H 'Content-Type: application/json' \
+        -d "$(jq -cn --arg t "$1" '{text: $t}')" "$GW/api/v1/goals" 2>>"$DIR/curl.log"
+}
+gw_final() { # LOCATION OUT: the goal's status document once completed or failed
+    curl -sS --max-time 10 -H @"$DIR/http.header" -o "$2" "$GW$1" 2>>"$DIR/curl.log" &&
+        jq -e '.status == "completed" or .status == "failed"' "$2" >/dev/null
+}
+post=$(gw_post "Predict production time for product P-1001 quantity 50" || true)
+GW_LOC=${post#202 }
+check "POST /api/v1/goals with the seed question: 202 Accepted and the goal's Location" \
+    bash -c "[[ '$post' == '202 /api/v1/goals/'* ]]"
+qg_wait_for "the gateway's goal to finish" 120 gw_final "$GW_LOC" "$DIR/answer-gateway.json" || true
+check "... answered end to end through the secured cluster: GET shows it completed with a production time" \
+    jq_ok '.status == "completed" and .goal.executionLog.status == "completed"
+           and ([.goal.executionLog.stages[].stage] == ["swrlSelection","yamlBinding","simulation"])
+           and .goal.QueryGoal.outputs.estimatedTime > 0' "$DIR/answer-gateway.json"
+
+# ---- qg-trigger on SASL_SSL: an MQTT order event becomes an answered goal ----
+MQTT_PORT=$(free_port)
+MQTT_PASSWORD=mqtt-password-$RANDOM$RANDOM$RANDOM
+printf '%s\n' "$MQTT_PASSWORD" >"$DIR/mqtt.password"
+chmod 600 "$DIR/mqtt.password"
+mosquitto_passwd -b -c "$DIR/mosquitto.passwd" plant "$MQTT_PASSWORD" >/dev/null
+cat >"$DIR/mosquitto.conf" <<EOF
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous false
+password_file $DIR/mosquitto.passwd
+persistence false
+user $(id -un)
+EOF
+PATH=$PATH:/usr/sbin start_worker mosquitto mosquitto -c "$DIR/mosquitto.conf"
+mqtt_up() { (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null; }
+qg_wait_for "mosquitto on $MQTT_PORT" 20 mqtt_up || { tail -5 "$DIR/mosquitto.log"; exit 1; }
+cat >"$DIR/triggers.yaml" <<YAML
+sources:
+  - {name: plant, type: mqtt, host: 127.0.0.1, port: $MQTT_PORT, protocol: 5,
+     client_id: qg-trigger-secure-$$, clean_session: false, qos: 1, username: plant,
+     password_file: $DIR/mqtt.password, subscribe: ["plant/+/orders/new"]}
+rules:
+  - name: new-order
+    when: {topic: "plant/+/orders/new", where: [{field: order.quantity, gt: 0}]}
+    event_id: order.id
+    then:
+      goal:
+        type: goal3_predict_production_time
+        id: "order-\${order.id}"
+        pipeline: [swrlSelection, yamlBinding, simulation]
+        parameters: {productType: "\${order.product}", quantity: "\${order.quantity}"}
+        watch: live
+YAML
+start_worker trigger "$BIN/qg-trigger" -F "$CLIENTS/trigger.properties" -X topics.create=false \
+    -X processing.guarantee=exactly_once --trigger-file "$DIR/triggers.yaml" \
+    --spool-dir "$DIR/trigger-spool" --stats-file "$DIR/trigger.stats" --stats-interval-ms 200
+trg_subscribed() { grep -q 'mqtt .*: connected to' "$DIR/trigger.log"; }
+check "qg-trigger as its own SCRAM principal (exactly_once) loads its state topics and connects to MQTT" \
+    qg_wait_for "qg-trigger connected" 90 trg_subscribed
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -u plant -P "$MQTT_PASSWORD" -V 5 -q 1 \
+    -t plant/line1/orders/new -m '{"order": {"id": "S1", "product": "P-1001", "quantity": 50}}' \
+    2>>"$DIR/mosquitto-pub.log" || true
+check "one MQTT order event becomes goal order-S1 on the secured cluster, answered end to end" \
+    bash -c "'$BIN/qgctl' wait order-S1 --json --timeout 120 -F '$CLIENTS/qgctl.properties' \
+        >'$DIR/answer-trigger.json' 2>>'$DIR/qgctl.log' &&
+        jq -e '.QueryGoal.outputs.estimatedTime > 0 and .QueryGoal.metadata.trigger.rule == \"new-order\"' \
+        '$DIR/answer-trigger.json' >/dev/null"
+trg_watching() { jq -e '.goals == 1 and .watches == 1' "$DIR/trigger.stats"; }
+check "... qg-trigger read the answer from completed with its group and watches the goal (state written in a transaction)" \
+    qg_wait_for "qg-trigger to watch order-S1" 60 trg_watching
+
 # ---- failures close ----
 sed 's/^sasl.password=.*/sasl.password=not-the-password/' "$CLIENTS/binding.properties" >"$DIR/wrong-password.properties"
 start_worker wrongpw "$BIN/qg-binding" -F "$DIR/wrong-password.properties" "${AAS_OAUTH[@]}"
@@ -171,7 +265,7 @@ check "a principal without Write on the next topic stops (non-zero) naming the t
 start_worker binding2 "$BIN/qg-binding" -F "$CLIENTS/binding.properties" "${AAS_OAUTH[@]}" \
     -X "binding.work.dir=$DIR/binding2"
 check "... and the goal it left uncommitted is finished by a correctly authorised worker" \
-    "$BIN/qgctl" wait secure-3 --timeout 120 -F "$CLIENTS/qgctl.properties" >/dev/null 2>>"$DIR/qgctl.log"
+    bash -c "'$BIN/qgctl' wait secure-3 --timeout 120 -F '$CLIENTS/qgctl.properties' >/dev/null 2>>'$DIR/qgctl.log'"
 
 # Expired static token and unknown AAS CA: the goal is dead-lettered with the reason.
 kill -TERM "$(cat "$DIR/binding2.pid")"
@@ -201,18 +295,23 @@ check "an unknown AAS CA: the goal is dead-lettered naming the host" \
 "$BIN/qgctl" dlq list -F "$CLIENTS/qgctl.properties" >"$DIR/dlq.txt" 2>&1 || true
 for g in secure-4 secure-5; do "$BIN/qgctl" dlq show "$g" -F "$CLIENTS/qgctl.properties" >>"$DIR/dlq.txt" 2>&1 || true; done
 "$BIN/qg-binding" -F "$CLIENTS/binding.properties" "${AAS_OAUTH[@]}" --dump-config >"$DIR/dump.txt" 2>&1 || true
-secrets=("$SECRET" "$probe" "$expired")
+QG_HTTP_TOKEN=$HTTP_TOKEN "$BIN/qg-gateway" -F "$CLIENTS/gateway.properties" --dump-config >"$DIR/dump-gateway.txt" 2>&1 || true
+"$BIN/qg-trigger" -F "$CLIENTS/trigger.properties" --trigger-file "$DIR/triggers.yaml" --dump-config \
+    >"$DIR/dump-trigger.txt" 2>&1 || true
+secrets=("$SECRET" "$probe" "$expired" "$HTTP_TOKEN" "$MQTT_PASSWORD")
 for f in "$TLS"/*.password; do secrets+=("$(cat "$f")"); done
 leaks=0
 for s in "${secrets[@]}"; do
     [ -n "$s" ] || continue
-    if grep -rlF -- "$s" "$DIR"/*.log "$DIR"/*.txt "$DIR"/answer*.json >/dev/null 2>&1; then
+    if grep -rlF -- "$s" "$DIR"/*.log "$DIR"/*.out "$DIR"/*.txt "$DIR"/*.json "$DIR"/trigger.stats >/dev/null 2>&1; then
         leaks=$((leaks + 1))
     fi
 done
-check "no password, client secret or token in any log, output, dump or DLQ record (${#secrets[@]} secrets)" \
+check "no password, client secret or token in any log, output, HTTP answer, dump or DLQ record: workers, qgctl, gateway, trigger (${#secrets[@]} secrets)" \
     test "$leaks" = 0
-check "--dump-config masks the Kafka password" grep -q '^sasl.password=\*\*\*' "$DIR/dump.txt"
+check "--dump-config masks the Kafka password (binding worker, gateway, trigger) and the gateway's bearer token" \
+    bash -c "grep -q '^sasl.password=\*\*\*' '$DIR/dump.txt' && grep -q '^sasl.password=\*\*\*' '$DIR/dump-gateway.txt' &&
+        grep -q '^sasl.password=\*\*\*' '$DIR/dump-trigger.txt' && grep -q '^http.token=\*\*\*' '$DIR/dump-gateway.txt'"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
