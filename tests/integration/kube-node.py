@@ -1,19 +1,27 @@
 #!/usr/bin/env python3
 """A simulated Kubernetes node for tests (python3 stdlib only), beside scripts/kube.
 
-It registers a Node, watches the pods of a namespace (optionally a label selector) and runs each
-new pod's first container as a local process: its command + args with its env, after binding the
-pod to this node. Volumes: persistentVolumeClaim -> VOLUME_ROOT/<claimName>, hostPath ->
-VOLUME_ROOT/<path>, emptyDir -> a fresh directory; a container's mountPath is rewritten to the
-host directory in command, args and env values, and the process runs in the directory of its
-workingDir (else of its outermost mount). Output goes to LOG_DIR/<namespace>_<pod>_<container>.log and
-is served to the API server as pods/log (HTTPS on --port, follow too). The pod goes Running, then
-Succeeded (exit 0) or Failed (containerStatuses[0].state.terminated.exitCode/reason), so the real
-job controller completes or fails the Job. A deleted pod's process group is killed (SIGTERM, then
-SIGKILL after its grace period, at most 10 s) and the pod removed. SIGTERM: kill every process,
-exit 0. restartPolicy OnFailure is treated as Never; no image is pulled.
+It registers a Node, watches the pods of a namespace (optionally a label selector), binds each new
+pod to itself and runs the pod's first container, then reports the pod Running, then Succeeded
+(exit 0) or Failed (containerStatuses[0].state.terminated.exitCode/reason), so the real job
+controller completes or fails the Job. Volumes: persistentVolumeClaim -> VOLUME_ROOT/<claimName>,
+hostPath -> VOLUME_ROOT/<path>, emptyDir -> a fresh directory (subPath honoured). Runtimes:
+  local   (default) command + args as a local process with the container's env; no image. The
+          mountPaths are rewritten to the host directories in command, args and env values,
+          and the process runs in its workingDir's (else its outermost mount's) directory.
+  podman  `podman run` of the image (--pull never after a pull attempt; a failed pull leaves the
+          pod Pending with waiting reason ErrImagePull), with the pod's runAsUser/runAsGroup/
+          fsGroup, readOnlyRootFilesystem, dropped capabilities, memory and cpu limits, mounts,
+          env, workingDir; --network none for pods labelled --no-network-label; containers
+          are labelled io.querygoal.kube-node=NODE.
+$(VAR) references are expanded as the kubelet does. Output goes to
+LOG_DIR/<namespace>_<pod>_<container>.log, served to the API server for pods/log (HTTPS, follow
+too). A deleted pod's process or container is stopped (SIGTERM, SIGKILL after its grace period,
+at most 10 s) and the pod removed. On SIGTERM: stop everything, exit 0. restartPolicy OnFailure
+is treated as Never; init containers and valueFrom env are not supported.
 
-  kube-node.py --volume-root DIR [--namespace NS] [--selector SEL] [--log-dir DIR] [--name NODE]
+  kube-node.py --volume-root DIR [--runtime local|podman] [--namespace NS] [--selector SEL]
+               [--log-dir DIR] [--name NODE (default qg-node)]
 Server, CA, admin token, serving certificate: --server/--ca/--token/--tls-cert/--tls-key or
 QG_KUBE_SERVER/QG_KUBE_CA/QG_KUBE_TOKEN_ADMIN/QG_KUBE_NODE_CERT/QG_KUBE_NODE_KEY (scripts/kube env).
 """
@@ -33,7 +41,12 @@ p.add_argument("--volume-root", required=True)
 p.add_argument("--log-dir", default=None, help="default: VOLUME_ROOT/.pod-logs")
 p.add_argument("--name", default="qg-node")
 p.add_argument("--port", type=int, default=0, help="pods/log port (default: a free one)")
+p.add_argument("--runtime", choices=("local", "podman"), default="local")
+p.add_argument("--no-network-label", default="querygoal.io/network=none",
+               help="podman: pods with this label get --network none")
 A = p.parse_args()
+if A.ca and not A.tls_cert:  # scripts/kube's serving certificate for the node, beside its CA
+    A.tls_cert, A.tls_key = (os.path.join(os.path.dirname(A.ca), f) for f in ("node.pem", "node.key"))
 LOGS = os.path.abspath(A.log_dir or os.path.join(A.volume_root, ".pod-logs"))
 TLS = ssl.create_default_context(cafile=A.ca)
 procs = {}  # pod uid -> {"proc", "log", "deleted"}
@@ -87,7 +100,82 @@ def host_dirs(pod):
             dirs[v["name"]] = os.path.join(A.volume_root, v["hostPath"]["path"].lstrip("/"))
         elif "emptyDir" in v:
             dirs[v["name"]] = os.path.join(LOGS, pod["metadata"]["uid"], v["name"])
+            os.makedirs(dirs[v["name"]], mode=0o1777, exist_ok=True)
     return dirs
+
+
+def expand(s, env):
+    """The kubelet's $(VAR) expansion of command, args and env values ($$ is a $)."""
+    return re.sub(r"\$\$|\$\(([\w.-]+)\)", lambda m: "$" if m[0] == "$$" else env.get(m[1], m[0]), s)
+
+
+def quantity(q):
+    """A resource quantity ("500m", "256Mi", "2") as a number."""
+    n, unit = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", str(q)).groups()
+    return float(n) * {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+                       "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}[unit]
+
+
+def local_command(pod, c, mounts, env):
+    """argv, cwd and env of the container as a local process, mountPaths rewritten."""
+    mounts = sorted(mounts, key=lambda m: -len(m[1]))  # the longest mountPath wins
+
+    def rewrite(s):
+        for host, mp, _ in mounts:
+            s = re.sub(r"(?<![\w.-])" + re.escape(mp.rstrip("/") or "/") + r"(?=/|$|[^\w.-])",
+                       lambda _: host, s)
+        return s
+
+    cwd = rewrite(c["workingDir"]) if c.get("workingDir") else (mounts[-1][0] if mounts else LOGS)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": cwd,
+           **{k: rewrite(v) for k, v in env.items()}}
+    argv = [rewrite(expand(a, env)) for a in c.get("command", []) + c.get("args", [])]
+    if not argv:
+        raise OSError("the container has no command (the local runtime runs no image)")
+    return argv, cwd, env
+
+
+def podman_command(pod, c, mounts, env):
+    """argv of `podman run` for the container: its image, user, limits, mounts, network."""
+    sc = {**pod["spec"].get("securityContext", {}), **c.get("securityContext", {})}
+    argv = ["podman", "run", "--rm", "--name", "kube-node-" + pod["metadata"]["uid"],
+            "--label", f"io.querygoal.kube-node={A.name}", "--pull", "never",
+            "--hostname", pod["metadata"]["name"]]
+    if "runAsUser" in sc:
+        argv += ["--user", ":".join(str(sc[k]) for k in ("runAsUser", "runAsGroup") if k in sc)]
+    if "fsGroup" in sc:
+        argv += ["--group-add", str(sc["fsGroup"])]
+    if sc.get("readOnlyRootFilesystem"):
+        argv.append("--read-only")
+    if sc.get("allowPrivilegeEscalation") is False:
+        argv += ["--security-opt", "no-new-privileges"]
+    for cap in sc.get("capabilities", {}).get("drop", []):
+        argv += ["--cap-drop", cap]
+    limits = c.get("resources", {}).get("limits", {})
+    if "memory" in limits:
+        argv += ["--memory", str(int(quantity(limits["memory"])))]
+    if "cpu" in limits:
+        argv += ["--cpus", f"{quantity(limits['cpu']):g}"]
+    key, _, value = A.no_network_label.partition("=")
+    if key and pod["metadata"].get("labels", {}).get(key) == value:
+        argv += ["--network", "none"]
+    for host, mp, ro in mounts:
+        argv += ["-v", f"{host}:{mp}" + (":ro" if ro else "")]
+    for k, v in env.items():
+        argv += ["-e", f"{k}={v}"]
+    if c.get("workingDir"):
+        argv += ["--workdir", c["workingDir"]]
+    if c.get("command"):
+        argv += ["--entrypoint", json.dumps([expand(a, env) for a in c["command"]])]
+    return argv + [c["image"]] + [expand(a, env) for a in c.get("args", [])], LOGS, None
+
+
+def pull_error(image):
+    """None when the image is there or could be pulled, else why not."""
+    if subprocess.run(["podman", "image", "exists", image]).returncode == 0:
+        return None
+    r = subprocess.run(["podman", "pull", "-q", image], capture_output=True, text=True, timeout=300)
+    return None if r.returncode == 0 else (r.stderr.strip().splitlines() or ["pull failed"])[-1]
 
 
 def start(pod):
@@ -99,70 +187,75 @@ def start(pod):
         if code >= 300:
             return say(f"binding {meta['name']}: {code} {body.get('message')}")
     c = spec["containers"][0]
-    dirs, mounts = host_dirs(pod), []
+    entry = {"proc": None, "deleted": False, "name": "kube-node-" + meta["uid"],
+             "log": os.path.join(LOGS, f"{meta['namespace']}_{meta['name']}_{c['name']}.log")}
+    with lock:
+        procs[meta["uid"]] = entry
+    threading.Thread(target=run, args=(pod, c, entry), daemon=True).start()
+
+
+def run(pod, c, entry):
+    """Run the pod's container; report Running, then Succeeded or Failed (or ErrImagePull)."""
+    name, dirs, mounts, env = pod["metadata"]["name"], host_dirs(pod), [], {}
     for m in c.get("volumeMounts", []):
         if m["name"] in dirs:
             host = os.path.abspath(os.path.join(dirs[m["name"]], m.get("subPath", "")))
             os.makedirs(host, exist_ok=True)
-            mounts.append((m["mountPath"].rstrip("/") or "/", host))
-    mounts.sort(key=lambda m: -len(m[0]))  # the longest mountPath wins
-
-    def rewrite(s):
-        for mp, host in mounts:
-            s = re.sub(r"(?<![\w.-])" + re.escape(mp) + r"(?=/|$|[^\w.-])", lambda _: host, s)
-        return s
-
-    cwd = rewrite(c["workingDir"]) if c.get("workingDir") else (mounts[-1][1] if mounts else LOGS)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOSTNAME": meta["name"], "HOME": cwd}
+            mounts.append((host, m["mountPath"], m.get("readOnly", False)))
     for e in c.get("env", []):  # valueFrom is not supported: an empty value
-        env[e["name"]] = rewrite(re.sub(r"\$\((\w+)\)", lambda m: env.get(m[1], m[0]), e.get("value", "")))
-    argv = [rewrite(re.sub(r"\$\$|\$\((\w+)\)", lambda m: "$" if m[0] == "$$" else env.get(m[1], m[0]), a))
-            for a in c.get("command", []) + c.get("args", [])]
-    log = os.path.join(LOGS, f"{meta['namespace']}_{meta['name']}_{c['name']}.log")
+        env[e["name"]] = expand(e.get("value", ""), env)
     started = now()
     try:
-        if not argv:
-            raise OSError("the container has no command (images are not run)")
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-    except OSError as e:
-        with open(log, "a") as out:
-            out.write(f"kube-node: cannot start {argv}: {e}\n")
+        if A.runtime == "podman":
+            err = pull_error(c["image"])
+            if err:
+                say(f"pod {name}: image {c['image']}: {err}")
+                return set_status(pod, "Pending", {"waiting": {
+                    "reason": "ErrImagePull", "message": f"image {c['image']}: {err}"}}, False)
+        argv, cwd, penv = (podman_command if A.runtime == "podman" else local_command)(pod, c, mounts, env)
+        with lock, open(entry["log"], "wb") as out:
+            if entry["deleted"]:
+                return
+            entry["proc"] = subprocess.Popen(argv, env=penv, cwd=cwd, stdin=subprocess.DEVNULL,
+                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        with open(entry["log"], "a") as out:
+            out.write(f"kube-node: cannot start the container: {e}\n")
         return set_status(pod, "Failed", {"terminated": {
             "exitCode": 128, "reason": "StartError", "message": str(e),
             "startedAt": started, "finishedAt": now()}}, False)
-    entry = {"proc": proc, "log": log, "deleted": False}
-    with lock:
-        procs[meta["uid"]] = entry
-    say(f"pod {meta['name']}: running {argv} (pid {proc.pid}, cwd {cwd})")
+    say(f"pod {name}: running {argv} (pid {entry['proc'].pid})")
     set_status(pod, "Running", {"running": {"startedAt": started}}, True)
-    threading.Thread(target=finish, args=(pod, entry, started), daemon=True).start()
-
-
-def finish(pod, entry, started):
     rc = entry["proc"].wait()
     if entry["deleted"]:
         return
     code = rc if rc >= 0 else 128 - rc  # killed by a signal: 128 + signal, like a runtime
-    say(f"pod {pod['metadata']['name']}: exit {code}")
+    say(f"pod {name}: exit {code}")
     set_status(pod, "Succeeded" if code == 0 else "Failed", {"terminated": {
         "exitCode": code, "reason": "Completed" if code == 0 else "Error",
         "startedAt": started, "finishedAt": now()}}, False)
 
 
 def kill(entry, grace):
-    entry["deleted"] = True
-    proc = entry["proc"]
+    """Stop a pod's process (SIGTERM, SIGKILL after GRACE s) or podman container."""
+    with lock:
+        entry["deleted"] = True
+        proc = entry["proc"]
+    if proc is None or proc.poll() is not None:
+        return
+    if A.runtime == "podman":
+        subprocess.run(["podman", "stop", "-t", str(grace), entry["name"]], capture_output=True)
+        try:
+            return proc.wait(15)  # `podman run --rm` removes the container and exits
+        except subprocess.TimeoutExpired:
+            subprocess.run(["podman", "rm", "-f", entry["name"]], capture_output=True)
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
-        if proc.poll() is not None:
-            return
         try:
             os.killpg(proc.pid, sig)
+            proc.wait(wait)
+            return
         except ProcessLookupError:
             return
-        try:
-            proc.wait(wait)
         except subprocess.TimeoutExpired:
             pass
 
@@ -178,10 +271,8 @@ def remove(pod, entry):
 def on_event(kind, pod):
     uid, meta = pod["metadata"]["uid"], pod["metadata"]
     with lock:
-        entry = procs.get(uid)
+        entry = procs.pop(uid, None) if kind == "DELETED" else procs.get(uid)
     if kind == "DELETED":
-        with lock:
-            procs.pop(uid, None)
         if entry:
             kill(entry, 0)
     elif meta.get("deletionTimestamp") and pod["spec"].get("nodeName") == A.name:
@@ -211,7 +302,8 @@ class Logs(http.server.BaseHTTPRequestHandler):
                     self.wfile.flush()
                     continue
                 with lock:
-                    live = [e for e in procs.values() if e["log"] == log and e["proc"].poll() is None]
+                    live = [e for e in procs.values() if e["log"] == log and
+                            (e["proc"] is None or e["proc"].poll() is None)]
                 if q.get("follow") != ["true"] or not live:
                     return
                 time.sleep(0.2)

@@ -9,7 +9,9 @@
 #  - ttlSecondsAfterFinished 0: the ttl-after-finished controller deletes Job and pod;
 #  - deleting a Job (propagationPolicy Background): the garbage collector deletes its pod;
 #  - deleting a Job whose pod runs deletes the pod and kills its process;
-#  - the restricted token is refused secrets, pods it did not make, other namespaces (403).
+#  - the restricted token is refused secrets, pods it did not make, other namespaces (403);
+#  - with podman: the node's podman runtime runs a Job as a container (uid 65534, no
+#    network, read-only root); an image it cannot pull leaves the pod waiting (ErrImagePull).
 # Skipped when the binaries are not built (scripts/kube-bins, ~26 min cold) unless
 # QG_KUBE_BUILD=1.
 set -uo pipefail
@@ -189,6 +191,48 @@ kill -TERM "$NODE_PID"
 wait "$NODE_PID"
 check "the simulated node exits 0 on SIGTERM" [ $? = 0 ]
 NODE_PID=
+
+# ---- the node's podman runtime (when podman and the test image's busybox are there)
+if command -v podman >/dev/null && [ -x /bin/busybox ] &&
+    IMAGE=$("$QG_ROOT/tests/data/containers/build-image.sh" localhost/qg-test-sim:latest 2>/dev/null); then
+    python3 "$QG_ROOT/tests/integration/kube-node.py" --runtime podman --name "$NODE-podman" \
+        --namespace "$NS" --selector "qg-smoke=$RUN_ID-podman" --volume-root "$VOLUMES" \
+        --log-dir "$work/pod-logs" 2>"$work/node-podman.log" &
+    NODE_PID=$!
+    qg_wait_for "the podman node to register" 30 bash -c "grep -q 'watching pods' '$work/node-podman.log'"
+    chmod 777 "$VOLUMES/qg-work"
+    podman_job() { # NAME IMAGE SHELL_COMMAND: as uid 65534, read-only root, no network
+        job_json "$1" "$3" | jq --arg img "$2" --arg run "$RUN_ID-podman" '
+            .spec.template.metadata.labels = {"qg-smoke": $run, "querygoal.io/network": "none"} |
+            .spec.template.spec.securityContext = {runAsNonRoot: true, runAsUser: 65534} |
+            .spec.template.spec.containers[0] += {image: $img,
+                securityContext: {readOnlyRootFilesystem: true}}' |
+            sim POST "/apis/batch/v1/namespaces/$NS/jobs" -H 'Content-Type: application/json' \
+                --data-binary @- >/dev/null
+    }
+    PM=qg-smoke-podman-$RUN_ID
+    podman_job "$PM" "$IMAGE" 'id -u > /work/podman.out; ls /sys/class/net >> /work/podman.out;
+        touch /ro 2>/dev/null || echo read-only >> /work/podman.out'
+    check "podman runtime: the Job completes" job_condition "$PM" Complete 60
+    check "in a container as uid 65534, without network, with a read-only root" \
+        bash -c "[ \"\$(tr '\n' ' ' <'$VOLUMES/qg-work/podman.out')\" = '65534 lo read-only ' ]"
+    NOIMG=qg-smoke-noimage-$RUN_ID
+    podman_job "$NOIMG" localhost/qg-no-such-image:1 true
+    check "an image the node cannot pull: the pod waits with ErrImagePull" \
+        watch_until 60 "/api/v1/namespaces/$NS/pods?labelSelector=batch.kubernetes.io/job-name%3D$NOIMG" \
+        '[.items[].status.containerStatuses[0].state.waiting.reason] == ["ErrImagePull"]' \
+        '.object.status.containerStatuses[0].state.waiting.reason == "ErrImagePull"'
+    for j in "$PM" "$NOIMG"; do
+        admin DELETE "/apis/batch/v1/namespaces/$NS/jobs/$j?propagationPolicy=Background" -o /dev/null
+    done
+    kill -TERM "$NODE_PID"
+    wait "$NODE_PID"
+    NODE_PID=
+    check "no container of the podman node is left" bash -c \
+        "[ -z \"\$(podman ps -aq --filter label=io.querygoal.kube-node='$NODE-podman')\" ]"
+else
+    qg_say "skip: podman runtime (needs podman and /bin/busybox: scripts/podman install)"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
