@@ -199,27 +199,27 @@ size_t qg_runner_buf_write(char *ptr, size_t size, size_t n, void *opaque);
 
 /** A platform's HTTP API: the Docker Engine or a Kubernetes API server. */
 typedef struct {
-    const char *what;                    /* "docker daemon", "Kubernetes API server" */
-    char where[512];                     /* its address as configured, for messages */
-    char socket[512];                    /* unix socket path, or "" for TCP */
-    char base[512];                      /* URL prefix */
-    const char *ca, *cert, *key;         /* PEM files, or NULL */
+    const char *what;                        /* "docker daemon", "Kubernetes API server" */
+    char where[512];                         /* its address as configured, for messages */
+    char socket[512];                        /* unix socket path, or "" for TCP */
+    char base[512];                          /* URL prefix */
+    const char *ca, *cert, *key;             /* PEM files, or NULL */
     const char *ca_pem, *cert_pem, *key_pem; /* PEM text (kubeconfig *-data), or NULL */
-    const char *bearer;                  /* token, or NULL */
+    const char *bearer;                      /* token, or NULL */
 } qg_runner_api_t;
 
 typedef size_t (*qg_runner_sink_fn)(char *ptr, size_t size, size_t n, void *opaque);
 
 typedef struct {
     const char *method, *path;
-    const char *content_type;         /* NULL: application/json */
-    const qg_json_t *body;            /* may be NULL */
+    const char *content_type; /* NULL: application/json */
+    const qg_json_t *body;    /* may be NULL */
     long timeout_s;
-    qg_runner_buf_t *resp;            /* the body, unless sink is set */
-    qg_runner_sink_fn sink;           /* streaming body (a watch, logs) */
+    qg_runner_buf_t *resp;  /* the body, unless sink is set */
+    qg_runner_sink_fn sink; /* streaming body (a watch, logs) */
     void *sink_opaque;
-    volatile sig_atomic_t *cancel;    /* non-zero: abort the transfer; may be NULL */
-    int *stopped;                     /* set when the sink or cancel ended it (not an error) */
+    volatile sig_atomic_t *cancel; /* non-zero: abort the transfer; may be NULL */
+    int *stopped;                  /* set when the sink or cancel ended it (not an error) */
 } qg_runner_request_t;
 
 /**

@@ -17,9 +17,9 @@
 
 #include "runner.h"
 
-#define MAX_ENV      64
-#define MOUNT        QG_RUNNER_MOUNT
-#define DEFAULT_USER "65534:65534"
+#define MAX_ENV        64
+#define MOUNT          QG_RUNNER_MOUNT
+#define DEFAULT_USER   "65534:65534"
 #define STAGE_ERR(...) qg_error_new(QG_ERR_STAGE_ERROR, __VA_ARGS__)
 #define TRANSIENT(...) qg_error_new(QG_ERR_TRANSIENT, __VA_ARGS__)
 
@@ -87,7 +87,8 @@ static void set_tls(CURL *e, const qg_runner_api_t *api)
 static struct curl_slist *headers(const qg_runner_api_t *api, const char *content_type)
 {
     char line[160];
-    snprintf(line, sizeof(line), "Content-Type: %s", content_type ? content_type : "application/json");
+    snprintf(line, sizeof(line), "Content-Type: %s",
+             content_type ? content_type : "application/json");
     struct curl_slist *h = curl_slist_append(NULL, line), *more;
     if (h && api->bearer) {
         size_t n = strlen(api->bearer) + 32;

@@ -261,7 +261,8 @@ static void container_stop(const container_t *c)
     char path[256];
     long status;
     snprintf(path, sizeof(path), API "/containers/%s/stop?t=%d", c->id, STOP_GRACE_S);
-    qg_error_destroy(qg_runner_api_json(c->d, "POST", path, NULL, STOP_GRACE_S + 30, &status, NULL));
+    qg_error_destroy(
+        qg_runner_api_json(c->d, "POST", path, NULL, STOP_GRACE_S + 30, &status, NULL));
 }
 
 static void container_name(const qg_runner_job_t *job, char *out, size_t sz)

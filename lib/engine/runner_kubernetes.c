@@ -148,8 +148,8 @@ static qg_error_t *kubeconfig_load(kube_t *k, const char *path)
     const qg_json_t *ctx = named(qg_json_get(kc, "contexts"), current, "context");
     const char *cluster_name = qg_json_str(qg_json_get(ctx, "cluster"));
     const qg_json_t *cluster = named(qg_json_get(kc, "clusters"), cluster_name, "cluster");
-    const qg_json_t *user = named(qg_json_get(kc, "users"),
-                                  qg_json_str(qg_json_get(ctx, "user")), "user");
+    const qg_json_t *user =
+        named(qg_json_get(kc, "users"), qg_json_str(qg_json_get(ctx, "user")), "user");
     const char *server = qg_json_str(qg_json_get(cluster, "server"));
     const char *ns = qg_json_str(qg_json_get(ctx, "namespace"));
     const char *token = qg_json_str(qg_json_get(user, "token"));
@@ -157,21 +157,21 @@ static qg_error_t *kubeconfig_load(kube_t *k, const char *path)
     char tf[4096];
     if (!ctx || !cluster || !server)
         err = STAGE_ERR("kubeconfig %s: no server for the current context %s", path,
-                                 current ? current : "(none)");
+                        current ? current : "(none)");
     if (!err) {
         snprintf(k->api.where, sizeof(k->api.where), "%s", server);
         snprintf(k->api.base, sizeof(k->api.base), "%s", server);
         if (ns)
             snprintf(k->ns, sizeof(k->ns), "%s", ns);
-        err = kubeconfig_pem(path, cluster, "certificate-authority", k->ca_path,
-                             sizeof(k->ca_path), &k->ca_pem);
+        err = kubeconfig_pem(path, cluster, "certificate-authority", k->ca_path, sizeof(k->ca_path),
+                             &k->ca_pem);
     }
     if (!err)
         err = kubeconfig_pem(path, user, "client-certificate", k->cert_path, sizeof(k->cert_path),
                              &k->cert_pem);
     if (!err)
-        err = kubeconfig_pem(path, user, "client-key", k->key_path, sizeof(k->key_path),
-                             &k->key_pem);
+        err =
+            kubeconfig_pem(path, user, "client-key", k->key_path, sizeof(k->key_path), &k->key_pem);
     if (!err && token && !(k->token = strdup(token)))
         err = qg_error_oom;
     if (!err && !token && token_file) {
@@ -191,8 +191,8 @@ static qg_error_t *in_cluster(kube_t *k, const qg_config_t *cfg)
     if (server)
         snprintf(k->api.base, sizeof(k->api.base), "%s", server);
     else if (host && port)
-        snprintf(k->api.base, sizeof(k->api.base), "https://%s%s%s:%s", strchr(host, ':') ? "[" : "",
-                 host, strchr(host, ':') ? "]" : "", port);
+        snprintf(k->api.base, sizeof(k->api.base), "https://%s%s%s:%s",
+                 strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
     else
         return STAGE_ERR("kubernetes runner: no API server: set simulation.kubernetes.server or "
                          "simulation.kubernetes.kubeconfig, or run in a pod");
@@ -495,8 +495,8 @@ static qg_error_t *job_body(const qg_runner_job_t *job, const model_t *m, const 
         qg_json_destroy(ctr);
         return err;
     }
-    qg_json_t *body = *out = qg_json_object(), *meta = qg_json_object(),
-              *spec = qg_json_object(), *tmpl = qg_json_object(), *tmeta = qg_json_object();
+    qg_json_t *body = *out = qg_json_object(), *meta = qg_json_object(), *spec = qg_json_object(),
+              *tmpl = qg_json_object(), *tmeta = qg_json_object();
     qg_json_set_str(meta, "name", name);
     qg_json_set(meta, "labels", labels(job, name, m));
     qg_json_set(meta, "annotations", annotations(job));
@@ -616,8 +616,7 @@ static void pod_seen(pod_watch_t *w, const qg_json_t *pod)
     const char *msg = qg_json_str(qg_json_get(term ? term : wait, "message"));
     snprintf(w->message, sizeof(w->message), "%s", msg ? msg : "");
     if (why)
-        snprintf(w->state, sizeof(w->state), "pod %s waiting: %s %s", w->pod, why,
-                 msg ? msg : "");
+        snprintf(w->state, sizeof(w->state), "pod %s waiting: %s %s", w->pod, why, msg ? msg : "");
     if (pull_failure(why)) {
         snprintf(w->reason, sizeof(w->reason), "%s", why);
         w->end = POD_UNPULLABLE;
@@ -721,8 +720,8 @@ static qg_error_t *pods_watch(const kjob_t *j, pod_watch_t *w, long seconds,
 
 typedef enum { END_DONE, END_TIMED_OUT, END_CANCELLED } end_t;
 
-static qg_error_t *pod_wait(const kjob_t *j, const qg_runner_job_t *job, pod_watch_t *w,
-                            end_t *end, double *elapsed)
+static qg_error_t *pod_wait(const kjob_t *j, const qg_runner_job_t *job, pod_watch_t *w, end_t *end,
+                            double *elapsed)
 {
     double t0 = qg_clock_ms() / 1000.0;
     qg_error_t *err = NULL;
@@ -781,18 +780,21 @@ static int collect_logs(const kjob_t *j, const pod_watch_t *w, const qg_runner_d
     FILE *err_log = fopen(dirs->err_log, "w"); /* kept empty: the API joins the streams */
     if (err_log)
         fclose(err_log);
-    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s/log?container=" CONTAINER
-             "&limitBytes=%zu", j->k->ns, w->pod, cap ? cap : (size_t)1 << 20);
+    snprintf(path, sizeof(path),
+             "/api/v1/namespaces/%s/pods/%s/log?container=" CONTAINER "&limitBytes=%zu", j->k->ns,
+             w->pod, cap ? cap : (size_t)1 << 20);
     qg_runner_request_t rq = {
         .method = "GET", .path = path, .timeout_s = 60, .sink = log_write, .sink_opaque = &s};
-    qg_error_t *err = w->pod[0] && w->pod[0] != '?' ? qg_runner_api_call(&j->k->api, &rq, &status)
-                                                    : NULL;
+    qg_error_t *err =
+        w->pod[0] && w->pod[0] != '?' ? qg_runner_api_call(&j->k->api, &rq, &status) : NULL;
     if (s.f)
         fclose(s.f);
     int ok = !err && status == 200 && !s.write_failed;
     if (!ok && w->pod[0])
         qg_warn(COMPONENT, "logs of pod %s: %s", w->pod,
-                err ? qg_error_message(err) : status ? "refused by the API server" : "no pod");
+                err      ? qg_error_message(err)
+                : status ? "refused by the API server"
+                         : "no pod");
     qg_error_destroy(err);
     *bytes = ok ? s.bytes : 0;
     return ok;
@@ -868,8 +870,8 @@ static qg_error_t *run_job(kjob_t *j, const qg_runner_job_t *job, const model_t 
         err = outcome(j, m, &w, end, dirs, job);
     if (!err)
         err = qg_runner_result_read(dirs, job, result_out);
-    if (!err && qg_json_set(*result_out, "runner",
-                            runner_info(j, m, &w, elapsed, logs, log_bytes)) != 0)
+    if (!err &&
+        qg_json_set(*result_out, "runner", runner_info(j, m, &w, elapsed, logs, log_bytes)) != 0)
         err = qg_error_oom;
     return err;
 }
@@ -921,8 +923,8 @@ qg_error_t *qg_runner_kubernetes_check(const qg_config_t *cfg)
         kube_close(&k);
     if (!err)
         return NULL;
-    qg_error_t *fatal = qg_error_new_fatal("simulation.kubernetes.kubeconfig: %s",
-                                           qg_error_message(err));
+    qg_error_t *fatal =
+        qg_error_new_fatal("simulation.kubernetes.kubeconfig: %s", qg_error_message(err));
     qg_error_destroy(err);
     return fatal;
 }

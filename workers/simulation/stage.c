@@ -89,8 +89,9 @@ static const qg_option_t sim_options[] = {
                "kubernetes runner: namespace of the Jobs (unset: the kubeconfig's or the pod's)"),
     QG_OPT_STR("simulation.kubernetes.pvc", NULL,
                "kubernetes runner: the PersistentVolumeClaim that holds simulation.work.dir"),
-    QG_OPT_STR("simulation.kubernetes.pvc.mount", NULL,
-               "kubernetes runner: where this worker mounts that claim (unset: simulation.work.dir)"),
+    QG_OPT_STR(
+        "simulation.kubernetes.pvc.mount", NULL,
+        "kubernetes runner: where this worker mounts that claim (unset: simulation.work.dir)"),
     QG_OPT_STR("simulation.kubernetes.image.pull.policy", NULL,
                "kubernetes runner: imagePullPolicy of the Jobs (unset: the cluster's default)"),
     QG_OPT_STR("simulation.kubernetes.service.account", NULL,
