@@ -16,16 +16,17 @@ import (
 // Environment names that hold credentials: their value must come from outside the file.
 var secretName = regexp.MustCompile(`(?i)(PASSWORD|SECRET|TOKEN|CREDENTIALS?|PRIVATE_KEY|SASL_OAUTHBEARER_CONFIG)$`)
 
-// loadCompose loads file as `docker compose config` does (the caller's environment and the
-// project's .env), or, with asWritten, with no environment at all and env files left out.
-func loadCompose(file string, asWritten bool) (*types.Project, error) {
-	opts := []cli.ProjectOptionsFn{cli.WithWorkingDirectory(filepath.Dir(file))}
+// loadCompose loads files (a base and its overrides, merged as `docker compose -f a -f b`) as
+// `docker compose config` does (the caller's environment and the project's .env), or, with
+// asWritten, with no environment at all and env files left out.
+func loadCompose(files []string, asWritten bool) (*types.Project, error) {
+	opts := []cli.ProjectOptionsFn{cli.WithWorkingDirectory(filepath.Dir(files[0]))}
 	if asWritten {
 		opts = append(opts, cli.WithEnv([]string{}), cli.WithoutEnvironmentResolution)
 	} else {
 		opts = append(opts, cli.WithOsEnv, cli.WithDotEnv)
 	}
-	po, err := cli.NewProjectOptions([]string{file}, opts...)
+	po, err := cli.NewProjectOptions(files, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -35,13 +36,14 @@ func loadCompose(file string, asWritten bool) (*types.Project, error) {
 // checkCompose loads the file twice: as `docker compose config` would (with the caller's
 // environment), and with an empty environment and no env files, which shows what the file
 // itself sets (defaults), where no credential may appear.
-func checkCompose(file string) {
+func checkCompose(files []string) {
 	var f findings
-	if _, err := loadCompose(file, false); err != nil {
+	file := strings.Join(files, " + ")
+	if _, err := loadCompose(files, false); err != nil {
 		f.add(file, "%v", err)
 		f.exit("compose " + file)
 	}
-	p, err := loadCompose(file, true)
+	p, err := loadCompose(files, true)
 	if err != nil {
 		f.add(file, "without environment: %v", err)
 		f.exit("compose " + file)

@@ -66,7 +66,7 @@ func main() {
 	args := os.Args[2:]
 	switch os.Args[1] {
 	case "compose":
-		checkCompose(args[0])
+		checkCompose(args)
 	case "dockerfile":
 		if args[0] == "-runtime-packages" && len(args) == 2 {
 			fmt.Println(strings.Join(runtimePackages(args[1]), "\n"))
