@@ -245,8 +245,18 @@ qg_error_t *qg_runner_container_env(const qg_runner_job_t *job, qg_json_t **out)
 /** The model's command with {placeholders} as container paths; NULL: the image's own. */
 qg_error_t *qg_runner_container_cmd(const qg_runner_job_t *job, qg_json_t **out);
 
-/** runner.user, else the worker's uid:gid, else 65534:65534 (worker is root); never root. */
-qg_error_t *qg_runner_container_user(const qg_runner_job_t *job, char *out, size_t sz);
+/** What every container model says: selectedModel.runner's image, user, cpus, network. */
+typedef struct {
+    const char *image; /* required */
+    char user[64];     /* runner.user, else the worker's uid:gid, else 65534:65534; never root */
+    double cpus;       /* (0, 256], default 1 */
+    int network;       /* runner.network: true; default none */
+} qg_runner_container_t;
+
+qg_error_t *qg_runner_container_read(const qg_runner_job_t *job, qg_runner_container_t *c);
+
+/** An environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+int qg_runner_env_name_ok(const char *s);
 
 /** A worker running as root hands scenario/, results/, tmp/ to a numeric uid[:gid]. */
 qg_error_t *qg_runner_hand_over(const qg_runner_dirs_t *dirs, const char *user);

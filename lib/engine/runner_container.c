@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,7 +177,7 @@ qg_error_t *qg_runner_api_json(const qg_runner_api_t *api, const char *method, c
 
 /* ---------- environment and command ---------- */
 
-static int env_name_ok(const char *s)
+int qg_runner_env_name_ok(const char *s)
 {
     if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
         return 0;
@@ -227,7 +228,7 @@ static qg_error_t *add_model_env(qg_json_t *env, const qg_json_t *spec)
         int is_obj = qg_json_is(spec, QG_JSON_OBJECT);
         const char *name = is_obj ? qg_json_key_at(spec, i) : qg_json_str(qg_json_at(spec, i));
         const char *value = is_obj ? qg_json_str(qg_json_at(spec, i)) : getenv(name ? name : "");
-        if (!env_name_ok(name) || (is_obj && !value))
+        if (!qg_runner_env_name_ok(name) || (is_obj && !value))
             return STAGE_ERR("selectedModel.runner.env[%zu]: invalid variable name or value", i);
         if (value && qg_json_set_str(env, name, value) != 0)
             return qg_error_oom;
@@ -289,15 +290,25 @@ qg_error_t *qg_runner_container_cmd(const qg_runner_job_t *job, qg_json_t **out)
     return arr && !qg_json_failed(arr) ? NULL : qg_error_oom;
 }
 
-qg_error_t *qg_runner_container_user(const qg_runner_job_t *job, char *out, size_t sz)
+qg_error_t *qg_runner_container_read(const qg_runner_job_t *job, qg_runner_container_t *c)
 {
-    const char *user = qg_json_str(qg_json_get(job->runner, "user"));
+    const qg_json_t *r = job->runner;
+    memset(c, 0, sizeof(*c));
+    c->image = qg_json_str(qg_json_get(r, "image"));
+    if (!c->image || !*c->image)
+        return STAGE_ERR("selectedModel.runner.image: missing");
+    const char *user = qg_json_str(qg_json_get(r, "user"));
     if (!user && getuid() != 0)
-        snprintf(out, sz, "%u:%u", (unsigned)getuid(), (unsigned)getgid());
+        snprintf(c->user, sizeof(c->user), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
     else
-        snprintf(out, sz, "%s", user ? user : DEFAULT_USER);
-    if (!strcmp(out, "0") || !strncmp(out, "0:", 2) || !strncmp(out, "root", 4))
-        return STAGE_ERR("selectedModel.runner.user: %s: containers run as a non-root user", out);
+        snprintf(c->user, sizeof(c->user), "%s", user ? user : DEFAULT_USER);
+    if (!strcmp(c->user, "0") || !strncmp(c->user, "0:", 2) || !strncmp(c->user, "root", 4))
+        return STAGE_ERR("selectedModel.runner.user: %s: containers run as a non-root user",
+                         c->user);
+    c->cpus = qg_json_num(qg_json_get(r, "cpus"), 1);
+    if (!isfinite(c->cpus) || c->cpus <= 0 || c->cpus > 256)
+        return STAGE_ERR("selectedModel.runner.cpus: expected a number in (0, 256]");
+    c->network = qg_json_truthy(qg_json_get(r, "network"));
     return NULL;
 }
 

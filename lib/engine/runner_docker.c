@@ -140,31 +140,8 @@ static void host_work_dir(const qg_runner_job_t *job, char *out, size_t sz)
         snprintf(out, sz, "%s", job->work_dir);
 }
 
-typedef struct {
-    const char *image;
-    char user[64];
-    double cpus;
-    int network;
-} model_t;
-
-static qg_error_t *model_read(const qg_runner_job_t *job, model_t *m)
-{
-    const qg_json_t *r = job->runner;
-    memset(m, 0, sizeof(*m));
-    m->image = qg_json_str(qg_json_get(r, "image"));
-    if (!m->image || !*m->image)
-        return STAGE_ERR("selectedModel.runner.image: missing");
-    qg_error_t *err = qg_runner_container_user(job, m->user, sizeof(m->user));
-    if (err)
-        return err;
-    const qg_json_t *cpus = qg_json_get(r, "cpus");
-    m->cpus = qg_json_num(cpus, 1);
-    if (!isfinite(m->cpus) || m->cpus <= 0 || m->cpus > 256)
-        return STAGE_ERR("selectedModel.runner.cpus: expected a number in (0, 256]");
-    const qg_json_t *net = qg_json_get(r, "network");
-    m->network = qg_json_truthy(net);
-    return NULL;
-}
+/* The model's image, user, CPU limit and network (runner_container.c). */
+typedef qg_runner_container_t model_t;
 
 static qg_json_t *host_config(const qg_runner_job_t *job, const model_t *m)
 {
@@ -510,7 +487,7 @@ static qg_error_t *docker_run(const qg_runner_job_t *job, qg_json_t **result_out
         return qg_error_oom;
     qg_error_t *err = docker_open(job->cfg, &d);
     if (!err)
-        err = model_read(job, &m);
+        err = qg_runner_container_read(job, &m);
     if (!err)
         err = qg_runner_dirs_prepare(job, MOUNT, dirs);
     if (!err)

@@ -80,16 +80,6 @@ static qg_error_t *build_argv(exec_ctx_t *x, const qg_runner_job_t *job, const c
     return NULL;
 }
 
-static int env_name_ok(const char *s)
-{
-    if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
-        return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_')
-            return 0;
-    return 1;
-}
-
 static qg_error_t *env_add(exec_ctx_t *x, const char *name, const char *value)
 {
     if (x->nenv >= MAX_ENV + 7)
@@ -137,7 +127,7 @@ static qg_error_t *build_env(exec_ctx_t *x, const qg_runner_job_t *job, const ch
         int is_obj = qg_json_is(env, QG_JSON_OBJECT);
         const char *name = is_obj ? qg_json_key_at(env, i) : qg_json_str(qg_json_at(env, i));
         const char *value = is_obj ? qg_json_str(qg_json_at(env, i)) : getenv(name ? name : "");
-        if (!env_name_ok(name) || (is_obj && !value))
+        if (!qg_runner_env_name_ok(name) || (is_obj && !value))
             err = STAGE_ERR("selectedModel.runner.env[%zu]: invalid variable name or value", i);
         else if (value)
             err = env_add(x, name, value);

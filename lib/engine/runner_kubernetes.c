@@ -256,11 +256,8 @@ static qg_error_t *refused(const kube_t *k, const char *what, long status, const
 /* ---------- the Job ---------- */
 
 typedef struct {
-    const char *image;
-    char user[64];
+    qg_runner_container_t c; /* image, user, cpus, network */
     long uid, gid;
-    double cpus;
-    int network;
     const char *pull_policy;
     char claim[254];
     char sub_path[4096];
@@ -288,24 +285,17 @@ static qg_error_t *model_read(const qg_runner_job_t *job, model_t *m)
 {
     const qg_json_t *r = job->runner;
     memset(m, 0, sizeof(*m));
-    m->image = qg_json_str(qg_json_get(r, "image"));
-    if (!m->image || !*m->image)
-        return STAGE_ERR("selectedModel.runner.image: missing");
-    qg_error_t *err = qg_runner_container_user(job, m->user, sizeof(m->user));
+    qg_error_t *err = qg_runner_container_read(job, &m->c);
     if (err)
         return err;
     char extra;
-    int n = sscanf(m->user, "%ld:%ld%c", &m->uid, &m->gid, &extra);
+    int n = sscanf(m->c.user, "%ld:%ld%c", &m->uid, &m->gid, &extra);
     if (n == 1)
         m->gid = m->uid;
     else if (n != 2)
         return STAGE_ERR("selectedModel.runner.user: %s: the kubernetes runner needs a numeric "
                          "uid[:gid]",
-                         m->user);
-    m->cpus = qg_json_num(qg_json_get(r, "cpus"), 1);
-    if (!isfinite(m->cpus) || m->cpus <= 0 || m->cpus > 256)
-        return STAGE_ERR("selectedModel.runner.cpus: expected a number in (0, 256]");
-    m->network = qg_json_truthy(qg_json_get(r, "network"));
+                         m->c.user);
     m->pull_policy = qg_json_str(qg_json_get(r, "imagePullPolicy"));
     if (!m->pull_policy)
         m->pull_policy = cfg_str(job->cfg, "simulation.kubernetes.image.pull.policy");
@@ -363,7 +353,7 @@ static qg_json_t *labels(const qg_runner_job_t *job, const char *name, const mod
     qg_json_set_str(l, LABEL_RUN, name);
     qg_json_set_str(l, LABEL_GOAL, goal);
     qg_json_set_str(l, LABEL_HOST, host_label);
-    qg_json_set_str(l, LABEL_NETWORK, m->network ? "allowed" : "none");
+    qg_json_set_str(l, LABEL_NETWORK, m->c.network ? "allowed" : "none");
     return l;
 }
 
@@ -395,7 +385,7 @@ static qg_error_t *env_list(const qg_runner_job_t *job, qg_json_t **out)
 static qg_json_t *resources(const qg_runner_job_t *job, const model_t *m)
 {
     char cpu[32], mem[32];
-    snprintf(cpu, sizeof(cpu), "%ldm", (long)ceil(m->cpus * 1000));
+    snprintf(cpu, sizeof(cpu), "%ldm", (long)ceil(m->c.cpus * 1000));
     snprintf(mem, sizeof(mem), "%ldMi", job->memory_limit_mb);
     qg_json_t *limits = qg_json_object(), *res = qg_json_object();
     qg_json_set_str(limits, "cpu", cpu);
@@ -442,7 +432,7 @@ static qg_error_t *container(const qg_runner_job_t *job, const model_t *m, qg_js
     qg_json_append(mounts, mount("work", MOUNT, m->sub_path));
     qg_json_append(mounts, mount("tmp", "/tmp", NULL));
     qg_json_set_str(c, "name", CONTAINER);
-    qg_json_set_str(c, "image", m->image);
+    qg_json_set_str(c, "image", m->c.image);
     if (m->pull_policy)
         qg_json_set_str(c, "imagePullPolicy", m->pull_policy);
     qg_json_set_str(c, "workingDir", MOUNT);
@@ -531,7 +521,7 @@ static qg_error_t *job_create(kjob_t *j, const qg_runner_job_t *job, const model
     snprintf(path, sizeof(path), "/apis/batch/v1/namespaces/%s/jobs", j->k->ns);
     if (!err)
         err = qg_runner_api_json(&j->k->api, "POST", path, body, 30, &status, &answer);
-    snprintf(what, sizeof(what), "create Job %s (image %s) in namespace %s", j->name, m->image,
+    snprintf(what, sizeof(what), "create Job %s (image %s) in namespace %s", j->name, m->c.image,
              j->k->ns);
     if (!err && status != 201)
         err = refused(j->k, what, status, answer);
@@ -807,13 +797,13 @@ static qg_json_t *runner_info(const kjob_t *j, const model_t *m, const pod_watch
 {
     qg_json_t *info = qg_json_object();
     qg_json_set_str(info, "type", "kubernetes");
-    qg_json_set_str(info, "image", m->image);
+    qg_json_set_str(info, "image", m->c.image);
     qg_json_set_str(info, "job", j->name);
     qg_json_set_str(info, "pod", w->pod);
     qg_json_set_str(info, "node", w->node);
     qg_json_set_str(info, "namespace", j->k->ns);
     qg_json_set_str(info, "server", j->k->api.where);
-    qg_json_set_str(info, "user", m->user);
+    qg_json_set_str(info, "user", m->c.user);
     qg_json_set_num(info, "exitCode", w->exit_code);
     qg_json_set_num(info, "elapsedSeconds", elapsed);
     qg_json_set_bool(info, "logsAvailable", logs);
@@ -833,7 +823,7 @@ static qg_error_t *pod_failure(const kjob_t *j, const model_t *m, const pod_watc
     const char *said = w->message[0] ? w->message : tail && *tail ? tail : "(empty)";
     qg_error_t *err = STAGE_ERR("Job %s (image %s): pod %s ended with exit status %d%s%s%s; "
                                 "log: %.300s",
-                                j->name, m->image, w->pod, w->exit_code, w->reason[0] ? " " : "",
+                                j->name, m->c.image, w->pod, w->exit_code, w->reason[0] ? " " : "",
                                 w->reason, mem, said);
     free(tail);
     return err;
@@ -847,9 +837,9 @@ static qg_error_t *outcome(const kjob_t *j, const model_t *m, const pod_watch_t 
     if (end == END_TIMED_OUT)
         return STAGE_ERR("Job %s (image %s) exceeded the time limit of %g s and was deleted; "
                          "last seen: %s",
-                         j->name, m->image, job->time_limit_s, w->state);
+                         j->name, m->c.image, job->time_limit_s, w->state);
     if (w->end == POD_UNPULLABLE)
-        return STAGE_ERR("image %s cannot be pulled for Job %s%s%s: %s %s", m->image, j->name,
+        return STAGE_ERR("image %s cannot be pulled for Job %s%s%s: %s %s", m->c.image, j->name,
                          w->node[0] ? " on node " : "", w->node, w->reason, w->message);
     if (w->end == POD_FAILED)
         return pod_failure(j, m, w, dirs, job);
@@ -894,12 +884,12 @@ static qg_error_t *kubernetes_run(const qg_runner_job_t *job, qg_json_t **result
     if (!err)
         err = qg_runner_dirs_prepare(job, MOUNT, dirs);
     if (!err)
-        err = qg_runner_hand_over(dirs, m.user);
+        err = qg_runner_hand_over(dirs, m.c.user);
     if (!err)
         err = job_create(&j, job, &m);
     if (!err) {
         qg_info(COMPONENT, "goal %s: Job %s/%s from %s", job->goal_id ? job->goal_id : "?", k.ns,
-                j.name, m.image);
+                j.name, m.c.image);
         err = run_job(&j, job, &m, dirs, result_out);
     }
     job_delete(&j);

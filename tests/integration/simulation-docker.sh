@@ -17,6 +17,7 @@ set -euo pipefail
 . "$QG_ROOT/scripts/kafka.d/pipeline.sh"
 qgk_init sim-docker
 . "$QG_ROOT/tests/data/simulators/lib.sh"
+. "$QG_ROOT/tests/integration/container-e2e.lib"
 for b in qg-selection qg-binding qg-simulation qgctl qg-broker; do
     [ -x "$QGK_BIN/$b" ] || qg_die "$QGK_BIN/$b not built"
 done
@@ -54,68 +55,16 @@ DOCKER_ARGS=(-X "simulation.docker.host=$DOCKER_HOST_URL" -X session.timeout.ms=
     -X heartbeat.interval.ms=1000)
 
 # ---- end to end: selection, binding, simulation; the model is a container image
-REG=$QGK_DIR/registry
-mkdir -p "$REG"
-cp "$QG_SHARED/seed-formats/NSGA2Model_sources.yaml" "$REG/"
-jq --arg img "$IMAGE" '.models[0].container += {image: $img, executionType: "docker",
-        timeLimit: 60, memoryLimitMb: 256, cpus: 0.5}' \
-    "$QG_SHARED/seed-formats/model_registry.json" >"$REG/model_registry.json"
-AAS_URL=$("$QG_ROOT/scripts/aas-server" start --impl faaast --model "$QG_ROOT/factory/seed-factory" \
-    --name "$AAS_NAME" 2>"$QGK_DIR/log/aas-start.log") ||
-    { cat "$QGK_DIR/log/aas-start.log" >&2; qg_die "the AAS server did not start"; }
-start_worker() { # NAME BINARY ARGS...: registered like pipeline.sh's workers
-    local name=$1 bin=$2
-    shift 2
-    rm -f "$QGK_DIR/rc/$name" "$QGK_DIR/pid/$name"
-    QGK_LOG="$QGK_DIR/log/$name.log" QGK_PIDF="$QGK_DIR/pid/$name" QGK_RCF="$QGK_DIR/rc/$name" \
-        bash -c '"$@" 2>>"$QGK_LOG" & echo $! >"$QGK_PIDF.t"; mv "$QGK_PIDF.t" "$QGK_PIDF"; wait $!; echo $? >"$QGK_RCF.t"; mv "$QGK_RCF.t" "$QGK_RCF"' \
-        launch "$QGK_BIN/$bin" -b "$QGK_BOOTSTRAP" --topic-prefix "$QGK_PREFIX" \
-        --worker-id "$name" "$@" </dev/null >/dev/null 2>&1 &
-    qg_wait_for "worker $name to start" 10 test -s "$QGK_DIR/pid/$name"
-}
-start_worker selection-1 qg-selection --registry-file "$REG/model_registry.json" \
-    --rules-file "$QG_ROOT/config/rules.swrl"
-start_worker binding-1 qg-binding -X "aas.base.url=$AAS_URL" -X "registry.dir=$REG" \
-    -X "binding.work.dir=$QGK_DIR/binding"
-sim_worker_start simulation-1 "${DOCKER_ARGS[@]}"
-
-"$QGK_BIN/qgctl" ask "Predict production time for product P-1001 quantity 50" \
-    -o "$QGK_DIR/seed-goal.json" --patterns "$QG_ROOT/config/goal-patterns.yaml" >/dev/null
-jq --arg id "goal3-docker-e2e-$RUN_ID" '.QueryGoal.goalId = $id | .executionLog.goalId = $id' \
-    "$QGK_DIR/seed-goal.json" >"$QGK_DIR/goal-e2e.json"
+ce_pipeline docker "${DOCKER_ARGS[@]}"
+ce_ask_seed docker
+ce_check_answer docker
+A=$QGK_DIR/answer-e2e.json
+SIM=$SIM_RESULT
 SUBMIT=("$QGK_BIN/qgctl" submit -b "$QGK_BOOTSTRAP" --topic-prefix "$QGK_PREFIX" --wait
     --timeout 120 --json)
-"${SUBMIT[@]}" "$QGK_DIR/goal-e2e.json" >"$QGK_DIR/answer-e2e.json" 2>"$QGK_DIR/submit-e2e.err" ||
-    cat "$QGK_DIR/submit-e2e.err" >&2
-A=$QGK_DIR/answer-e2e.json
-quantity=$(jq '.QueryGoal.parameters[] | select(.key == "quantity") | .value | tonumber' \
-    "$QGK_DIR/goal-e2e.json")
-jobs=$(jq '.jobs | length' "$QG_ROOT/tests/data/aas/expected-scenario-P-1001.json")
-SIM='.executionLog.stages[] | select(.stage == "simulation") | .result'
-qgk_check "the goal went through selection, binding and simulation" \
-    sim_jq '[.executionLog.stages[].stage] == ["swrlSelection","yamlBinding","simulation"]' "$A"
-qgk_check "selection chose the container model of the seed registry (runner docker)" \
-    sim_jq '.QueryGoal.selectedModel.modelId == "NSGA2SimulatorModel" and
-            .QueryGoal.selectedModel.runner.type == "docker"' "$A"
-qgk_check "the container's answer: estimatedTime = 72 s x quantity $quantity" \
-    sim_jq ".QueryGoal.outputs.estimatedTime == (72 * $quantity) and
-            .QueryGoal.outputs.confidence == 0.85" "$A"
-qgk_check "the container read the bound scenario ($jobs jobs) and the parameters" \
-    sim_jq "$SIM | .detailedResults.jobs == $jobs" "$A"
-qgk_check "plan and bottlenecks were taken from detailed_results" \
-    sim_jq '.QueryGoal.outputs.bottlenecks[0].machine == "M3" and
-            ((.QueryGoal.outputs.productionPlan.operations[0].machine == "M3") or
-             ('"$SIM"' | .productionPlan.operations[0].machine == "M3"))' "$A"
-qgk_check "it ran as non-root, read-only root, without network" \
-    sim_jq "$SIM | .detailedResults.uid != 0 and .detailedResults.readOnlyRoot == true and
-            .detailedResults.interfaces == \"lo \"" "$A"
-qgk_check "with the model's memory (256 MiB) and CPU (0.5) limits" \
-    sim_jq "$SIM | .detailedResults.memoryLimitBytes == 268435456 and
-            .detailedResults.cpuQuota == \"50000 100000\"" "$A"
 qgk_check "the runner describes the container run" \
     sim_jq "$SIM | .runnerType == \"docker\" and .runner.type == \"docker\" and
             .runner.image == \"$IMAGE\" and .runner.exitCode == 0" "$A"
-qg_say "answer: $(jq -c '.QueryGoal.outputs | {estimatedTime, confidence, bottlenecks}' "$A" 2>/dev/null)"
 
 # ---- failures, through the simulation worker alone
 docker_model() { # IMAGE TIME_LIMIT [COMMAND_JSON]
