@@ -12,7 +12,7 @@
 #  - the restricted token is refused secrets, pods it did not make, other namespaces (403);
 #  - with podman: the node's podman runtime runs a Job as a container (uid 65534, no
 #    network, read-only root); an image it cannot pull leaves the pod waiting (ErrImagePull).
-# Skipped when the binaries are not built (scripts/kube-bins, ~26 min cold) unless
+# Skipped when the binaries are not built (scripts/kube-bins, 5-8 min cold) unless
 # QG_KUBE_BUILD=1.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
