@@ -26,6 +26,7 @@ PODMAN_STARTED=
 AAS_NAME=sim-docker-$$
 docker_cleanup() {
     local rc=$?
+    set +e # the exit path runs to its end (sim_cleanup exits with rc)
     "$QG_ROOT/scripts/aas-server" stop --name "$AAS_NAME" >/dev/null 2>&1 || true
     [ -n "$PODMAN_STARTED" ] && "$QG_ROOT/scripts/podman" stop >/dev/null 2>&1
     (exit "$rc")

@@ -36,13 +36,12 @@ KUBE_STARTED= NODE_PID=
 AAS_NAME=sim-kube-$$
 kube_cleanup() {
     local rc=$?
+    set +e # the exit path runs to its end (sim_cleanup exits with rc)
     [ -z "$NODE_PID" ] || { kill -TERM "$NODE_PID" 2>/dev/null; wait "$NODE_PID" 2>/dev/null; }
-    "$QG_ROOT/scripts/aas-server" stop --name "$AAS_NAME" >/dev/null 2>&1 || true
+    "$QG_ROOT/scripts/aas-server" stop --name "$AAS_NAME" >/dev/null 2>&1
+    [ -z "$KUBE_STARTED" ] || "$QG_ROOT/scripts/kube" stop >/dev/null 2>&1
     (exit "$rc")
     sim_cleanup
-    rc=$?
-    [ -z "$KUBE_STARTED" ] || "$QG_ROOT/scripts/kube" stop >/dev/null 2>&1 || true
-    return $rc
 }
 trap kube_cleanup EXIT
 

@@ -28,6 +28,7 @@ sim_events_stop() {
 
 sim_cleanup() {
     local rc=$?
+    set +e # the exit path runs to its end (qgk_cleanup exits with rc)
     if [ -n "$SIM_EVENTS_PID" ]; then
         kill -TERM "$SIM_EVENTS_PID" 2>/dev/null || true
         wait "$SIM_EVENTS_PID" 2>/dev/null || true
