@@ -13,7 +13,7 @@
 # it; an expired static token and an unknown AAS CA dead-letter the goal with the
 # reason; a principal without Write on the next topic stops without committing,
 # and the goal is finished by a correctly authorised worker. qg-gateway (behind a
-# bearer token) and qg-trigger (exactly_once, fed by an MQTT broker with a password)
+# bearer token) and qg-trigger (exactly_once, fed by an MQTT broker over TLS with a password)
 # run on the same SASL_SSL cluster, each as its own principal with its own grants
 # (scripts/kafka-acls gateway / trigger): the seed question asked over HTTP and an
 # MQTT order event both become answered goals. No secret appears in any log, output
@@ -185,8 +185,13 @@ MQTT_PASSWORD=mqtt-password-$RANDOM$RANDOM$RANDOM
 printf '%s\n' "$MQTT_PASSWORD" >"$DIR/mqtt.password"
 chmod 600 "$DIR/mqtt.password"
 mosquitto_passwd -b -c "$DIR/mosquitto.passwd" plant "$MQTT_PASSWORD" >/dev/null
+"$QG_ROOT/scripts/tls" server "$DIR/aas-tls" mqtt # the plant CA signs the MQTT broker's certificate
 cat >"$DIR/mosquitto.conf" <<EOF
 listener $MQTT_PORT 127.0.0.1
+cafile $DIR/aas-tls/ca.pem
+certfile $DIR/aas-tls/mqtt.pem
+keyfile $DIR/aas-tls/mqtt.key
+tls_version tlsv1.2
 allow_anonymous false
 password_file $DIR/mosquitto.passwd
 persistence false
@@ -199,7 +204,8 @@ cat >"$DIR/triggers.yaml" <<YAML
 sources:
   - {name: plant, type: mqtt, host: 127.0.0.1, port: $MQTT_PORT, protocol: 5,
      client_id: qg-trigger-secure-$$, clean_session: false, qos: 1, username: plant,
-     password_file: $DIR/mqtt.password, subscribe: ["plant/+/orders/new"]}
+     password_file: $DIR/mqtt.password, tls: {ca_file: $DIR/aas-tls/ca.pem},
+     subscribe: ["plant/+/orders/new"]}
 rules:
   - name: new-order
     when: {topic: "plant/+/orders/new", where: [{field: order.quantity, gt: 0}]}
@@ -216,9 +222,9 @@ start_worker trigger "$BIN/qg-trigger" -F "$CLIENTS/trigger.properties" -X topic
     -X processing.guarantee=exactly_once --trigger-file "$DIR/triggers.yaml" \
     --spool-dir "$DIR/trigger-spool" --stats-file "$DIR/trigger.stats" --stats-interval-ms 200
 trg_subscribed() { grep -q 'mqtt .*: connected to' "$DIR/trigger.log"; }
-check "qg-trigger as its own SCRAM principal (exactly_once) loads its state topics and connects to MQTT" \
+check "qg-trigger as its own SCRAM principal (exactly_once) loads its state topics and connects to MQTT over TLS" \
     qg_wait_for "qg-trigger connected" 90 trg_subscribed
-mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -u plant -P "$MQTT_PASSWORD" -V 5 -q 1 \
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" --cafile "$DIR/aas-tls/ca.pem" -u plant -P "$MQTT_PASSWORD" -V 5 -q 1 \
     -t plant/line1/orders/new -m '{"order": {"id": "S1", "product": "P-1001", "quantity": 50}}' \
     2>>"$DIR/mosquitto-pub.log" || true
 check "one MQTT order event becomes goal order-S1 on the secured cluster, answered end to end" \
@@ -226,6 +232,9 @@ check "one MQTT order event becomes goal order-S1 on the secured cluster, answer
         >'$DIR/answer-trigger.json' 2>>'$DIR/qgctl.log' &&
         jq -e '.QueryGoal.outputs.estimatedTime > 0 and .QueryGoal.metadata.trigger.rule == \"new-order\"' \
         '$DIR/answer-trigger.json' >/dev/null"
+check "the MQTT broker takes TLS only: a plaintext client is refused" \
+    bash -c "! timeout 10 mosquitto_pub -h 127.0.0.1 -p '$MQTT_PORT' -u plant -P '$MQTT_PASSWORD' \
+        -V 5 -q 1 -t plant/line1/orders/new -m '{}' 2>/dev/null"
 trg_watching() { jq -e '.goals == 1 and .watches == 1' "$DIR/trigger.stats"; }
 check "... qg-trigger read the answer from completed with its group and watches the goal (state written in a transaction)" \
     qg_wait_for "qg-trigger to watch order-S1" 60 trg_watching
