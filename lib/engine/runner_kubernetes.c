@@ -646,14 +646,16 @@ static void event_seen(pod_watch_t *w, const char *text, size_t len)
 static size_t watch_write(char *ptr, size_t size, size_t n, void *opaque)
 {
     pod_watch_t *w = opaque;
-    size_t total = size * n;
-    for (size_t i = 0; i < total; i++) {
-        if (ptr[i] != '\n') {
-            char c = ptr[i];
-            if (qg_runner_buf_write(&c, 1, 1, &w->line) != 1 || w->line.truncated)
-                return 0; /* an event beyond EVENT_MAX: list again */
-            continue;
-        }
+    size_t total = size * n, i = 0;
+    while (i < total) {
+        const char *nl = memchr(ptr + i, '\n', total - i);
+        size_t take = nl ? (size_t)(nl - (ptr + i)) : total - i;
+        if (qg_runner_buf_write(ptr + i, 1, take, &w->line) != take || w->line.truncated)
+            return 0; /* an event beyond EVENT_MAX: list again */
+        i += take;
+        if (!nl)
+            break;
+        i++; /* the newline ends one event */
         event_seen(w, w->line.data ? w->line.data : "", w->line.len);
         w->line.len = 0;
         if (w->end != POD_WAITING || w->relist)
