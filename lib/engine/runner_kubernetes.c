@@ -313,16 +313,14 @@ static qg_error_t *model_read(const qg_runner_job_t *job, model_t *m)
 static void label_value(const char *s, char *out, size_t sz)
 {
     size_t n = 0, cap = sz < 64 ? sz : 64;
+    while (s && *s && !isalnum((unsigned char)*s))
+        s++;
     for (; s && *s && n + 1 < cap; s++)
-        if (isalnum((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.')
-            out[n++] = *s;
-        else if (n)
-            out[n++] = '_';
+        out[n++] = isalnum((unsigned char)*s) || strchr("-_.", *s) ? *s : '_';
     while (n && !isalnum((unsigned char)out[n - 1]))
         n--;
-    out[n] = '\0';
-    size_t lead = strspn(out, "-_.");
-    memmove(out, out + lead, n - lead + 1);
+    if (cap)
+        out[n] = '\0';
 }
 
 /* A DNS-1123 name: "qg-sim-<goal>-<pid>-<n>", lower case, at most 63. */

@@ -189,8 +189,12 @@ qgk_check "API server unreachable: retried, then transient_exhausted" \
     sim_dlq_says "$QGK_DIR/submit-down.err" transient_exhausted "Kubernetes API server at https://127.0.0.1:9 unreachable"
 
 # Crash recovery: a Job of a dead worker of this host is deleted when a worker starts.
-host_label=$(hostname | tr -c 'A-Za-z0-9._\n-' '_' | cut -c1-63)
-jq -n --arg img "$IMAGE" --arg host "$host_label" --arg owner "$(hostname)/999999999/1" \
+# The host label: the host name with characters a label value cannot hold made "_", at most
+# 63, starting and ending with a letter or digit (the rule of docs/simulation.md).
+host=$(cat /proc/sys/kernel/hostname)
+host_label=$(printf '%s' "$host" | tr -c 'A-Za-z0-9._-' '_' | sed -E 's/^[^A-Za-z0-9]+//' |
+    cut -c1-63 | sed -E 's/[^A-Za-z0-9]+$//')
+jq -n --arg img "$IMAGE" --arg host "$host_label" --arg owner "$host/999999999/1" \
     --arg goal "goal3-kube-orphan-$RUN_ID" --arg name "qg-orphan-$$" \
     '{apiVersion: "batch/v1", kind: "Job",
       metadata: {name: $name, labels: {"querygoal.io/runner": "kubernetes", "querygoal.io/host": $host},
