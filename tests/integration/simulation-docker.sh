@@ -141,4 +141,5 @@ qg_wait_for "every worker to be assigned" 60 qgk_workers_assigned || true
 qgk_check "the last worker exits 0 on SIGTERM" qgk_workers_stop
 qgk_check "no container of this run is left (listed by label)" no_container_left
 qgk_check "no work directory is left" bash -c "[ -z \"\$(ls -A '$QGK_DIR/work')\" ]"
+ce_diagnose "$QGK_DIR"/log/simulation-*.log
 qgk_finish

@@ -220,4 +220,5 @@ qgk_check "no container of the simulated node is left" \
     "[ -z \"\$(podman ps -a --filter label=io.querygoal.kube-node --format '{{.Names}}')\" ]"
 qgk_check "no work directory is left on the claim" \
     bash -c "[ -z \"\$(ls -A '$VOLUMES/$CLAIM/runs')\" ]"
+ce_diagnose "$QGK_DIR/log/kube-node.log" "$QGK_DIR"/log/simulation-*.log
 qgk_finish
