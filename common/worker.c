@@ -79,12 +79,26 @@ static void touch_health(const qg_worker_t *w)
     }
 }
 
+/* How long to wait for a record: never past an open transaction's due time, so a
+ * transaction whose records stopped coming commits on time, not a poll later. */
+static int poll_timeout_ms(const qg_worker_t *w)
+{
+    if (w->job.running)
+        return JOB_POLL_MS;
+    if (w->eos && w->txn_open) {
+        double left = w->txn_started_ms + (double)w->txn_max_ms - qg_clock_ms();
+        if (left < POLL_MS)
+            return left > 0 ? (int)left + 1 : 0;
+    }
+    return POLL_MS;
+}
+
 /* Next record of either consumer (the retry consumer first, without waiting). */
 static rd_kafka_message_t *poll_record(qg_worker_t *w)
 {
     rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->retry_consumer, 0);
     if (!rkm)
-        rkm = rd_kafka_consumer_poll(w->consumer, w->job.running ? JOB_POLL_MS : POLL_MS);
+        rkm = rd_kafka_consumer_poll(w->consumer, poll_timeout_ms(w));
     if (rkm && rkm->err) {
         if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
             qg_log(rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? QG_LOG_DEBUG : QG_LOG_WARN,

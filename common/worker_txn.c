@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 #include "worker_int.h"
 
 /* Attempts of send_offsets + commit on a retriable error before it counts as fatal. */
@@ -106,13 +107,33 @@ static rd_kafka_error_t *send_offsets(qg_worker_t *w, rd_kafka_t *consumer)
     return e;
 }
 
+/* A commit that holds the loop this long is logged (its parts: offsets, EndTxn). */
+#define TXN_SLOW_COMMIT_MS 100
+
+static void observe_commit(const qg_worker_t *w, double offsets_ms, double end_ms)
+{
+    char labels[QG_METRICS_MAX_LABELS];
+    qg_metrics_observe(qg_metrics_global(), "qg_txn_commit_seconds",
+                       "Time an exactly-once worker's loop waited for one transaction commit "
+                       "(offsets to the transaction, then EndTxn).",
+                       qg_metrics_labels(labels, sizeof(labels), "stage", w->stage, NULL),
+                       (offsets_ms + end_ms) / 1000.0);
+    if (offsets_ms + end_ms >= TXN_SLOW_COMMIT_MS)
+        qg_info("worker", "slow transaction commit: %.0f ms (offsets %.0f ms, EndTxn %.0f ms)",
+                offsets_ms + end_ms, offsets_ms, end_ms);
+}
+
 static rd_kafka_error_t *commit_once(qg_worker_t *w)
 {
+    double t0 = qg_clock_ms();
     rd_kafka_error_t *e = send_offsets(w, w->consumer);
     if (!e)
         e = send_offsets(w, w->retry_consumer);
+    double t1 = qg_clock_ms();
     if (!e)
         e = rd_kafka_commit_transaction(w->producer, -1);
+    if (!e)
+        observe_commit(w, t1 - t0, qg_clock_ms() - t1);
     return e;
 }
 
