@@ -15,6 +15,8 @@
 #include "text.h"
 
 #define MAX_TABLES 8
+/* "kafka.<property>" names a librdkafka property, even one whose name is also ours. */
+#define KAFKA_PREFIX "kafka."
 
 typedef struct {
     char *key;
@@ -250,6 +252,8 @@ int qg_config_set(qg_config_t *cfg, const char *key, const char *value, char *er
         return -1;
     }
     const qg_option_t *o = find_option(cfg, key);
+    if (!o && !strncmp(key, KAFKA_PREFIX, strlen(KAFKA_PREFIX)) && key[strlen(KAFKA_PREFIX)])
+        key += strlen(KAFKA_PREFIX); /* kafka.<property>: librdkafka's, even if ours too */
     if (o && qg_option_check(o, value, NULL, errstr, errstr_size) != 0)
         return -1;
     kv_list_t *l = o ? &cfg->ours : &cfg->kafka;
@@ -353,9 +357,12 @@ int qg_config_load_env(qg_config_t *cfg, char *errstr, size_t errstr_size)
         const char *name = *e + 3;
         char key[256];
         int is_kafka = strncmp(name, "KAFKA_", 6) == 0;
-        if (is_kafka)
-            name += 6;
-        env_to_key(name, (size_t)(eq - name), key, sizeof(key));
+        if (is_kafka) /* QG_KAFKA_<PROPERTY>: always librdkafka's */
+            name += 6, snprintf(key, sizeof(key), "%s", KAFKA_PREFIX);
+        else
+            key[0] = '\0';
+        size_t at = strlen(key);
+        env_to_key(name, (size_t)(eq - name), key + at, sizeof(key) - at);
         /* QG_BOOTSTRAP_SERVERS is -b (the deployments set it); else not one of ours: ignore */
         if (!is_kafka && !find_option(cfg, key) && strcmp(key, "bootstrap.servers") != 0)
             continue;
@@ -421,6 +428,11 @@ long long qg_config_ms(const qg_config_t *cfg, const char *key)
 int qg_config_bool(const qg_config_t *cfg, const char *key)
 {
     return typed_number(cfg, key, QG_OPT_BOOL) != 0;
+}
+
+const char *qg_config_kafka_get(const qg_config_t *cfg, const char *key)
+{
+    return kv_list_get(&cfg->kafka, key);
 }
 
 size_t qg_config_kafka_count(const qg_config_t *cfg)

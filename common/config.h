@@ -140,8 +140,11 @@ double qg_config_double(const qg_config_t *cfg, const char *key); /* QG_OPT_DOUB
 long long qg_config_ms(const qg_config_t *cfg, const char *key);  /* QG_OPT_DURATION */
 int qg_config_bool(const qg_config_t *cfg, const char *key);      /* QG_OPT_BOOL */
 
-/** Iterate librdkafka properties (keys not in any table). */
+/** Iterate librdkafka properties: keys not in any table, and keys set as "kafka.<property>"
+ * (a librdkafka property whose name is also one of ours, e.g. kafka.retry.backoff.ms). */
 size_t qg_config_kafka_count(const qg_config_t *cfg);
+/** The librdkafka property `key` as set, or NULL (never one of our keys). */
+const char *qg_config_kafka_get(const qg_config_t *cfg, const char *key);
 void qg_config_kafka_at(const qg_config_t *cfg, size_t i, const char **key, const char **value);
 
 /** Print the effective configuration (secrets masked) as key=value lines. */

@@ -10,6 +10,9 @@
 #include "goal.h"
 #include "log.h"
 
+/* librdkafka retry.backoff.ms of transactional producers (its default is 100 ms). */
+#define TXN_RETRY_BACKOFF_MS "20"
+
 const qg_option_t qg_kafka_options[] = {
     QG_OPT_STR("topic.prefix", "querygoal", "prefix of every topic and consumer group"),
     QG_OPT_ENUM("processing.guarantee", "at_least_once", "at_least_once|exactly_once",
@@ -36,6 +39,11 @@ const qg_option_t qg_kafka_options[] = {
               "exactly_once: longest a transaction stays open. A goal reaches the next stage "
               "only when its transaction commits, so this trades per-hop latency (about half "
               "of it, plus the commit) against commits per second"),
+    QG_OPT_BOOL("transaction.commit.idle", "true",
+                "exactly_once: also commit as soon as no record is waiting, so a goal that "
+                "arrives alone reaches the next stage after one commit, not after "
+                "transaction.max.ms; false: commit by transaction.max.ms and "
+                "transaction.max.messages only (fewer commits under a steady trickle)"),
     QG_OPT_INT("max.inflight.goals", "5000", 1, 1000000,
                "goals produced but not yet acknowledged, at most"),
     QG_OPT_BOOL("stage.threaded", NULL,
@@ -96,7 +104,7 @@ rd_kafka_conf_t *qg_kafka_conf_new(const qg_config_t *cfg, char *errstr, size_t 
 int qg_kafka_conf_default(rd_kafka_conf_t *conf, const qg_config_t *cfg, const char *key,
                           const char *value, char *errstr, size_t errstr_size)
 {
-    if (qg_config_get(cfg, key))
+    if (qg_config_kafka_get(cfg, key))
         return 0;
     char msg[512];
     if (rd_kafka_conf_set(conf, key, value, msg, sizeof(msg)) != RD_KAFKA_CONF_OK) {
@@ -117,6 +125,12 @@ rd_kafka_t *qg_kafka_producer_new(const qg_config_t *cfg, const char *transactio
     int rc = qg_kafka_conf_default(conf, cfg, "enable.idempotence", "true", errstr, errstr_size);
     if (!rc)
         rc = qg_kafka_conf_default(conf, cfg, "linger.ms", "2", errstr, errstr_size);
+    /* A transaction's AddOffsetsToTxn is refused (CONCURRENT_TRANSACTIONS) while the broker
+     * still writes the previous one's markers; librdkafka retries it after retry.backoff.ms,
+     * whose default of 100 ms then holds the worker's commit that long. */
+    if (!rc && transactional_id)
+        rc = qg_kafka_conf_default(conf, cfg, "retry.backoff.ms", TXN_RETRY_BACKOFF_MS, errstr,
+                                   errstr_size);
     if (!rc && transactional_id) {
         char msg[512];
         if (rd_kafka_conf_set(conf, "transactional.id", transactional_id, msg, sizeof(msg)) !=

@@ -86,6 +86,8 @@ static int poll_timeout_ms(const qg_worker_t *w)
     if (w->job.running)
         return JOB_POLL_MS;
     if (w->eos && w->txn_open) {
+        if (w->txn_commit_idle)
+            return 0;
         double left = w->txn_started_ms + (double)w->txn_max_ms - qg_clock_ms();
         if (left < POLL_MS)
             return left > 0 ? (int)left + 1 : 0;
@@ -112,6 +114,7 @@ static rd_kafka_message_t *poll_record(qg_worker_t *w)
 static int consume_one(qg_worker_t *w)
 {
     rd_kafka_message_t *rkm = poll_record(w);
+    w->input_idle = rkm == NULL;
     if (!rkm)
         return 0;
     if (qg_retry_defer_if_not_due(w, rkm)) {
@@ -146,7 +149,7 @@ static int loop_iteration(qg_worker_t *w)
         return -1;
     rd_kafka_poll(w->producer, 0);
     if (w->eos) {
-        if (qg_txn_due(w) && !w->job.running && qg_txn_commit(w) != 0)
+        if (qg_txn_due(w, w->input_idle) && !w->job.running && qg_txn_commit(w) != 0)
             return -1;
     } else {
         wait_inflight_below(w, w->max_inflight);

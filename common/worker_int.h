@@ -96,6 +96,8 @@ struct qg_worker_s {
     /* exactly-once */
     long txn_max_messages;
     double txn_max_ms;
+    int txn_commit_idle; /* commit as soon as no record is waiting */
+    int input_idle;      /* the last poll found no record */
     int txn_open;
     long txn_count;
     double txn_started_ms;
@@ -152,7 +154,7 @@ int qg_txn_begin(qg_worker_t *w);
  * abortable error. 0, or -1 with w->fatal set. */
 int qg_txn_commit(qg_worker_t *w);
 int qg_txn_abort(qg_worker_t *w, const char *why);
-int qg_txn_due(const qg_worker_t *w);
+int qg_txn_due(const qg_worker_t *w, int input_idle);
 
 /* worker_retry.c */
 /** A retry record not due yet: put it back and pause its partition. 1 if deferred. */

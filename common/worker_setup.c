@@ -250,6 +250,7 @@ qg_worker_t *qg_worker_new(const qg_stage_ops_t *ops, void *state, qg_config_t *
     w->max_inflight = (long)qg_config_int(cfg, "max.inflight.goals");
     w->txn_max_messages = (long)qg_config_int(cfg, "transaction.max.messages");
     w->txn_max_ms = (double)qg_config_ms(cfg, "transaction.max.ms");
+    w->txn_commit_idle = qg_config_bool(cfg, "transaction.commit.idle");
     w->commit_interval_ms = (double)qg_config_ms(cfg, "commit.interval.ms");
     w->shutdown_timeout_ms = (long)qg_config_ms(cfg, "shutdown.timeout.ms");
     w->threaded = threaded_for(ops, cfg);

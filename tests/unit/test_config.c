@@ -86,6 +86,26 @@ Test(config, environment_overrides)
     unsetenv("QG_KAFKA_PORT");
 }
 
+/* retry.backoff.ms is ours (transient retries) and librdkafka's: kafka.<name> and
+ * QG_KAFKA_<NAME> reach librdkafka's without touching ours. */
+Test(config, kafka_prefix_names_a_librdkafka_property_that_is_also_ours)
+{
+    setenv("QG_KAFKA_MESSAGE_TIMEOUT_MS", "9000", 1);
+    qg_config_t *cfg = new_cfg();
+    char *argv[] = {"prog", "-X", "kafka.retry.backoff.ms=20", "-X", "retry.backoff.ms=5,10", NULL};
+    char **rest, err[256];
+    int nrest;
+    cr_assert_eq(qg_config_load_env(cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(qg_config_parse_args(cfg, 5, argv, &rest, &nrest, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(qg_config_get(cfg, "retry.backoff.ms"), "5,10", "ours");
+    cr_assert_str_eq(qg_config_kafka_get(cfg, "retry.backoff.ms"), "20", "librdkafka's");
+    cr_assert_str_eq(qg_config_kafka_get(cfg, "message.timeout.ms"), "9000");
+    cr_assert_null(qg_config_kafka_get(cfg, "topic.prefix"), "ours only");
+    cr_assert_eq(qg_config_kafka_count(cfg), 2);
+    qg_config_destroy(cfg);
+    unsetenv("QG_KAFKA_MESSAGE_TIMEOUT_MS");
+}
+
 Test(config, bootstrap_servers_from_the_environment)
 {
     setenv("QG_BOOTSTRAP_SERVERS", "kafka:9092", 1);

@@ -20,10 +20,13 @@ Test(worker_eos, abortable_error_aborts_and_rewinds, .timeout = 90)
     /* The first AddOffsetsToTxn fails with an error that makes the transaction abortable. */
     rd_kafka_mock_push_request_errors(h.mc, API_ADD_OFFSETS_TO_TXN, 1,
                                       RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
+    /* Both inputs in one transaction: committed by the cadence only. */
     const char *extra[] = {"processing.guarantee",
                            "exactly_once",
                            "transaction.max.ms",
                            "200",
+                           "transaction.commit.idle",
+                           "false",
                            "transaction.timeout.ms",
                            "10000",
                            NULL};
@@ -52,6 +55,8 @@ Test(worker_eos, fatal_stage_error_aborts_and_exits_1, .timeout = 90)
                            "60000",
                            "transaction.max.messages",
                            "100",
+                           "transaction.commit.idle",
+                           "false",
                            NULL};
     h_start(&h, extra);
     cr_assert(h_wait(&h, h_done, 30000), "the loop did not end on the fatal error");
@@ -60,5 +65,27 @@ Test(worker_eos, fatal_stage_error_aborts_and_exits_1, .timeout = 90)
     cr_assert_eq(qg_error_class(qg_worker_error(h.w)), QG_ERR_FATAL);
     /* f1's output was in the open transaction, which the drain aborted. */
     cr_assert_eq(h.w->txn_open, 0);
+    h_destroy(&h);
+}
+
+static int lone_goal_committed(harness_t *x)
+{
+    return h_load(&x->w->processed) >= 1 && !__atomic_load_n(&x->w->txn_open, __ATOMIC_SEQ_CST);
+}
+
+/* With nothing else waiting, a goal's transaction commits at once, not after the
+ * cadence (a minute here): the next stage sees it after one commit. */
+Test(worker_eos, a_lone_goal_commits_without_waiting_for_the_cadence, .timeout = 90)
+{
+    h_cluster(&h, 1, 1);
+    h_produce_goal(&h, "l1", NULL);
+    const char *extra[] = {"processing.guarantee", "exactly_once", "transaction.max.ms", "60000",
+                           NULL};
+    h_start(&h, extra);
+    cr_assert(h_wait(&h, lone_goal_committed, 30000),
+              "the transaction was still open (processed %ld)", h_load(&h.w->processed));
+    cr_assert_eq(h_count(&h, T_COMPLETED, "l1"), 1);
+    cr_assert(h_stop(&h, 20000), "the loop did not stop");
+    cr_assert_eq(h.rc, 0);
     h_destroy(&h);
 }

@@ -4,6 +4,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "loadgen.h"
 
@@ -13,10 +14,36 @@ typedef struct lg_bench_s {
     qg_error_t *err;
 } lg_bench_t;
 
+static pthread_mutex_t ready_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ready_cond = PTHREAD_COND_INITIALIZER;
+static int verifier_is_ready;
+
+void lg_verifier_ready(int live)
+{
+    if (!live)
+        return;
+    pthread_mutex_lock(&ready_lock);
+    verifier_is_ready = 1;
+    pthread_cond_broadcast(&ready_cond);
+    pthread_mutex_unlock(&ready_lock);
+}
+
+void lg_verifier_wait(double timeout_s)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)timeout_s + 1;
+    pthread_mutex_lock(&ready_lock);
+    int rc = 0;
+    while (!verifier_is_ready && rc == 0)
+        rc = pthread_cond_timedwait(&ready_cond, &ready_lock, &until);
+    pthread_mutex_unlock(&ready_lock);
+}
+
 static void *producer_thread(void *arg)
 {
     lg_bench_t *b = arg;
-    b->err = lg_produce(b->o, &b->produced);
+    b->err = lg_produce(b->o, &b->produced, 1);
     return NULL;
 }
 

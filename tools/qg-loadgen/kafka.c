@@ -148,8 +148,18 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic)
     return n;
 }
 
+/* Where partition p of topic starts: its high watermark now, or the beginning. */
+static int64_t start_offset(rd_kafka_t *rk, const char *topic, int p, int from_end)
+{
+    int64_t low, high;
+    if (from_end && rd_kafka_query_watermark_offsets(rk, topic, p, &low, &high, LG_ADMIN_MS) ==
+                        RD_KAFKA_RESP_ERR_NO_ERROR)
+        return high;
+    return RD_KAFKA_OFFSET_BEGINNING;
+}
+
 qg_error_t *lg_assign_all(rd_kafka_t *rk, const char *const *topics, const int *required,
-                          int ntopics, double timeout_s)
+                          int ntopics, double timeout_s, int from_end)
 {
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
     double deadline = lg_now_ms() + timeout_s * 1000;
@@ -166,7 +176,7 @@ qg_error_t *lg_assign_all(rd_kafka_t *rk, const char *const *topics, const int *
         }
         for (int p = 0; p < n; p++)
             rd_kafka_topic_partition_list_add(parts, topics[t], p)->offset =
-                RD_KAFKA_OFFSET_BEGINNING;
+                start_offset(rk, topics[t], p, from_end);
     }
     rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);

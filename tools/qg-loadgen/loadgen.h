@@ -88,11 +88,12 @@ rd_kafka_conf_t *lg_kafka_conf(const lg_opts_t *o, char *errstr, size_t errstr_s
 /** Create every stage, retry, completed and dlq topic (existing ones are fine). */
 qg_error_t *lg_create_topics(const lg_opts_t *o);
 /**
- * Assign all partitions of the given topics from the beginning. Waits for the
- * required ones to exist; the others are assigned only if they exist already.
+ * Assign all partitions of the given topics from the beginning, or with `from_end` from
+ * their high watermarks as read now. Waits for the required ones to exist; the others
+ * are assigned only if they exist already.
  */
 qg_error_t *lg_assign_all(rd_kafka_t *rk, const char *const *topics, const int *required,
-                          int ntopics, double timeout_s);
+                          int ntopics, double timeout_s, int from_end);
 
 /**
  * Wait until the consumer group of every stage (<prefix>.<stage>.workers) is
@@ -114,8 +115,11 @@ char *lg_bad_value(const lg_opts_t *o, long j, size_t *lenp, char *keybuf, size_
 double lg_time_ms(const qg_json_t *v);
 
 /* produce.c */
-/** Produce all goals and malformed messages; *progress counts good goals handed over. */
-qg_error_t *lg_produce(const lg_opts_t *o, volatile long *progress);
+/**
+ * Produce all goals and malformed messages; *progress counts good goals handed over.
+ * after_verifier (bench): connect first, then wait for lg_verifier_ready.
+ */
+qg_error_t *lg_produce(const lg_opts_t *o, volatile long *progress, int after_verifier);
 int lg_cmd_produce(lg_opts_t *o);
 
 /* stats.c */
@@ -130,8 +134,15 @@ void lg_stats_free(lg_stats_t *s);
 
 /* verify.c */
 typedef struct lg_report_s lg_report_t;
-/** live: started together with the producer (bench); also measures receive latency. */
+/**
+ * live: started together with the producer (bench); reads from the partitions' ends
+ * (the producer waits in lg_verifier_wait until then); also measures receive latency.
+ */
 lg_report_t *lg_verify_run(const lg_opts_t *o, int live, qg_error_t **errp);
+/** bench: the verifier has its partitions (or gave up); no-op unless `live`. */
+void lg_verifier_ready(int live);
+/** bench: wait until lg_verifier_ready, at most timeout_s. */
+void lg_verifier_wait(double timeout_s);
 /** Print the report (text, or one JSON line with --json); returns 0 if it passed. */
 int lg_report_print(lg_report_t *r, const lg_opts_t *o, const char *mode);
 void lg_report_destroy(lg_report_t *r);

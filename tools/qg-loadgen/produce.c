@@ -142,12 +142,18 @@ static qg_error_t *produce_all(lg_producer_t *p, const lg_opts_t *o, volatile lo
     return err;
 }
 
-qg_error_t *lg_produce(const lg_opts_t *o, volatile long *progress)
+qg_error_t *lg_produce(const lg_opts_t *o, volatile long *progress, int after_verifier)
 {
     lg_producer_t p;
     qg_error_t *err = producer_new(&p, o);
     if (err)
         return err;
+    if (after_verifier) { /* connected, then the first goal once the verifier reads */
+        const struct rd_kafka_metadata *md;
+        if (rd_kafka_metadata(p.rk, 1, NULL, &md, LG_ADMIN_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_metadata_destroy(md);
+        lg_verifier_wait(o->timeout_s);
+    }
     err = produce_all(&p, o, progress);
     rd_kafka_resp_err_t fe = rd_kafka_flush(p.rk, LG_FLUSH_MS);
     if (!err && fe)
@@ -168,7 +174,7 @@ int lg_cmd_produce(lg_opts_t *o)
         qg_error_destroy(err);
     }
     double t0 = lg_now_ms();
-    err = lg_produce(o, NULL);
+    err = lg_produce(o, NULL, 0);
     if (err) {
         fprintf(stderr, "qg-loadgen: produce: %s\n", qg_error_message(err));
         qg_error_destroy(err);
