@@ -154,6 +154,8 @@ int qg_txn_begin(qg_worker_t *w);
  * abortable error. 0, or -1 with w->fatal set. */
 int qg_txn_commit(qg_worker_t *w);
 int qg_txn_abort(qg_worker_t *w, const char *why);
+/* The open transaction is to commit now: transaction.max.ms or .max.messages reached, or
+ * (transaction.commit.idle) the last poll found no record waiting. */
 int qg_txn_due(const qg_worker_t *w, int input_idle);
 
 /* worker_retry.c */
