@@ -68,12 +68,7 @@ qgk_check "the runner describes the container run" \
             .runner.image == \"$IMAGE\" and .runner.exitCode == 0" "$A"
 
 # ---- failures, through the simulation worker alone
-docker_model() { # IMAGE TIME_LIMIT [COMMAND_JSON]
-    jq -n --arg img "$1" --argjson limit "$2" --argjson cmd "${3:-null}" \
-        '{modelId: "ContainerSim", version: "1.0.0",
-          runner: ({type: "docker", image: $img, timeLimit: $limit}
-                   + (if $cmd == null then {} else {command: $cmd} end))}'
-}
+docker_model() { ce_model docker "$@"; } # IMAGE TIME_LIMIT [COMMAND_JSON]
 sim_goal "goal3-docker-hang-$RUN_ID" "$SIM_SEED_PARAMS" \
     "$(docker_model "$IMAGE" 2 '["/sim/hang.sh"]')" "$SIM_EXEC_SPEC" >"$QGK_DIR/goal-hang.json"
 sim_goal "goal3-docker-noimage-$RUN_ID" "$SIM_SEED_PARAMS" \
@@ -88,14 +83,9 @@ qgk_check "a missing image: stage_error naming the image" \
     sim_dlq_says "$QGK_DIR/submit-noimage.err" stage_error "localhost/qg-no-such-image:1 not found"
 
 # Daemon down: a worker whose daemon socket does not answer retries, then gives up.
-DOWN_PREFIX=$QGK_PREFIX-down
-QGK_PREFIX=$DOWN_PREFIX sim_worker_start simulation-down \
+ce_dead_letter down "$(docker_model "$IMAGE" 10)" \
     -X "simulation.docker.host=unix://$QGK_DIR/no-daemon.sock" -X retry.backoff.ms=100,200 \
     -X session.timeout.ms=6000 -X heartbeat.interval.ms=1000
-sim_goal "goal3-docker-down-$RUN_ID" "$SIM_SEED_PARAMS" "$(docker_model "$IMAGE" 10)" \
-    "$SIM_EXEC_SPEC" >"$QGK_DIR/goal-down.json"
-"$QGK_BIN/qgctl" submit -b "$QGK_BOOTSTRAP" --topic-prefix "$DOWN_PREFIX" --wait --timeout 60 \
-    --json "$QGK_DIR/goal-down.json" >/dev/null 2>"$QGK_DIR/submit-down.err" || true
 qgk_check "daemon unreachable: retried, then transient_exhausted" \
     sim_dlq_says "$QGK_DIR/submit-down.err" transient_exhausted "unreachable"
 qgk_check "the worker logged its retries" \

@@ -101,12 +101,7 @@ qgk_check "the runner describes the Job: image, pod on the node, exit 0, the log
             .runner.logsAvailable == true and .runner.logBytes > 0" "$A"
 
 # ---- the Job as the API server stored it, and SIGTERM in the middle of a run
-kube_model() { # IMAGE TIME_LIMIT [COMMAND_JSON]
-    jq -n --arg img "$1" --argjson limit "$2" --argjson cmd "${3:-null}" \
-        '{modelId: "ContainerSim", version: "1.0.0",
-          runner: ({type: "kubernetes", image: $img, timeLimit: $limit}
-                   + (if $cmd == null then {} else {command: $cmd} end))}'
-}
+kube_model() { ce_model kubernetes "$@"; } # IMAGE TIME_LIMIT [COMMAND_JSON]
 sim_goal "goal3-kube-term-$RUN_ID" "$SIM_SEED_PARAMS" \
     "$(kube_model "$IMAGE" 60 '["/sim/slow.sh", "{scenario}", "{results}", "8"]')" \
     "$SIM_EXEC_SPEC" >"$QGK_DIR/goal-term.json"
@@ -166,25 +161,15 @@ qgk_check "an image the node cannot pull: stage_error naming the image" \
     sim_dlq_says "$QGK_DIR/submit-noimage.err" stage_error "image localhost/qg-no-such-image:1 cannot be pulled"
 
 # A namespace the service account has no Role in: the API server's refusal, dead-lettered.
-DENY_PREFIX=$QGK_PREFIX-deny
-QGK_PREFIX=$DENY_PREFIX sim_worker_start simulation-deny "${KUBE_ARGS[@]}" \
+ce_dead_letter deny "$(kube_model "$IMAGE" 30)" "${KUBE_ARGS[@]}" \
     -X simulation.kubernetes.namespace=default
-sim_goal "goal3-kube-deny-$RUN_ID" "$SIM_SEED_PARAMS" "$(kube_model "$IMAGE" 30)" \
-    "$SIM_EXEC_SPEC" >"$QGK_DIR/goal-deny.json"
-"$QGK_BIN/qgctl" submit -b "$QGK_BOOTSTRAP" --topic-prefix "$DENY_PREFIX" --wait --timeout 60 \
-    --json "$QGK_DIR/goal-deny.json" >/dev/null 2>"$QGK_DIR/submit-deny.err" || true
 qgk_check "a namespace the identity may not use: stage_error with the RBAC refusal" \
     sim_dlq_says "$QGK_DIR/submit-deny.err" stage_error 'HTTP 403: jobs.batch is forbidden'
 
 # The API server unreachable: retried, then transient_exhausted.
-DOWN_PREFIX=$QGK_PREFIX-down
 sed "s#server: .*#server: https://127.0.0.1:9#" "$QG_KUBE_KUBECONFIG" >"$QGK_DIR/down.kubeconfig"
-QGK_PREFIX=$DOWN_PREFIX sim_worker_start simulation-down "${KUBE_ARGS[@]}" \
+ce_dead_letter down "$(kube_model "$IMAGE" 30)" "${KUBE_ARGS[@]}" \
     -X "simulation.kubernetes.kubeconfig=$QGK_DIR/down.kubeconfig" -X retry.backoff.ms=100,200
-sim_goal "goal3-kube-down-$RUN_ID" "$SIM_SEED_PARAMS" "$(kube_model "$IMAGE" 30)" \
-    "$SIM_EXEC_SPEC" >"$QGK_DIR/goal-down.json"
-"$QGK_BIN/qgctl" submit -b "$QGK_BOOTSTRAP" --topic-prefix "$DOWN_PREFIX" --wait --timeout 60 \
-    --json "$QGK_DIR/goal-down.json" >/dev/null 2>"$QGK_DIR/submit-down.err" || true
 qgk_check "API server unreachable: retried, then transient_exhausted" \
     sim_dlq_says "$QGK_DIR/submit-down.err" transient_exhausted "Kubernetes API server at https://127.0.0.1:9 unreachable"
 
