@@ -128,13 +128,12 @@ rd_kafka_t *qg_kafka_producer_new(const qg_config_t *cfg, const char *transactio
     /* A transaction's AddOffsetsToTxn is refused (CONCURRENT_TRANSACTIONS) while the broker
      * still writes the previous one's markers; librdkafka retries it after retry.backoff.ms,
      * whose default of 100 ms then holds the worker's commit that long. */
-    if (!rc && transactional_id)
-        rc = qg_kafka_conf_default(conf, cfg, "retry.backoff.ms", TXN_RETRY_BACKOFF_MS, errstr,
-                                   errstr_size);
     if (!rc && transactional_id) {
         char msg[512];
-        if (rd_kafka_conf_set(conf, "transactional.id", transactional_id, msg, sizeof(msg)) !=
-            RD_KAFKA_CONF_OK) {
+        rc = qg_kafka_conf_default(conf, cfg, "retry.backoff.ms", TXN_RETRY_BACKOFF_MS, errstr,
+                                   errstr_size);
+        if (!rc && rd_kafka_conf_set(conf, "transactional.id", transactional_id, msg,
+                                     sizeof(msg)) != RD_KAFKA_CONF_OK) {
             snprintf(errstr, errstr_size, "transactional.id: %s", msg);
             rc = -1;
         }

@@ -149,7 +149,7 @@ static int loop_iteration(qg_worker_t *w)
         return -1;
     rd_kafka_poll(w->producer, 0);
     if (w->eos) {
-        if (qg_txn_due(w, w->input_idle) && !w->job.running && qg_txn_commit(w) != 0)
+        if (qg_txn_due(w) && !w->job.running && qg_txn_commit(w) != 0)
             return -1;
     } else {
         wait_inflight_below(w, w->max_inflight);

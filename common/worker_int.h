@@ -156,7 +156,7 @@ int qg_txn_commit(qg_worker_t *w);
 int qg_txn_abort(qg_worker_t *w, const char *why);
 /* The open transaction is to commit now: transaction.max.ms or .max.messages reached, or
  * (transaction.commit.idle) the last poll found no record waiting. */
-int qg_txn_due(const qg_worker_t *w, int input_idle);
+int qg_txn_due(const qg_worker_t *w);
 
 /* worker_retry.c */
 /** A retry record not due yet: put it back and pause its partition. 1 if deferred. */

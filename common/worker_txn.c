@@ -165,9 +165,9 @@ int qg_txn_commit(qg_worker_t *w)
     return txn_fatal(w, "commit_transaction", e);
 }
 
-int qg_txn_due(const qg_worker_t *w, int input_idle)
+int qg_txn_due(const qg_worker_t *w)
 {
     return w->txn_open &&
-           ((input_idle && w->txn_commit_idle) || w->txn_count >= w->txn_max_messages ||
+           ((w->input_idle && w->txn_commit_idle) || w->txn_count >= w->txn_max_messages ||
             qg_clock_ms() - w->txn_started_ms >= w->txn_max_ms);
 }

@@ -18,10 +18,8 @@ static pthread_mutex_t ready_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ready_cond = PTHREAD_COND_INITIALIZER;
 static int verifier_is_ready;
 
-void lg_verifier_ready(int live)
+void lg_verifier_ready(void)
 {
-    if (!live)
-        return;
     pthread_mutex_lock(&ready_lock);
     verifier_is_ready = 1;
     pthread_cond_broadcast(&ready_cond);
@@ -61,6 +59,7 @@ int lg_cmd_bench(lg_opts_t *o)
         return 2;
     }
     lg_report_t *r = lg_verify_run(o, 1, &err);
+    lg_verifier_ready(); /* also when the verifier gave up before its assignment */
     pthread_join(th, NULL);
     int rc = 2;
     if (b.err) {

@@ -139,8 +139,8 @@ typedef struct lg_report_s lg_report_t;
  * (the producer waits in lg_verifier_wait until then); also measures receive latency.
  */
 lg_report_t *lg_verify_run(const lg_opts_t *o, int live, qg_error_t **errp);
-/** bench: the verifier has its partitions (or gave up); no-op unless `live`. */
-void lg_verifier_ready(int live);
+/** bench: the verifier has its partitions, or gave up (lg_verifier_wait returns). */
+void lg_verifier_ready(void);
 /** bench: wait until lg_verifier_ready, at most timeout_s. */
 void lg_verifier_wait(double timeout_s);
 /** Print the report (text, or one JSON line with --json); returns 0 if it passed. */

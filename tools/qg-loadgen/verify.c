@@ -445,10 +445,10 @@ lg_report_t *lg_verify_run(const lg_opts_t *o, int live, qg_error_t **errp)
         if (rk)
             rd_kafka_destroy(rk);
         lg_report_destroy(r);
-        lg_verifier_ready(live);
         return NULL;
     }
-    lg_verifier_ready(live);
+    if (live)
+        lg_verifier_ready();
     consume_loop(rk, r, o, done, live, start);
     r->elapsed_s = (lg_now_ms() - start) / 1000.0;
     rd_kafka_consumer_close(rk);
