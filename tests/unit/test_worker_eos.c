@@ -3,6 +3,9 @@
  * TxnOffsetCommit stores nothing and its aborted records stay visible, so the
  * test reads what a rewind does: every input is processed again.
  */
+#include <stdlib.h>
+
+#include "metrics.h"
 #include "worker_harness.h"
 
 static harness_t h;
@@ -85,6 +88,13 @@ Test(worker_eos, a_lone_goal_commits_without_waiting_for_the_cadence, .timeout =
     cr_assert(h_wait(&h, lone_goal_committed, 30000),
               "the transaction was still open (processed %ld)", h_load(&h.w->processed));
     cr_assert_eq(h_count(&h, T_COMPLETED, "l1"), 1);
+    /* The commit was timed: the histogram counts it. */
+    char *text = qg_metrics_render(qg_metrics_global(), NULL);
+    const char *count = text ? strstr(text, "qg_txn_commit_seconds_count{") : NULL;
+    const char *value = count ? strchr(count, ' ') : NULL;
+    cr_assert(value && atof(value) >= 1, "no commit in qg_txn_commit_seconds:\n%s",
+              text ? text : "(none)");
+    free(text);
     cr_assert(h_stop(&h, 20000), "the loop did not stop");
     cr_assert_eq(h.rc, 0);
     h_destroy(&h);
